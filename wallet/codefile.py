@@ -1,0 +1,48 @@
+"""The claim-code CSV file (CONTRACT §8): the one place full codes are ever written after issue.
+
+Header `code,amount,currency,region,expires_at,batch`; amounts in major units as text; the
+file is created exclusively (an existing file is refused) with mode 0600.
+"""
+
+import csv
+import os
+from pathlib import Path
+
+from catalog.money import to_major_text
+from wallet.codes import code_display
+
+HEADER = ["code", "amount", "currency", "region", "expires_at", "batch"]
+
+
+def code_file_open(path: Path | str):
+    """Create `path` for writing codes: refuses an existing file, readable by its owner only.
+
+    Raises `FileExistsError` when the file is already there.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)  # whatever the umask says
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+
+
+def code_row(*, code: str, amount: int, currency: str, region: str, expires_on, batch: str):
+    """One CSV row for a freshly issued code."""
+    return [
+        code_display(code),
+        to_major_text(amount, currency=currency),
+        currency,
+        region,
+        expires_on.isoformat() if expires_on else "",
+        batch,
+    ]
+
+
+def code_file_writer(handle):
+    writer = csv.writer(handle)
+    writer.writerow(HEADER)
+    return writer
+
+
+def code_file_read(path: Path | str) -> list[dict[str, str]]:
+    """The rows of an existing code file as dictionaries keyed by the header."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

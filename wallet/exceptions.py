@@ -1,0 +1,37 @@
+class WalletError(Exception):
+    """Base of every refusal the wallet services raise; nothing was written."""
+
+
+class InsufficientFunds(WalletError):
+    """A customer balance would go below zero."""
+
+
+class UnbalancedTransfer(WalletError):
+    """The postings of a transfer do not sum to zero per currency (a programming error)."""
+
+
+class IdempotencyConflict(WalletError):
+    """An idempotency key was reused for a different movement."""
+
+
+class CodeRefused(WalletError):
+    """A claim code was refused: `reason` is CONTRACT §6 `data-reason`, the text plain words."""
+
+    MESSAGES = {
+        "typo": "That doesn't look like a gift card code. Check each character and try again.",
+        "not_found": "We couldn't find a gift card with that code. Check it and try again.",
+        "already_redeemed": "This gift card has already been redeemed.",
+        "expired": "This gift card has expired and can no longer be redeemed.",
+        "disabled": "This gift card has been disabled. Please contact support.",
+        "wrong_region": "This gift card belongs to another region's store and can't be "
+        "redeemed in yours.",
+        "locked": "Too many codes were refused. Gift card redemption is locked for 30 minutes.",
+    }
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(self.MESSAGES[reason])
+
+    @property
+    def message(self) -> str:
+        return self.MESSAGES[self.reason]

@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from wallet.demo import demo_seed
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data: the demo shopper and admin, and unredeemed demo gift card codes "
+        "per region written to var/demo-codes.csv (never printed). Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--code-file",
+            default=str(Path(settings.BASE_DIR) / "var" / "demo-codes.csv"),
+            help="where to keep the demo codes (default: var/demo-codes.csv)",
+        )
+
+    def handle(self, *args, code_file, **options):
+        result = demo_seed(code_file=Path(code_file))
+        self.stdout.write(
+            f"Demo data ready: {result.users_created} user(s) created, "
+            f"{result.codes_kept} demo code(s) kept, {result.codes_issued} issued; "
+            f"codes are in {result.code_file}."
+        )

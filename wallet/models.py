@@ -1,0 +1,210 @@
+"""The wallet: a double-entry ledger (accounts, transfers, postings) and gift cards.
+
+Every unit of money lives in the ledger. A transfer is one movement made of postings that sum
+to zero per currency; postings are never changed or deleted (database triggers refuse it), and
+a mistake is corrected by a reversing transfer. Each account caches its balance, which only
+the wallet services change, in the same transaction as the postings that explain it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from wallet.codes import code_mask
+
+
+class Account(models.Model):
+    """A ledger account: a shopper's balance in one currency, or one of the shop's own."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", "Customer balance"
+        GIFTCARDS_ISSUED = "giftcards_issued", "Gift cards issued (funding)"
+        GIFTCARDS_OUTSTANDING = "giftcards_outstanding", "Gift cards outstanding (liability)"
+        ADJUSTMENTS = "adjustments", "Balance adjustments"
+        PURCHASES = "purchases", "Purchases paid from balances"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet_accounts",
+    )
+    currency = models.CharField(max_length=3)
+    balance = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # The last guard against spending money twice: a shopper never owes the shop.
+            models.CheckConstraint(
+                condition=~Q(kind="customer") | Q(balance__gte=0),
+                name="wallet_account_customer_balance_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="customer") & Q(user__isnull=False))
+                | (~Q(kind="customer") & Q(user__isnull=True)),
+                name="wallet_account_user_iff_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "currency"],
+                condition=Q(kind="customer"),
+                name="wallet_account_one_per_customer_currency",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "currency"],
+                condition=~Q(kind="customer"),
+                name="wallet_account_one_system_per_kind_currency",
+            ),
+        ]
+
+    def __str__(self):
+        owner = self.user.email if self.user_id else self.get_kind_display()
+        return f"{owner} · {self.currency}"
+
+
+class Transfer(models.Model):
+    """One movement of money: two or more postings summing to zero per currency."""
+
+    class Kind(models.TextChoices):
+        GIFTCARD_ISSUE = "giftcard_issue", "Gift card issued"
+        GIFTCARD_REDEEM = "giftcard_redeem", "Gift card redeemed"
+        CREDIT = "credit", "Credit"
+        DEBIT = "debit", "Debit"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        REVERSAL = "reversal", "Reversal"
+
+    # A replay with the same key returns the first transfer instead of moving money again.
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    description = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()}: {self.description}"
+
+
+class Posting(models.Model):
+    """One leg of a transfer on one account; append-only, carrying the balance after it."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["account", "-id"], name="wallet_posting_account_recent")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="wallet_posting_amount_non_zero")
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.amount:+d}"
+
+
+class GiftCardBatch(models.Model):
+    """Cards issued together. Cards of a batch redeem only once the whole batch is issued."""
+
+    class Status(models.TextChoices):
+        ISSUING = "issuing", "Issuing"
+        ISSUED = "issued", "Issued"
+        FAILED = "failed", "Failed (no card redeemable)"
+
+    name = models.CharField(max_length=100)
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "gift card batches"
+
+    def __str__(self):
+        return self.name
+
+
+class GiftCard(models.Model):
+    """A gift card: its value, where it redeems, and its code's keyed hash (never the code)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REDEEMED = "redeemed", "Redeemed"
+        DISABLED = "disabled", "Disabled"
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    last4 = models.CharField(max_length=4)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    expires_on = models.DateField(null=True, blank=True, help_text="Last day it can be redeemed.")
+    batch = models.ForeignKey(
+        GiftCardBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="cards"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="wallet_giftcard_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="redeemed")
+                | (Q(redeemed_by__isnull=False) & Q(redeemed_at__isnull=False)),
+                name="wallet_giftcard_redeemed_has_redeemer",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{code_mask(self.last4)} ({self.currency})"
+
+    @property
+    def masked_code(self) -> str:
+        return code_mask(self.last4)
+
+
+class ActivityReport(models.Model):
+    """A shopper's "Report a problem" about one row of their wallet activity."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        INVESTIGATING = "investigating", "Investigating"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activity_reports"
+    )
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="reports")
+    message = models.TextField(max_length=2000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"Report #{self.pk} by {self.user}"

@@ -1,0 +1,84 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views import View
+
+from catalog.money import format_money
+from wallet.exceptions import CodeRefused
+from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm
+from wallet.selectors import posting_get_for_user, wallet_activity_list, wallet_balance_get
+from wallet.services import activity_report_create, giftcard_redeem
+
+
+class GiftCardRedeemView(LoginRequiredMixin, View):
+    """ "Redeem a Gift Card": a claim code adds its value to the balance at once."""
+
+    template_name = "wallet/giftcard_redeem.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": GiftCardRedeemForm()})
+
+    def post(self, request):
+        form = GiftCardRedeemForm(request.POST)
+        if not form.is_valid():
+            reason = "required" if not request.POST.get("code", "").strip() else "typo"
+            return self._refused(request, form, reason, form.errors["code"][0])
+        try:
+            redemption = giftcard_redeem(
+                user=request.user,
+                code=form.cleaned_data["code"],
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+        except CodeRefused as refusal:
+            status = 429 if refusal.reason == "locked" else 200
+            return self._refused(request, form, refusal.reason, refusal.message, status=status)
+        locale = request.user.region.locale
+        amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
+        balance = format_money(redemption.balance, currency=redemption.currency, locale=locale)
+        messages.success(
+            request, f"{amount} was added to your balance. Your balance is now {balance}."
+        )
+        return redirect("wallet:overview")
+
+    def _refused(self, request, form, reason, message, status=200):
+        context = {"form": form, "error_reason": reason, "error_message": message}
+        return render(request, self.template_name, context, status=status)
+
+
+class WalletOverviewView(LoginRequiredMixin, View):
+    """The balance and every movement of it, newest first, paginated."""
+
+    def get(self, request):
+        paginator = Paginator(
+            wallet_activity_list(user=request.user), settings.WALLET_ACTIVITY_PAGE_SIZE
+        )
+        page = paginator.get_page(request.GET.get("page"))
+        context = {"balance": wallet_balance_get(user=request.user), "page": page}
+        return render(request, "wallet/wallet_overview.html", context)
+
+
+class ActivityReportCreateView(LoginRequiredMixin, View):
+    """ "Report a problem" beside one activity row; staff see the report in the admin."""
+
+    template_name = "wallet/activityreport_create.html"
+
+    def get(self, request, posting_id):
+        posting = posting_get_for_user(user=request.user, posting_id=posting_id)
+        return render(
+            request, self.template_name, {"posting": posting, "form": ActivityReportCreateForm()}
+        )
+
+    def post(self, request, posting_id):
+        posting = posting_get_for_user(user=request.user, posting_id=posting_id)
+        form = ActivityReportCreateForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"posting": posting, "form": form})
+        activity_report_create(
+            user=request.user, posting=posting, message=form.cleaned_data["message"]
+        )
+        messages.success(
+            request, "Thank you. Our team will look into it and get back to you by e-mail."
+        )
+        return redirect("wallet:overview")
