@@ -128,8 +128,26 @@ MFA_TOTP_ISSUER = "Coinpurse"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL (django-environ's e-mail URL) becomes Django 6.1's MAILERS entry.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+_email_options = {
+    option: _email[key]
+    for key, option in [
+        ("EMAIL_HOST", "host"),
+        ("EMAIL_PORT", "port"),
+        ("EMAIL_HOST_USER", "username"),
+        ("EMAIL_HOST_PASSWORD", "password"),
+        ("EMAIL_USE_TLS", "use_tls"),
+        ("EMAIL_USE_SSL", "use_ssl"),
+    ]
+    if _email.get(key) not in (None, "")
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": _email_options if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend") else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Coinpurse <shop@coinpurse.example>")
 
 LANGUAGE_CODE = "en-us"
