@@ -33,7 +33,8 @@ def parse_amount(text: str, *, currency: str) -> int:
     """
     raw = (text or "").strip()
     digits = minor_digits(currency)
-    if not raw or not all(ch.isdigit() or ch == "." for ch in raw) or raw.count(".") > 1:
+    # ASCII digits only: `str.isdigit` and `Decimal` also accept other scripts' digits.
+    if not raw or not all(ch in "0123456789." for ch in raw) or raw.count(".") > 1:
         raise MoneyError(f"'{text}' is not an amount: use digits like 25.00.")
     try:
         value = Decimal(raw)

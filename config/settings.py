@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105  # nosec B105
 DEV_CODE_PEPPER = "dev-only-code-pepper-not-for-production"
 
 env = environ.Env()
@@ -84,7 +84,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: a writer takes the database lock when its transaction begins, so concurrent
     # writers queue instead of failing half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            # WAL: readers never wait for the writer; NORMAL is durable across a crash of the
+            # app and only loses the last commits on a power cut, fine for the embedded demo.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,8 +134,10 @@ MFA_TOTP_ISSUER = "Coinpurse"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# EMAIL_URL (django-environ's e-mail URL) becomes Django 6.1's MAILERS entry.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# EMAIL_URL (django-environ's e-mail URL) becomes Django 6.1's MAILERS entry. Without it: the
+# console while developing; with DEBUG off, SMTP on localhost:25 (Django's classic default), so a
+# production server never silently prints its mail (`check --deploy` refuses that: mail.E001).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _email_options = {
     option: _email[key]
     for key, option in [
@@ -175,6 +183,9 @@ REDEEM_LIMIT_PER_IP = env.int("REDEEM_LIMIT_PER_IP", default=30)
 REDEEM_WINDOW_SECONDS = env.int("REDEEM_WINDOW_SECONDS", default=10 * 60)
 REDEEM_LOCKOUT_SECONDS = env.int("REDEEM_LOCKOUT_SECONDS", default=30 * 60)
 WALLET_ACTIVITY_PAGE_SIZE = 20
+# Two-person rule: a staff batch above either threshold waits for another staff member.
+GIFTCARD_APPROVAL_MAX_CARDS = env.int("GIFTCARD_APPROVAL_MAX_CARDS", default=50)
+GIFTCARD_APPROVAL_MAX_TOTAL = env.str("GIFTCARD_APPROVAL_MAX_TOTAL", default="5000")  # major units
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` stays clean).
 if not DEBUG:

@@ -24,16 +24,13 @@ def code_file_open(path: Path | str):
     return os.fdopen(fd, "w", newline="", encoding="utf-8")
 
 
-def code_row(*, code: str, amount: int, currency: str, region: str, expires_on, batch: str):
-    """One CSV row for a freshly issued code."""
-    return [
-        code_display(code),
-        to_major_text(amount, currency=currency),
-        currency,
-        region,
-        expires_on.isoformat() if expires_on else "",
-        batch,
-    ]
+def code_rows(
+    codes: list[str], *, amount: int, currency: str, region: str, expires_on, batch: str
+) -> list[list[str]]:
+    """CSV rows for freshly issued codes that share amount, region, expiry and batch."""
+    amount_text = to_major_text(amount, currency=currency)
+    expires_text = expires_on.isoformat() if expires_on else ""
+    return [[code_display(c), amount_text, currency, region, expires_text, batch] for c in codes]
 
 
 def code_file_writer(handle):

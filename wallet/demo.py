@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import User
 from catalog.models import Region
-from wallet.codefile import code_file_open, code_file_read, code_file_writer, code_row
+from wallet.codefile import code_file_open, code_file_read, code_file_writer, code_rows
 from wallet.codes import CodeTypo, code_hash, code_normalize
 from wallet.models import GiftCard
 from wallet.services import giftcard_issue
@@ -83,15 +83,13 @@ def demo_seed(*, code_file: Path) -> DemoSeedResult:
             for _ in range(CODES_PER_REGION - have):
                 amount = DEMO_CARD_AMOUNT[region.currency]
                 card = giftcard_issue(region=region, amount=amount)
-                rows.append(
-                    code_row(
-                        code=card.code,
-                        amount=amount,
-                        currency=region.currency,
-                        region=region.code,
-                        expires_on=None,
-                        batch=DEMO_BATCH,
-                    )
+                rows += code_rows(
+                    [card.code],
+                    amount=amount,
+                    currency=region.currency,
+                    region=region.code,
+                    expires_on=None,
+                    batch=DEMO_BATCH,
                 )
                 issued += 1
         if issued or not code_file.exists():

@@ -35,3 +35,15 @@ class CodeRefused(WalletError):
     @property
     def message(self) -> str:
         return self.MESSAGES[self.reason]
+
+
+class StaffPermissionDenied(WalletError):
+    """The staff member lacks the permission this action needs."""
+
+
+class SelfApproval(WalletError):
+    """The two-person rule: nobody approves a batch they created."""
+
+
+class InvalidState(WalletError):
+    """The object is not in a state that allows this action (e.g. approving an issued batch)."""

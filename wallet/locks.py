@@ -7,7 +7,7 @@ rows cannot deadlock. Across apps the global order is written at the top of
 
 from collections.abc import Iterable
 
-from wallet.models import Account, GiftCard
+from wallet.models import Account, GiftCard, GiftCardBatch
 
 
 def account_qs_select_for_update(*, account_ids: Iterable[int]):
@@ -22,3 +22,13 @@ def giftcard_qs_select_for_update(*, code_hash: str):
         .select_related("batch")
         .filter(code_hash=code_hash)
     )
+
+
+def giftcardbatch_qs_select_for_update(*, batch_id: int):
+    """Lock one gift card batch (its status moves one way: approved → issuing → issued)."""
+    return GiftCardBatch.objects.select_for_update().filter(pk=batch_id)
+
+
+def giftcard_qs_select_for_update_by_pk(*, card_id: int):
+    """Lock one gift card by primary key (staff disabling or re-enabling it)."""
+    return GiftCard.objects.select_for_update().filter(pk=card_id)

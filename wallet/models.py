@@ -37,6 +37,7 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["id"]
+        permissions = [("adjust_balance", "Can adjust a customer balance with a reason")]
         constraints = [
             # The last guard against spending money twice: a shopper never owes the shop.
             models.CheckConstraint(
@@ -117,28 +118,67 @@ class Posting(models.Model):
 
 
 class GiftCardBatch(models.Model):
-    """Cards issued together. Cards of a batch redeem only once the whole batch is issued."""
+    """Cards issued together: by an operator's command, or by staff in the admin.
+
+    A batch's cards redeem only once the whole batch is `issued`: a run that dies half-way
+    leaves a batch `issuing` (later marked `failed`) whose cards are refused. A batch that
+    staff create above the approval threshold waits for a different staff member's approval.
+    """
 
     class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Waiting for approval"
+        APPROVED = "approved", "Approved, ready to issue"
         ISSUING = "issuing", "Issuing"
         ISSUED = "issued", "Issued"
         FAILED = "failed", "Failed (no card redeemable)"
+        REJECTED = "rejected", "Rejected"
 
     name = models.CharField(max_length=100)
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
+    card_count = models.PositiveIntegerField(default=0)
+    amount = models.BigIntegerField(default=0, help_text="Value of each card, in minor units.")
+    expires_on = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUING)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    codes_downloaded_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=200, blank=True)
+    # Touched after every chunk while issuing: a batch `issuing` whose heartbeat stopped was
+    # interrupted (killed, disk full, database gone) and none of its cards can be redeemed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "gift card batches"
+        permissions = [
+            ("issue_giftcardbatch", "Can request and issue gift card batches"),
+            ("approve_giftcardbatch", "Can approve gift card batches created by others"),
+        ]
+        constraints = [
+            # Two-person rule: nobody approves a batch they created.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True)
+                | Q(created_by__isnull=True)
+                | ~Q(approved_by=models.F("created_by")),
+                name="wallet_giftcardbatch_no_self_approval",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def total(self) -> int:
+        return self.card_count * self.amount
 
 
 class GiftCard(models.Model):
@@ -155,6 +195,7 @@ class GiftCard(models.Model):
     currency = models.CharField(max_length=3)
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=200, blank=True)
     expires_on = models.DateField(null=True, blank=True, help_text="Last day it can be redeemed.")
     batch = models.ForeignKey(
         GiftCardBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="cards"
@@ -208,3 +249,30 @@ class ActivityReport(models.Model):
 
     def __str__(self):
         return f"Report #{self.pk} by {self.user}"
+
+
+class AuditEntry(models.Model):
+    """A staff action that moved value or revealed codes. Written only by services; no one
+    can change or delete it in the admin."""
+
+    class Action(models.TextChoices):
+        BATCH_REQUESTED = "batch_requested", "Gift card batch requested"
+        BATCH_APPROVED = "batch_approved", "Gift card batch approved"
+        BATCH_REJECTED = "batch_rejected", "Gift card batch rejected"
+        BATCH_CODES_DOWNLOADED = "batch_codes_downloaded", "Batch issued and codes downloaded"
+        CARD_DISABLED = "card_disabled", "Gift card disabled"
+        CARD_ENABLED = "card_enabled", "Gift card re-enabled"
+        BALANCE_ADJUSTED = "balance_adjusted", "Balance adjusted"
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    target = models.CharField(max_length=100, help_text="What the action was on, e.g. batch #12.")
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.get_action_display()}"

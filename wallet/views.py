@@ -74,7 +74,14 @@ class ActivityReportCreateView(LoginRequiredMixin, View):
         posting = posting_get_for_user(user=request.user, posting_id=posting_id)
         form = ActivityReportCreateForm(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, {"posting": posting, "form": form})
+            # CONTRACT §6: a refused form carries `data-testid="form-error"` and a reason.
+            context = {
+                "posting": posting,
+                "form": form,
+                "error_reason": form.errors.as_data()["message"][0].code,
+                "error_message": "Your report was not sent.",
+            }
+            return render(request, self.template_name, context)
         activity_report_create(
             user=request.user, posting=posting, message=form.cleaned_data["message"]
         )

@@ -7,41 +7,9 @@ triggers do not see; SQLite's flush deletes rows, so its delete guard is left to
 
 from django.db import migrations
 
-TABLES = ["wallet_posting", "wallet_transfer"]
+from wallet.migrations._append_only import append_only
 
-
-def create_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(
-                f"""
-                CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
-                BEGIN
-                    RAISE EXCEPTION '{table} is append-only: % refused', TG_OP;
-                END;
-                $$ LANGUAGE plpgsql;
-                """
-            )
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only();"
-            )
-        elif vendor == "sqlite":
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;"
-            )
-
-
-def drop_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};")
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_append_only();")
-        elif vendor == "sqlite":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update;")
+create_triggers, drop_triggers = append_only("wallet_posting", "wallet_transfer")
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,46 @@
+# Coinpurse: the two set-up commands (README.md) and a few shortcuts for developers.
+#
+#   make run         .venv + dependencies, migrate var/db.sqlite3, demo data, serve 127.0.0.1:$(PORT)
+#   make test        provision PostgreSQL/Redis/Chromium where missing, then every check and test
+#   make lint        ruff, migrations, check --deploy, bandit (no tests)
+#   make test-fast   the SQLite tests only (no PostgreSQL, Redis or browser)
+#   make test-pg     the PostgreSQL + Redis run only;  make test-e2e  the browser tests only
+
+SHELL := /bin/bash
+PORT ?= 8000
+PYTHON := .venv/bin/python
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint test-fast test-pg test-e2e clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+# Cheap when nothing changed: scripts/venv.sh re-installs only when pyproject.toml changed.
+venv:
+	@scripts/venv.sh
+
+run: venv
+	@mkdir -p var
+	DEBUG=true $(PYTHON) manage.py migrate --noinput
+	DEBUG=true $(PYTHON) manage.py seed_demo
+	DEBUG=true exec $(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
+
+test: venv
+	@scripts/test.sh
+
+lint: venv
+	@scripts/test.sh lint format migrations deploy bandit
+
+test-fast: venv
+	@scripts/test.sh sqlite
+
+test-pg: venv
+	@scripts/test.sh provision postgres
+
+test-e2e: venv
+	@scripts/test.sh provision e2e
+
+# Removes what make created (the virtualenv and the test screenshots); keeps var/db.sqlite3.
+clean:
+	rm -rf .venv var/test-results build *.egg-info

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Usage: scripts/test.sh [STAGE...]     (no STAGE: all of them, in this order)
+#
+#   provision   install chromium, redis-server, postgresql where missing (scripts/provision.sh)
+#   lint        ruff check .
+#   format      ruff format --check .
+#   migrations  manage.py makemigrations --check --dry-run
+#   deploy      manage.py check --deploy --fail-level WARNING, with production-like settings
+#   bandit      bandit -c pyproject.toml -r .   (every severity)
+#   sqlite      pytest -m "not postgres and not e2e"                     on SQLite
+#   postgres    pytest -m "not e2e"     on a throwaway PostgreSQL + Redis (scripts/test-services.sh)
+#   e2e         pytest -m e2e           browser journeys in Chromium, on SQLite
+#   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
+#               (last of the default stages; meaningful after sqlite, postgres and e2e)
+#
+# Stops at the first failing stage, prints how long each stage took, and exits non-zero when
+# any stage failed. A pytest run that collects no test fails too (pytest's exit code 5): every
+# test must run and pass (CONTRACT §1). Run it through `make test`, which first makes sure
+# .venv is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+[ -x .venv/bin/python ] || { echo "test: .venv is missing; run 'make test'" >&2; exit 1; }
+export PATH="$root/.venv/bin:$PATH"
+export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_every_test_ran
+export PYTHONDONTWRITEBYTECODE=1
+mkdir -p var
+
+all_stages=(provision lint format migrations deploy bandit sqlite postgres e2e all-ran)
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
+
+# Each pytest stage appends its outcomes here (scripts/pytest_every_test_ran.py) for all-ran.
+COINPURSE_TEST_OUTCOMES=$(mktemp "${TMPDIR:-/tmp}/coinpurse-outcomes.XXXXXX")
+export COINPURSE_TEST_OUTCOMES
+trap 'rm -f "$COINPURSE_TEST_OUTCOMES"' EXIT
+
+# What a stage on SQLite sees, whatever a developer's .env says: the embedded database and the
+# local-memory cache (pytest-django puts the test database in memory).
+sqlite_env=(DATABASE_URL="sqlite:///$root/var/db.sqlite3" REDIS_URL=)
+pytest_cmd=(python -m pytest -p pytest_every_test_ran)
+
+random_secret() { python -c 'import secrets; print(secrets.token_urlsafe(48))'; } # 64 chars
+
+stage_cmd() {
+    case "$1" in
+        provision) scripts/provision.sh ;;
+        lint) ruff check . ;;
+        format) ruff format --check . ;;
+        migrations)
+            env "${sqlite_env[@]}" DATABASE_URL=sqlite://:memory: DEBUG=true \
+                python manage.py makemigrations --check --dry-run
+            ;;
+        deploy)
+            # Production-like: DEBUG off, real secrets, a real host name, the shared cache.
+            env "${sqlite_env[@]}" DATABASE_URL=sqlite://:memory: DEBUG=false \
+                SECRET_KEY="$(random_secret)" CODE_PEPPER="$(random_secret)" \
+                ALLOWED_HOSTS=shop.example REDIS_URL=redis://127.0.0.1:6379/0 \
+                python manage.py check --deploy --fail-level WARNING
+            ;;
+        bandit) bandit -c pyproject.toml -r . -q ;;
+        sqlite) env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e" ;;
+        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" ;;
+        e2e)
+            # pytest-playwright keeps an event loop alive in the main thread; Django's async
+            # guard would refuse even the test database set-up without this.
+            env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
+                "${pytest_cmd[@]}" -m e2e --screenshot only-on-failure --output var/test-results
+            ;;
+        all-ran)
+            python - "$COINPURSE_TEST_OUTCOMES" << 'PY'
+import sys
+from collections import defaultdict
+
+outcomes = defaultdict(set)
+with open(sys.argv[1], encoding="utf-8") as lines:
+    for line in lines:
+        outcome, nodeid = line.rstrip("\n").split(" ", 1)
+        outcomes[nodeid].add(outcome)
+never_passed = sorted(nodeid for nodeid, seen in outcomes.items() if "passed" not in seen)
+for nodeid in never_passed:
+    print(f"NOT RUN AND PASSED IN ANY STAGE: {nodeid} ({', '.join(sorted(outcomes[nodeid]))})")
+print(f"{len(outcomes)} tests, {len(outcomes) - len(never_passed)} passed in some stage")
+sys.exit(1 if never_passed or not outcomes else 0)
+PY
+            ;;
+        *)
+            echo "test: unknown stage '$1' (stages: ${all_stages[*]})" >&2
+            return 2
+            ;;
+    esac
+}
+
+names=()
+times=()
+results=()
+summary() {
+    echo
+    echo "==================== make test: summary ===================="
+    local i
+    for i in "${!names[@]}"; do
+        printf '  %-11s %-8s %7.1f s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+    done
+    printf '  %-11s %-8s %7.1f s\n' total "" "$(awk -v s="$run_start" -v e="$(date +%s.%N)" 'BEGIN{print e-s}')"
+}
+
+run_start=$(date +%s.%N)
+for stage in "${stages[@]}"; do
+    echo
+    echo "==================== stage: $stage ===================="
+    start=$(date +%s.%N)
+    set +e
+    stage_cmd "$stage"
+    rc=$?
+    set -e
+    names+=("$stage")
+    times+=("$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{print e-s}')")
+    if [ "$rc" -eq 0 ]; then
+        results+=(ok)
+        continue
+    fi
+    results+=("FAILED")
+    summary
+    echo
+    case "$stage:$rc" in
+        sqlite:5 | postgres:5 | e2e:5)
+            echo "!!! stage '$stage' FAILED: pytest collected no test (exit code 5)." \
+                "A stage that runs nothing proves nothing." >&2
+            ;;
+        *) echo "!!! stage '$stage' FAILED (exit code $rc); later stages did not run." >&2 ;;
+    esac
+    exit 1
+done
+summary
+echo
+echo "make test: every stage passed."

@@ -1,0 +1,374 @@
+"""Race tests for the wallet's money services, on PostgreSQL with real threads.
+
+Each test starts 20 threads, releases them together with a `threading.Barrier` and asserts the
+outcome exactly. SQLite ignores `select_for_update`, so these tests prove nothing there: they
+FAIL (never skip) on any other database, so a mis-wired CI stage cannot pass silently.
+
+Run: `DATABASE_URL=postgres://… REDIS_URL=redis://… pytest tests/wallet/test_races.py`.
+
+`serialized_rollback=True`: a transactional test ends by emptying every table, regions (a data
+migration) included; Django restores the post-migration rows before each of these tests.
+"""
+
+import functools
+import os
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
+
+from tests.accounts.factories import UserFactory
+from tests.wallet.factories import issue_card
+from wallet import guessing
+from wallet.codes import ALPHABET, check_symbol, code_display
+from wallet.exceptions import CodeRefused, InsufficientFunds
+from wallet.models import Account, GiftCard, Posting, Transfer
+from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.services import (
+    giftcard_redeem,
+    system_account_get_or_create,
+    wallet_account_get_or_create,
+    wallet_credit,
+    wallet_debit,
+)
+
+THREADS = 20
+ROUNDS = range(1, 6)
+JOIN_TIMEOUT = 60  # seconds; a deadlock shows up as a failure, not a hung suite
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def _require_postgresql():
+    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
+    if connection.vendor != "postgresql":
+        pytest.fail(
+            f"race tests need PostgreSQL, got {connection.vendor!r}: "
+            "run them with DATABASE_URL=postgres://…",
+            pytrace=False,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[Outcome]:
+    """Run each call in its own thread, all released at once; return what each one got.
+
+    Every thread closes its own database connection at the end (Django opens one per thread
+    and would otherwise leave it to the server to notice).
+    """
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[Outcome | None] = [None] * len(calls)
+
+    def worker(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=JOIN_TIMEOUT)
+            outcomes[index] = Outcome(value=call())
+        except BaseException as exc:  # reported in the outcome, asserted by the test
+            outcomes[index] = Outcome(error=exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(index, call), name=f"race-{index}", daemon=True)
+        for index, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT)
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    assert not stuck, f"threads still running after {JOIN_TIMEOUT}s (deadlock?): {stuck}"
+    return outcomes  # type: ignore[return-value]
+
+
+def refusal_reasons(outcomes: list[Outcome]) -> Counter:
+    """`{reason: n}` over the CodeRefused outcomes; any other exception fails the test."""
+    unexpected = [
+        o.error for o in outcomes if o.error is not None and not isinstance(o.error, CodeRefused)
+    ]
+    assert not unexpected, f"unexpected errors: {unexpected!r}"
+    return Counter(o.error.reason for o in outcomes if o.error is not None)
+
+
+def wrong_code(n: int) -> str:
+    """A code that passes the check symbol (so it reaches the database) and was never issued."""
+    payload = f"{n:014d}".translate(str.maketrans("0123456789", ALPHABET[22:32]))
+    return code_display(payload + check_symbol(payload))
+
+
+def assert_ledger_clean():
+    report = ledger_reconcile()
+    assert report.clean, report
+
+
+def funded_wallet(*, amount: int):
+    """A new US shopper with `amount` on their balance, and the shop's purchases account made.
+
+    Both accounts exist before the race: otherwise the threads would queue on the unique index
+    while the first one creates the purchases account, and a missing row lock on the balance
+    would go unnoticed.
+    """
+    user = UserFactory(region_id="US")
+    wallet_credit(user=user, amount=amount, idempotency_key=f"fund:{user.pk}", description="fund")
+    system_account_get_or_create(kind=Account.Kind.PURCHASES, currency="USD")
+    return user
+
+
+def customer_postings(user) -> list[Posting]:
+    return list(
+        Posting.objects.filter(account__user=user, account__kind=Account.Kind.CUSTOMER).order_by(
+            "pk"
+        )
+    )
+
+
+# (a) one code, twenty redemptions ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+@pytest.mark.parametrize("redeemers", ["one-user", "twenty-users"])
+def test_one_code_redeemed_by_twenty_threads_credits_once(round_, redeemers, settings):
+    # The 19 losers are refusals and count as guesses; with one user they would reach the
+    # account's lockout (10) half-way and turn some `already_redeemed` into `locked`
+    # depending on timing. This test is about the card's row lock, so the guessing limits
+    # are lifted out of its way (test (c) covers them).
+    settings.REDEEM_LIMIT_PER_USER = settings.REDEEM_LIMIT_PER_IP = 1000
+    if redeemers == "one-user":
+        users = [UserFactory(region_id="US")] * THREADS
+    else:
+        users = [UserFactory(region_id="US") for _ in range(THREADS)]
+    issued = issue_card(region="US", amount=2500)
+    typed = issued.code.lower()
+
+    outcomes = run_together(
+        [
+            functools.partial(giftcard_redeem, user=user, code=typed, ip=f"198.51.100.{i + 1}")
+            for i, user in enumerate(users)
+        ]
+    )
+
+    assert refusal_reasons(outcomes) == {"already_redeemed": THREADS - 1}
+    (winner,) = [(users[i], o.value) for i, o in enumerate(outcomes) if o.error is None]
+    winner_user, redemption = winner
+    assert redemption.balance == 2500
+    assert redemption.card.pk == issued.card.pk
+    card = GiftCard.objects.get(pk=issued.card.pk)
+    assert card.status == GiftCard.Status.REDEEMED
+    assert card.redeemed_by_id == winner_user.pk
+    assert Transfer.objects.filter(kind=Transfer.Kind.GIFTCARD_REDEEM).count() == 1
+    balances = {user.pk: wallet_balance_get(user=user).amount for user in set(users)}
+    assert balances[winner_user.pk] == 2500
+    assert sum(balances.values()) == 2500
+    assert customer_postings(winner_user)[-1].balance_after == 2500
+    assert_ledger_clean()
+
+
+# (b) twenty codes, one wallet --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+@pytest.mark.parametrize("wallet", ["new", "existing"])
+def test_twenty_codes_redeemed_into_one_wallet_all_land(round_, wallet):
+    user = UserFactory(region_id="US")
+    if wallet == "existing":  # the threads meet on the balance's row lock
+        wallet_account_get_or_create(user=user)
+    # else the first redemptions also race to create the account (one unique index winner)
+    amounts = [100 * (i + 1) for i in range(THREADS)]
+    codes = [issue_card(region="US", amount=amount).code for amount in amounts]
+
+    outcomes = run_together(
+        [
+            functools.partial(giftcard_redeem, user=user, code=code, ip="203.0.113.7")
+            for code in codes
+        ]
+    )
+
+    assert refusal_reasons(outcomes) == {}
+    total = sum(amounts)  # 21000
+    assert wallet_balance_get(user=user).amount == total
+    assert Account.objects.filter(user=user, kind=Account.Kind.CUSTOMER).count() == 1
+    assert Transfer.objects.filter(kind=Transfer.Kind.GIFTCARD_REDEEM).count() == THREADS
+    assert not GiftCard.objects.exclude(status=GiftCard.Status.REDEEMED).exists()
+    # The redemptions were serialised on the account row: each posting's balance-after is the
+    # running sum, and each thread was told the balance right after its own redemption.
+    postings = customer_postings(user)
+    running = 0
+    for posting in postings:
+        running += posting.amount
+        assert posting.balance_after == running
+    assert sorted(o.value.balance for o in outcomes) == [p.balance_after for p in postings]
+    assert_ledger_clean()
+
+
+# (c) twenty wrong guesses at once -----------------------------------------------------------
+
+
+@pytest.fixture(params=["settings-cache", "locmem"])
+def guess_cache(request, settings):
+    """The cache the counters live in: the configured one (Redis when REDIS_URL is set), and
+    always a process-local LocMemCache too, which the threads of this process share.
+
+    In memory a read-modify-write has no I/O to yield the GIL in the middle of, so a lost
+    update would almost never show; a 1 µs switch interval makes the interpreter hop between
+    threads inside the counting code, so a non-atomic counter fails here too.
+    """
+    switch_interval = sys.getswitchinterval()
+    if request.param == "locmem":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"race-guessing-{os.getpid()}",
+            }
+        }
+        assert isinstance(caches["default"], LocMemCache)
+        sys.setswitchinterval(1e-6)
+    elif os.environ.get("REDIS_URL"):
+        assert isinstance(caches["default"], RedisCache)
+    caches["default"].clear()
+    yield type(caches["default"]).__name__
+    sys.setswitchinterval(switch_interval)
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+@pytest.mark.parametrize("addresses", ["one-ip", "distinct-ips"])
+def test_twenty_parallel_wrong_guesses_are_all_counted_and_lock(
+    round_, addresses, guess_cache, monkeypatch
+):
+    user = UserFactory(region_id="US")
+    ips = (
+        ["203.0.113.9"] * THREADS
+        if addresses == "one-ip"
+        else [f"198.51.100.{i + 1}" for i in range(THREADS)]
+    )
+    # Inject the worst interleaving for the counter: every thread has passed the lockout check
+    # and looked its code up, then all twenty count their failure at the same instant.
+    record = guessing.redemption_failure_record
+    counting = threading.Barrier(THREADS)
+
+    def record_together(**kwargs):
+        counting.wait(timeout=JOIN_TIMEOUT)
+        record(**kwargs)
+
+    monkeypatch.setattr(guessing, "redemption_failure_record", record_together)
+
+    outcomes = run_together(
+        [
+            functools.partial(giftcard_redeem, user=user, code=wrong_code(i), ip=ip)
+            for i, ip in enumerate(ips)
+        ]
+    )
+    monkeypatch.undo()
+
+    assert refusal_reasons(outcomes) == {"not_found": THREADS}
+    counts = guessing.redemption_failure_count(user_id=user.pk, ip=ips[0])
+    assert counts[f"user:{user.pk}"] == THREADS
+    assert counts[f"ip:{ips[0]}"] == (THREADS if addresses == "one-ip" else 1)
+    assert guessing.redemption_is_locked(user_id=user.pk, ip="192.0.2.1")  # the account is
+    # Locked out, a valid code is refused too, and nothing is written.
+    valid = issue_card(region="US", amount=2500)
+    with pytest.raises(CodeRefused) as refused:
+        giftcard_redeem(user=user, code=valid.code, ip="192.0.2.1")
+    assert refused.value.reason == "locked"
+    assert wallet_balance_get(user=user).amount == 0
+    assert GiftCard.objects.get(pk=valid.card.pk).status == GiftCard.Status.ACTIVE
+    assert not Transfer.objects.filter(kind=Transfer.Kind.GIFTCARD_REDEEM).exists()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_parallel_wrong_guesses_natural_interleaving_count_every_lookup(round_):
+    """No injection: whoever the lockout catches early answers `locked` (and is not a guess);
+    every guess that reached the database is counted, so the account ends up locked.
+    """
+    user = UserFactory(region_id="US")
+
+    outcomes = run_together(
+        [
+            functools.partial(giftcard_redeem, user=user, code=wrong_code(i), ip="203.0.113.9")
+            for i in range(THREADS)
+        ]
+    )
+
+    reasons = refusal_reasons(outcomes)
+    assert set(reasons) <= {"not_found", "locked"}
+    assert sum(reasons.values()) == THREADS
+    assert reasons["not_found"] >= 10  # nobody is locked out before the tenth failure
+    counts = guessing.redemption_failure_count(user_id=user.pk, ip="203.0.113.9")
+    assert counts == {
+        f"user:{user.pk}": reasons["not_found"],
+        "ip:203.0.113.9": reasons["not_found"],
+    }
+    assert guessing.redemption_is_locked(user_id=user.pk, ip=None)
+
+
+# (d) twenty debits of the whole balance -----------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_twenty_debits_of_the_whole_balance_only_one_succeeds(round_):
+    user = funded_wallet(amount=5000)
+
+    outcomes = run_together(
+        [
+            functools.partial(
+                wallet_debit,
+                user=user,
+                amount=5000,
+                idempotency_key=f"spend-all:{user.pk}:{i}",
+                description="spend it all",
+            )
+            for i in range(THREADS)
+        ]
+    )
+
+    errors = [o.error for o in outcomes if o.error is not None]
+    assert len(errors) == THREADS - 1
+    assert all(isinstance(error, InsufficientFunds) for error in errors), errors
+    (result,) = [o.value for o in outcomes if o.error is None]
+    assert result.balance_after(result.postings[0].account_id) == 0
+    assert wallet_balance_get(user=user).amount == 0
+    assert Transfer.objects.filter(kind=Transfer.Kind.DEBIT).count() == 1
+    postings = customer_postings(user)
+    assert [p.balance_after for p in postings] == [5000, 0]
+    assert all(p.balance_after >= 0 for p in postings)
+    assert_ledger_clean()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_twenty_replays_of_one_debit_move_money_once(round_):
+    """Same idempotency key from 20 threads (a double-clicked "Pay"): one debit, 19 replays."""
+    user = funded_wallet(amount=5000)
+    key = f"order-pay:{user.pk}"
+
+    outcomes = run_together(
+        [
+            functools.partial(
+                wallet_debit, user=user, amount=1200, idempotency_key=key, description="order"
+            )
+            for _ in range(THREADS)
+        ]
+    )
+
+    assert [o.error for o in outcomes if o.error is not None] == []
+    results = [o.value for o in outcomes]
+    assert sum(not r.replayed for r in results) == 1
+    assert {r.transfer.pk for r in results} == {Transfer.objects.get(idempotency_key=key).pk}
+    assert wallet_balance_get(user=user).amount == 3800
+    assert Transfer.objects.filter(kind=Transfer.Kind.DEBIT).count() == 1
+    assert_ledger_clean()
