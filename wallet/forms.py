@@ -1,4 +1,9 @@
 from django import forms
+from django.utils import timezone
+
+from catalog.models import Region
+from catalog.money import MoneyError, parse_amount
+from wallet.services import MAX_BATCH_SIZE
 
 
 class GiftCardRedeemForm(forms.Form):
@@ -32,3 +37,66 @@ class ActivityReportCreateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Tell us briefly what looks wrong."},
     )
+
+
+class GiftCardBatchRequestForm(forms.Form):
+    """Staff ask for a batch of cards (admin). The amount is read in the region's currency."""
+
+    name = forms.CharField(max_length=100, help_text="A name you will recognise later.")
+    region = forms.ModelChoiceField(queryset=Region.objects.all(), empty_label=None)
+    count = forms.IntegerField(min_value=1, max_value=MAX_BATCH_SIZE, label="Number of cards")
+    amount = forms.CharField(
+        max_length=20, label="Value of each card", help_text="In the region's currency: 25.00"
+    )
+    expires_on = forms.DateField(
+        required=False,
+        label="Last day to redeem",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data["expires_on"]
+        if expires_on is not None and expires_on < timezone.localdate():
+            raise forms.ValidationError("The expiry date is in the past.")
+        return expires_on
+
+    def clean(self):
+        cleaned = super().clean()
+        region = cleaned.get("region")
+        if region is not None and cleaned.get("amount"):
+            try:
+                cleaned["amount_minor"] = parse_amount(cleaned["amount"], currency=region.currency)
+            except MoneyError as error:
+                self.add_error("amount", str(error))
+        return cleaned
+
+
+class ReasonForm(forms.Form):
+    """A mandatory reason, for staff actions that change a card or a batch."""
+
+    reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class BalanceAdjustForm(forms.Form):
+    """Staff adjust a customer balance: a signed amount in the account's currency, a reason."""
+
+    direction = forms.ChoiceField(choices=[("credit", "Credit (add)"), ("debit", "Debit (take)")])
+    amount = forms.CharField(max_length=20, help_text="In the account's currency: 10.00")
+    reason = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"size": 60}))
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.fields["amount"].help_text = f"In {currency}."
+
+    def clean_amount(self):
+        try:
+            return parse_amount(self.cleaned_data["amount"], currency=self.currency)
+        except MoneyError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def signed_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        return amount if self.cleaned_data["direction"] == "credit" else -amount

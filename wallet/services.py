@@ -764,3 +764,13 @@ def wallet_adjust(
                 f"{account.currency} {'credited' if amount > 0 else 'debited'}: {reason}",
             )
     return result
+
+
+def activity_report_status_set(*, report_id: int, status: str, by) -> ActivityReport:
+    """Staff move a shopper's report along (open → investigating → resolved or dismissed).
+    Raises `StaffPermissionDenied` without `wallet.change_activityreport`."""
+    _require_perm(by, "wallet.change_activityreport")
+    if status not in ActivityReport.Status.values:
+        raise WalletError(f"unknown status {status!r}")
+    ActivityReport.objects.filter(pk=report_id).update(status=status)
+    return ActivityReport.objects.get(pk=report_id)

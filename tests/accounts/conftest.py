@@ -2,8 +2,6 @@ import pytest
 
 from tests.accounts.factories import PASSWORD
 
-NEW_PASSWORD = "brand-new-horse-2027"
-
 
 @pytest.fixture
 def signup_data():

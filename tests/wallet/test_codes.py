@@ -198,7 +198,7 @@ def test_normalisation_reads_o_as_zero_and_i_l_as_one():
         "ABCDEFGHJKMNP_Y",
         "ABCDEFGHJKMNP.Y",
         "ABCDEFGHJKMNP\tQY",
-        "ＡBCDEFGHJKMNPQY",  # a full-width A
+        "\uff21BCDEFGHJKMNPQY",  # a full-width A
     ],
 )
 def test_wrong_length_or_foreign_symbols_are_typos(typed):
@@ -211,8 +211,8 @@ def test_wrong_length_or_foreign_symbols_are_typos(typed):
     [
         ("ABCDEFGHJKMNSS", "SS", "ß"),  # ß upper-cases to SS
         ("ABCDEFGHJKMNFF", "FF", "ﬀ"),  # the ﬀ ligature upper-cases to FF
-        ("S1S1S1S1S1S1S1", "S", "ſ"),  # the long s upper-cases to S
-        ("S1S1S1S1S1S1S1", "1", "ı"),  # the dotless i upper-cases to I, read as 1
+        ("S1S1S1S1S1S1S1", "S", "\u017f"),  # the long s upper-cases to S
+        ("S1S1S1S1S1S1S1", "1", "\u0131"),  # the dotless i upper-cases to I, read as 1
     ],
 )
 def test_foreign_letters_that_upper_case_into_the_alphabet_are_typos(payload, ascii_part, foreign):

@@ -42,7 +42,8 @@ def test_issue_stores_the_card_by_keyed_hash_only(user):
     stored = [str(value) for value in GiftCard.objects.values().get().values()]
     stored += [str(value) for row in Transfer.objects.values() for value in row.values()]
     assert not any(issued.code in value for value in stored)
-    assert issued.code not in str(card) and issued.code not in card.masked_code
+    assert issued.code not in str(card)
+    assert issued.code not in card.masked_code
     assert card.masked_code.endswith(issued.code[-4:])
 
 

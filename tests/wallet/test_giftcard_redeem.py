@@ -149,9 +149,8 @@ def test_a_single_mistyped_symbol_is_a_typo_not_a_lookup(user, django_assert_num
     issued = issue_card()
     wrong = "Z" if issued.code[3] != "Z" else "Y"
     typo = issued.code[:3] + wrong + issued.code[4:]
-    with django_assert_num_queries(0):
-        with pytest.raises(CodeRefused) as refusal:
-            giftcard_redeem(user=user, code=typo)
+    with django_assert_num_queries(0), pytest.raises(CodeRefused) as refusal:
+        giftcard_redeem(user=user, code=typo)
     assert refusal.value.reason == "typo"
     assert GiftCard.objects.get().status == GiftCard.Status.ACTIVE
 

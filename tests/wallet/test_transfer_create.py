@@ -332,8 +332,8 @@ def test_postings_cannot_be_updated(adjustments, wallet):
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Posting.objects.filter(pk=posting.pk).update(amount=1_000_000)
+    posting.balance_after = 1_000_000
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        posting.balance_after = 1_000_000
         posting.save()
 
     posting.refresh_from_db()

@@ -297,8 +297,11 @@ def test_wallet_activity_rows_are_signed_and_newest_first(shopper_client, user):
         ("-500", "debit"),
         ("2500", "giftcard_redeem"),
     ]
-    assert "Goodwill" in rows[0].text and "+$1.00" in rows[0].text and "$21.00" in rows[0].text
-    assert "Order 7" in rows[1].text and "-$5.00" in rows[1].text
+    assert "Goodwill" in rows[0].text
+    assert "+$1.00" in rows[0].text
+    assert "$21.00" in rows[0].text
+    assert "Order 7" in rows[1].text
+    assert "-$5.00" in rows[1].text
     assert "Gift card" in rows[2].text
 
 
@@ -339,7 +342,8 @@ def test_wallet_paginates_newest_first(shopper_client, user, settings):
     assert _amounts(third) == list(range(5, 0, -1))
     assert "?page=2" in first.content.decode()
     assert "Page 2 of 3" in second.content.decode()
-    assert "?page=1" in second.content.decode() and "?page=3" in second.content.decode()
+    assert "?page=1" in second.content.decode()
+    assert "?page=3" in second.content.decode()
     assert "?page=4" not in third.content.decode()
     assert hook(second, "wallet-balance").attrs["data-amount-minor"] == str(sum(range(46)))
 
@@ -432,7 +436,8 @@ def test_report_page_describes_the_row(shopper_client, posting):
     response = shopper_client.get(_report_url(posting.pk))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Store credit" in html and "$25.00" in html
+    assert "Store credit" in html
+    assert "$25.00" in html
     assert 'name="message"' in html
 
 

@@ -78,13 +78,14 @@ def test_credit_key_reused_for_another_movement_raises(user, other_user, other):
     wallet_credit(user=user, amount=5000, idempotency_key="funds", description="x")
     before = ledger_state()
 
+    service, kwargs = {
+        "amount": (wallet_credit, {"user": user, "amount": 701}),
+        "user": (wallet_credit, {"user": other_user, "amount": 700}),
+        "debit": (wallet_debit, {"user": user, "amount": 700}),
+    }[other]
+
     with pytest.raises(IdempotencyConflict):
-        if other == "amount":
-            wallet_credit(user=user, amount=701, idempotency_key="same", description="x")
-        elif other == "user":
-            wallet_credit(user=other_user, amount=700, idempotency_key="same", description="x")
-        else:
-            wallet_debit(user=user, amount=700, idempotency_key="same", description="x")
+        service(idempotency_key="same", description="x", **kwargs)
 
     assert ledger_state() == before
 
