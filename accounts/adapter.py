@@ -1,4 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.utils.encoding import force_str
+
+SHOP_NAME = "Coinpurse"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -9,3 +12,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if region is not None:
             user.region = region
         return super().save_user(request, user, form, commit=commit)
+
+    def format_email_subject(self, subject) -> str:
+        """Sign e-mails as the shop, not as whatever host name the request came in on."""
+        return f"[{SHOP_NAME}] {force_str(subject)}"

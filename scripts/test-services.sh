@@ -38,7 +38,20 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Leftovers of an earlier run that was killed outright (SIGKILL skips the clean-up below): stop
+# the servers it started and delete its folder. Only folders of this script whose owner is gone.
+for old in "${TMPDIR:-/tmp}"/coinpurse-services.*; do
+    [ -f "$old/owner.pid" ] || continue
+    kill -0 "$(cat "$old/owner.pid")" 2> /dev/null && continue
+    say "removing the leftovers of an interrupted run: $old"
+    [ -f "$old/pg/data/postmaster.pid" ] \
+        && as_pg "$pg_bindir/pg_ctl" stop -D "$old/pg/data" -m immediate -w > /dev/null 2>&1
+    [ -f "$old/redis.pid" ] && kill "$(cat "$old/redis.pid")" 2> /dev/null
+    rm -rf "$old"
+done
+
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/coinpurse-services.XXXXXX")
+echo $$ > "$workdir/owner.pid"
 pg_dir=$workdir/pg
 chmod 711 "$workdir" # the postgres user must be able to reach its folder inside
 redis_pidfile=$workdir/redis.pid

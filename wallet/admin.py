@@ -405,7 +405,7 @@ class GiftCardAdmin(CodeSearchMixin, ReadOnlyAdmin):
 
     @admin.display(description="code", ordering="last4")
     def masked_code(self, obj):
-        return obj.masked_code
+        return format_html('<span style="white-space:nowrap">{}</span>', obj.masked_code)
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj):

@@ -20,6 +20,7 @@ COLUMNS = [
     "currency",
     "region_id",
     "status",
+    "status_reason",
     "expires_on",
     "batch_id",
     "created_at",

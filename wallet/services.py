@@ -456,6 +456,7 @@ def giftcard_batch_issue(*, batch: GiftCardBatch, chunk_size: int = ISSUE_CHUNK_
                     batch.currency,
                     batch.region_id,
                     GiftCard.Status.ACTIVE,
+                    "",
                     expires_on,
                     batch.pk,
                     created_at,

@@ -80,4 +80,3 @@ def alert_classes(tags) -> str:
     tags = _tags(tags)
     variant = next((v for v in ("danger", "warning", "success") if v in tags), "info")
     return f"alert alert-{variant}"
-

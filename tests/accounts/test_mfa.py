@@ -22,9 +22,7 @@ NOW = float(int(time.time()) // 30 * 30 + 5)  # 5 s into a 30 s TOTP step
 @pytest.fixture(autouse=True)
 def _totp_clock(monkeypatch):
     """allauth's TOTP check reads the clock; pin it so a code cannot expire mid-test."""
-    monkeypatch.setattr(
-        "allauth.mfa.totp.internal.auth.time", SimpleNamespace(time=lambda: NOW)
-    )
+    monkeypatch.setattr("allauth.mfa.totp.internal.auth.time", SimpleNamespace(time=lambda: NOW))
 
 
 def _authenticator_types(user):
@@ -38,7 +36,10 @@ def test_activating_totp_needs_the_password_again(client, user, sign_in):
     response = client.get("/accounts/2fa/totp/activate/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/reauthenticate/?next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F"
+    assert (
+        response["Location"]
+        == "/accounts/reauthenticate/?next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F"
+    )
 
 
 @pytest.mark.django_db
@@ -143,10 +144,10 @@ def test_a_recovery_code_signs_in_once(client, sign_in):
 
 @pytest.mark.django_db
 def test_deactivating_totp_stops_the_challenge(client, user, sign_in):
-    enable_totp(user)
+    secret = enable_totp(user)
     enable_recovery_codes(user)
     sign_in(user.email)
-    client.post("/accounts/2fa/authenticate/", {"code": totp_code(_secret_of(user), at=NOW)})
+    client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret, at=NOW)})
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
 
     response = client.post("/accounts/2fa/totp/deactivate/")
@@ -198,9 +199,3 @@ def test_a_new_shopper_verifies_the_address_before_turning_on_totp(client, signu
     assert b'data-testid="mfa-needs-verified-email"' not in index.content
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     assert client.get("/accounts/2fa/totp/activate/").status_code == 200
-
-
-def _secret_of(user):
-    from allauth.mfa.utils import decrypt
-
-    return decrypt(Authenticator.objects.get(user=user, type="totp").data["secret"])

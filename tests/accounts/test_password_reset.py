@@ -24,6 +24,8 @@ def test_password_reset_end_to_end(client, user, sign_in, mailoutbox):
     assert response["Location"] == "/accounts/password/reset/done/"
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [user.email]
+    assert mailoutbox[0].subject == "[Coinpurse] Password Reset Email"
+    assert mailoutbox[0].body.startswith("Hello from Coinpurse!")
 
     # allauth moves the key out of the URL into the session, then shows the form.
     link = client.get(_reset_link(mailoutbox[0]))

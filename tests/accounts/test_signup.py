@@ -75,7 +75,9 @@ def test_signup_with_mismatched_passwords_is_refused(client, signup_data):
 
 @pytest.mark.django_db
 def test_signup_with_a_weak_password_is_refused(client, signup_data):
-    response = client.post("/accounts/signup/", signup_data(password1="12345678", password2="12345678"))
+    response = client.post(
+        "/accounts/signup/", signup_data(password1="12345678", password2="12345678")
+    )
 
     assert response.status_code == 200
     assert b'data-testid="form-error" data-reason="password1"' in response.content
