@@ -5,13 +5,14 @@
 #   make lint        ruff, migrations, check --deploy, bandit (no tests)
 #   make test-fast   the SQLite tests only (no PostgreSQL, Redis or browser)
 #   make test-pg     the PostgreSQL + Redis run only;  make test-e2e  the browser tests only
+#   make bench       every bench/*.py, on SQLite and a throwaway PostgreSQL (BENCH_ARGS="--count 100000")
 
 SHELL := /bin/bash
 PORT ?= 8000
 PYTHON := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint test-fast test-pg test-e2e clean
+.PHONY: help venv run test lint test-fast test-pg test-e2e bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -40,6 +41,15 @@ test-pg: venv
 
 test-e2e: venv
 	@scripts/test.sh provision e2e
+
+# Benchmarks print figures; they pass or fail only by crashing. Each gets its own throwaway
+# PostgreSQL + Redis (DATABASE_URL, REDIS_URL), as in make test.
+bench: venv
+	@scripts/provision.sh
+	@for bench in bench/*.py; do \
+		echo "==================== $$bench ===================="; \
+		scripts/test-services.sh $(PYTHON) "$$bench" $(BENCH_ARGS) || exit 1; \
+	done
 
 # Removes what make created (the virtualenv and the test screenshots); keeps var/db.sqlite3.
 clean:

@@ -44,9 +44,12 @@ for old in "${TMPDIR:-/tmp}"/coinpurse-services.*; do
     [ -f "$old/owner.pid" ] || continue
     kill -0 "$(cat "$old/owner.pid")" 2> /dev/null && continue
     say "removing the leftovers of an interrupted run: $old"
-    [ -f "$old/pg/data/postmaster.pid" ] \
-        && as_pg "$pg_bindir/pg_ctl" stop -D "$old/pg/data" -m immediate -w > /dev/null 2>&1
-    [ -f "$old/redis.pid" ] && kill "$(cat "$old/redis.pid")" 2> /dev/null
+    if [ -f "$old/pg/data/postmaster.pid" ]; then
+        as_pg "$pg_bindir/pg_ctl" stop -D "$old/pg/data" -m immediate -w > /dev/null 2>&1 || true
+    fi
+    if [ -f "$old/redis.pid" ]; then
+        kill "$(cat "$old/redis.pid")" 2> /dev/null || true
+    fi
     rm -rf "$old"
 done
 

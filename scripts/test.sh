@@ -15,8 +15,9 @@
 #
 # Stops at the first failing stage, prints how long each stage took, and exits non-zero when
 # any stage failed. A pytest run that collects no test fails too (pytest's exit code 5): every
-# test must run and pass (CONTRACT §1). Run it through `make test`, which first makes sure
-# .venv is installed.
+# test must run and pass (CONTRACT §1). A pytest stage still running after TEST_STAGE_TIMEOUT
+# seconds (default 600) is stopped and fails, so a deadlocked race test cannot hang CI.
+# Run it through `make test`, which first makes sure .venv is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -40,6 +41,10 @@ trap 'rm -f "$COINPURSE_TEST_OUTCOMES"' EXIT
 # local-memory cache (pytest-django puts the test database in memory).
 sqlite_env=(DATABASE_URL="sqlite:///$root/var/db.sqlite3" REDIS_URL=)
 pytest_cmd=(python -m pytest -p pytest_every_test_ran)
+# On expiry timeout signals its whole process group: pytest, and scripts/test-services.sh,
+# whose trap then stops its servers.
+stage_timeout=${TEST_STAGE_TIMEOUT:-600}
+guard=(timeout --kill-after=30 "$stage_timeout")
 
 random_secret() { python -c 'import secrets; print(secrets.token_urlsafe(48))'; } # 64 chars
 
@@ -60,12 +65,14 @@ stage_cmd() {
                 python manage.py check --deploy --fail-level WARNING
             ;;
         bandit) bandit -c pyproject.toml -r . -q ;;
-        sqlite) env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e" ;;
-        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" ;;
+        sqlite)
+            "${guard[@]}" env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e"
+            ;;
+        postgres) "${guard[@]}" scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" ;;
         e2e)
             # pytest-playwright keeps an event loop alive in the main thread; Django's async
             # guard would refuse even the test database set-up without this.
-            env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
+            "${guard[@]}" env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
                 "${pytest_cmd[@]}" -m e2e --screenshot only-on-failure --output var/test-results
             ;;
         all-ran)
@@ -127,6 +134,10 @@ for stage in "${stages[@]}"; do
         sqlite:5 | postgres:5 | e2e:5)
             echo "!!! stage '$stage' FAILED: pytest collected no test (exit code 5)." \
                 "A stage that runs nothing proves nothing." >&2
+            ;;
+        sqlite:124 | postgres:124 | e2e:124 | sqlite:137 | postgres:137 | e2e:137)
+            echo "!!! stage '$stage' FAILED: still running after ${stage_timeout}s, stopped" \
+                "(TEST_STAGE_TIMEOUT). A test hangs, or the suite got too slow." >&2
             ;;
         *) echo "!!! stage '$stage' FAILED (exit code $rc); later stages did not run." >&2 ;;
     esac

@@ -67,8 +67,14 @@ fi
 echo "make: installing the project and its dev dependencies into $VENV (pyproject.toml changed)"
 rm -f "$STAMP"
 # Non-editable: pyproject.toml declares no packages (the code runs from the repository root),
-# so this installs the dependencies only. pip's "Location ... is ignored" warnings are harmless.
-PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install --quiet '.[dev]'
+# so this installs the dependencies only. pip's "Location ... is ignored" warnings (one per
+# package, about local mirrors this machine's pip.conf lists) are harmless: filter them out.
+set +e
+PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install --quiet '.[dev]' 2>&1 \
+    | { grep -v "^WARNING: Location 'file://.*' is ignored" || true; }
+pip_rc=${PIPESTATUS[0]}
+set -e
+[ "$pip_rc" -eq 0 ] || die "pip install '.[dev]' failed (exit code $pip_rc)."
 rm -rf build coinpurse.egg-info # the build's leftovers in the tree; the install does not need them
 "$VENV/bin/python" -c 'import django, sys; assert django.VERSION[:2] == (6, 1), django.__version__' \
     || die "the installed Django is not 6.1; check pyproject.toml's pin."

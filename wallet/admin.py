@@ -1,10 +1,12 @@
 """The staff side of the wallet. Read-only over the ledger; every change goes through a
 service (which checks the permission again and writes the audit entry)."""
 
+import re
 import uuid
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -355,15 +357,34 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
         return response
 
 
+def _code_digest(term: str) -> str | None:
+    """The keyed hash of `term` when it is a full claim code, else None."""
+    try:
+        return code_hash(code_normalize(term.strip()))
+    except CodeTypo:
+        return None
+
+
 class CodeSearchMixin:
     """Search by a full claim code as typed by support: normalised and hashed at look-up."""
 
+    HASH_TERM = re.compile(r"^hash:([0-9a-f]{64})$")
+
+    def changelist_view(self, request, extra_context=None):
+        # The changelist writes the search term back into the page (the search box, every
+        # filter and change link): a full code is swapped for its keyed hash first, so no page
+        # shows a full code again (CONTRACT §7), nor does the browser's history.
+        digest = _code_digest(request.GET.get(SEARCH_VAR, ""))
+        if digest is not None:
+            params = request.GET.copy()
+            params[SEARCH_VAR] = f"hash:{digest}"
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
-        try:
-            digest = code_hash(code_normalize(term))
-        except CodeTypo:
-            digest = None
+        hashed = self.HASH_TERM.match(term)
+        digest = hashed.group(1) if hashed else _code_digest(term)
         if digest is not None:
             return queryset.filter(code_hash=digest), False
         if len(term) == 4:

@@ -42,8 +42,17 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
         )
         return redirect("wallet:overview")
 
+    # What the shopper typed is shown back only when it is not a real code (so they can fix
+    # a typo); a real card's code never appears on a page again (CONTRACT §7).
+    ECHO_REASONS = frozenset({"required", "typo", "not_found"})
+
     def _refused(self, request, form, reason, message, status=200):
-        context = {"form": form, "error_reason": reason, "error_message": message}
+        context = {
+            "form": form,
+            "error_reason": reason,
+            "error_message": message,
+            "echo_code": form.data.get("code", "")[:64] if reason in self.ECHO_REASONS else "",
+        }
         return render(request, self.template_name, context, status=status)
 
 

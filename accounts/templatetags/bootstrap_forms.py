@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 
 register = template.Library()
 
-_CHECK_WIDGETS = {"checkbox", "radio"}
+_CHECK_WIDGETS = {"checkbox", "radioselect", "checkboxselectmultiple"}
 _SELECT_WIDGETS = {"select", "selectmultiple", "nullbooleanselect"}
 _VARIANTS = ("danger", "warning", "success", "secondary", "link", "primary")
 
@@ -36,7 +36,7 @@ def bootstrap_widget(field: BoundField) -> SafeString:
 @register.filter
 def is_check(field: BoundField) -> bool:
     """A single checkbox, laid out as a `form-check` with the label after the box."""
-    return field.widget_type in _CHECK_WIDGETS
+    return field.widget_type == "checkbox"
 
 
 def _tags(tags) -> list[str]:

@@ -180,3 +180,15 @@ def test_admin_login_lets_staff_in(client):
 
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_login_locks_after_repeated_failures(client, user, sign_in):
+    for _ in range(5):
+        assert sign_in(user.email, "wrong-horse-2026").status_code == 200
+
+    response = sign_in(user.email)
+
+    assert response.status_code == 200
+    assert b'data-testid="form-error" data-reason="invalid"' in response.content
+    assert not get_user(client).is_authenticated

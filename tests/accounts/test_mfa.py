@@ -186,6 +186,7 @@ def test_a_new_shopper_verifies_the_address_before_turning_on_totp(client, signu
 
     index = client.get("/accounts/2fa/")
     assert b'data-testid="mfa-needs-verified-email"' in index.content
+    assert b"Authenticator App" in index.content  # allauth's own page, below our notice
     refused = client.get("/accounts/2fa/totp/activate/")
     assert refused["Location"] == "/accounts/2fa/"
 

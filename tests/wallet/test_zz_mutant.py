@@ -18,8 +18,7 @@ def test_mutant_no_lock(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_mutant_replay_moves_money(monkeypatch):
-    real = services._transfer_replay
+def test_mutant_replay_raises(monkeypatch):
     def fake(existing, legs):
         raise services.IdempotencyConflict("x")
     monkeypatch.setattr(services, "_transfer_replay", fake)
@@ -35,4 +34,11 @@ def test_mutant_redeem_twice(monkeypatch):
             return None
         return orig(self, *a, **k)
     monkeypatch.setattr(GiftCard, "save", save)
+    _run()
+
+
+@pytest.mark.django_db
+def test_mutant_region_check(monkeypatch):
+    from wallet.models import GiftCard
+    monkeypatch.setattr(services, "code_normalize", lambda c: services.code_normalize.__wrapped__(c) if hasattr(services.code_normalize, "__wrapped__") else c.upper().replace("-", ""))
     _run()

@@ -31,6 +31,8 @@ class Command(BaseCommand):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
 
         def one_line_error(message):  # argparse would print the usage too
+            if not parser.called_from_command_line:  # call_command: an error, not an exit
+                raise CommandError(f"Error: {message}")
             sys.stderr.write(f"issue_giftcards: {message}\n")
             sys.exit(2)
 
@@ -108,9 +110,12 @@ class Command(BaseCommand):
                             batch=name,
                         )
                     )
+                    # On disk before the next chunk is asked for: asking after the last one
+                    # is what makes the batch redeemable, so no card can become redeemable
+                    # while its code might still be lost (disk full at the end, a crash).
+                    handle.flush()
+                    os.fsync(handle.fileno())
                     progress.update(len(chunk.codes))
-                handle.flush()
-                os.fsync(handle.fileno())
         except (Exception, KeyboardInterrupt) as error:
             chunks.close()  # marks the batch failed when it did not finish
             output.unlink(missing_ok=True)

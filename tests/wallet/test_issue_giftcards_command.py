@@ -1,0 +1,679 @@
+"""issue_giftcards (CONTRACT §8, issue #3): in-process through `call_command`, and as a real
+`manage.py` process for exit codes, stdout/stderr and signals.
+
+The process tests run against their own SQLite file (DATABASE_URL), migrated once per module;
+they look into it with `sqlite3` and with `manage.py shell` (redeeming codes the way a shopper
+would)."""
+
+import csv
+import datetime
+import errno
+import io
+import json
+import os
+import re
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import OperationalError
+from django.utils import timezone
+
+import wallet.management.commands.issue_giftcards as command_module
+import wallet.services as services
+from catalog.models import Region
+from tests.accounts.factories import UserFactory
+from tests.wallet.ledger_state import ledger_state
+from tests.wallet.staff import redeem_outcome, small_chunks
+from wallet.codefile import HEADER
+from wallet.codes import code_hash, code_normalize
+from wallet.models import Account, GiftCard, GiftCardBatch, Transfer
+from wallet.selectors import ledger_reconcile
+from wallet.services import giftcard_batch_create, giftcard_batch_issue
+
+pytestmark = pytest.mark.django_db
+
+SYMBOL = "[0-9A-HJKMNP-TV-Z]"
+CODE_SHAPE = re.compile(rf"^{SYMBOL}{{4}}-{SYMBOL}{{6}}-{SYMBOL}{{5}}$")
+MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
+
+
+def _issue(output: Path, *args: str) -> tuple[str, str]:
+    """Run the command in-process; returns (stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("issue_giftcards", *args, "--output", str(output), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def _read(path: Path) -> tuple[str, list[dict[str, str]]]:
+    text = path.read_text(encoding="utf-8")
+    return text.splitlines()[0], list(csv.DictReader(io.StringIO(text)))
+
+
+def _leaks(codes, text: str) -> list[str]:
+    """The codes that appear in `text`, dashed or not, in any case."""
+    flat = text.upper()
+    return [c for c in codes if c in flat or code_normalize(c) in flat.replace("-", "")]
+
+
+def _balance(kind: str, currency: str) -> int:
+    account = Account.objects.filter(kind=kind, currency=currency).first()
+    return 0 if account is None else account.balance
+
+
+def _yesterday() -> str:
+    return (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+
+
+# --- happy path (in-process) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "amount_text", "amount", "currency"),
+    [("US", "25.00", 2500, "USD"), ("JP", "1000", 1000, "JPY"), ("FR", "7.5", 750, "EUR")],
+)
+def test_issue_writes_a_private_file_of_codes_that_each_redeem_once(
+    tmp_path, region, amount_text, amount, currency
+):
+    output = tmp_path / "codes.csv"
+    count = 12
+
+    out, err = _issue(
+        output, "--count", str(count), "--amount", amount_text, "--region", region.lower()
+    )
+
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    header, rows = _read(output)
+    assert header == "code,amount,currency,region,expires_at,batch"
+    assert len(rows) == count
+    batch = GiftCardBatch.objects.get()
+    assert batch.status == GiftCardBatch.Status.ISSUED
+    assert (batch.card_count, batch.amount, batch.currency) == (count, amount, currency)
+    assert batch.issued_at is not None
+    expected_amount = f"{amount // 100}.{amount % 100:02d}" if currency != "JPY" else str(amount)
+    for row in rows:
+        assert CODE_SHAPE.match(row["code"]), row["code"]
+        assert row["amount"] == expected_amount
+        assert (row["currency"], row["region"], row["expires_at"]) == (currency, region, "")
+        assert row["batch"] == batch.name
+    codes = [row["code"] for row in rows]
+    assert len(set(codes)) == count
+    # Exactly the cards of the file, stored by keyed hash only.
+    assert GiftCard.objects.filter(batch=batch, status=GiftCard.Status.ACTIVE).count() == count
+    assert set(GiftCard.objects.values_list("code_hash", flat=True)) == {
+        code_hash(code_normalize(code)) for code in codes
+    }
+    # The liability of the whole batch is in the ledger, and the ledger reconciles.
+    assert _balance(Account.Kind.GIFTCARDS_OUTSTANDING, currency) == count * amount
+    assert _balance(Account.Kind.GIFTCARDS_ISSUED, currency) == -count * amount
+    assert ledger_reconcile().clean
+    call_command("wallet_reconcile", stdout=io.StringIO())
+    # One summary line, and not one code in anything printed.
+    assert out.count("\n") == 1
+    assert out.startswith(f"Issued {count:,} cards of {expected_amount} {currency}")
+    assert err == ""
+    assert _leaks(codes, out + err) == []
+
+    shopper = UserFactory(region_id=region)
+    stranger = UserFactory(region_id="GB")
+    assert redeem_outcome(stranger, codes[0]) == "wrong_region"
+    assert [redeem_outcome(shopper, code) for code in codes] == ["redeemed"] * count
+    assert [redeem_outcome(shopper, code) for code in codes[:2]] == ["already_redeemed"] * 2
+    assert Account.objects.get(user=shopper).balance == count * amount
+    assert _balance(Account.Kind.GIFTCARDS_OUTSTANDING, currency) == 0
+    assert ledger_reconcile().clean
+
+
+def test_issue_with_expiry_and_batch_name(tmp_path):
+    output = tmp_path / "codes.csv"
+    expires = (timezone.localdate() + datetime.timedelta(days=90)).isoformat()
+
+    out, _ = _issue(
+        output,
+        "--count",
+        "3",
+        "--amount",
+        "10",
+        "--region",
+        "GB",
+        "--expires",
+        expires,
+        "--batch-name",
+        "Spring campaign",
+    )
+
+    _, rows = _read(output)
+    assert {(r["amount"], r["expires_at"], r["batch"]) for r in rows} == {
+        ("10.00", expires, "Spring campaign")
+    }
+    batch = GiftCardBatch.objects.get()
+    assert batch.name == "Spring campaign"
+    assert batch.expires_on.isoformat() == expires
+    assert set(GiftCard.objects.values_list("expires_on", flat=True)) == {batch.expires_on}
+    assert "'Spring campaign'" in out
+
+
+def test_issue_streams_in_chunks(tmp_path, monkeypatch):
+    """Cards go to the database and the file a chunk at a time, never all at once."""
+    small_chunks(monkeypatch, 4)
+    sizes = []
+    real_insert = services.giftcards_bulk_insert
+    monkeypatch.setattr(
+        services, "giftcards_bulk_insert", lambda rows: sizes.append(len(rows)) or real_insert(rows)
+    )
+
+    _issue(tmp_path / "codes.csv", "--count", "10", "--amount", "1", "--region", "US")
+
+    assert sizes == [4, 4, 2]
+    assert len(_read(tmp_path / "codes.csv")[1]) == 10
+    assert GiftCardBatch.objects.get().status == GiftCardBatch.Status.ISSUED
+
+
+# --- bad arguments (in-process) ---------------------------------------------------------------
+
+GOOD = {"--count": "3", "--amount": "25.00", "--region": "US"}
+BAD_ARGUMENTS = {
+    "count-zero": {"--count": "0"},
+    "count-negative": {"--count": "-5"},
+    "count-text": {"--count": "abc"},
+    "count-fraction": {"--count": "1.5"},
+    "amount-zero": {"--amount": "0"},
+    "amount-negative": {"--amount": "-1"},
+    "amount-too-many-digits-usd": {"--amount": "25.001"},
+    "amount-fraction-jpy": {"--amount": "10.5", "--region": "JP"},
+    "amount-text": {"--amount": "abc"},
+    "region-unknown": {"--region": "XX"},
+    "region-empty": {"--region": ""},
+    "expiry-past": {"--expires": "YESTERDAY"},
+    "expiry-month-13": {"--expires": "2027-13-01"},
+    "expiry-two-digit-year": {"--expires": "27-01-01"},
+}
+
+
+def _argv(overrides: dict[str, str]) -> list[str]:
+    options = {**GOOD, **overrides}
+    argv = []
+    for option, value in options.items():
+        argv += [option, _yesterday() if value == "YESTERDAY" else value]
+    return argv
+
+
+@pytest.mark.parametrize("overrides", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_bad_argument_is_refused_with_one_line_and_nothing_written(tmp_path, overrides):
+    output = tmp_path / "codes.csv"
+    before = ledger_state()
+
+    with pytest.raises(CommandError) as refusal:
+        _issue(output, *_argv(overrides))
+
+    message = str(refusal.value)
+    assert message.strip()
+    assert "\n" not in message
+    assert not output.exists()
+    assert list(tmp_path.iterdir()) == []
+    assert GiftCard.objects.count() == 0
+    assert GiftCardBatch.objects.count() == 0
+    assert ledger_state() == before
+
+
+def test_an_existing_output_file_is_refused_and_left_untouched(tmp_path):
+    output = tmp_path / "codes.csv"
+    output.write_text("precious,data\n", encoding="utf-8")
+    output.chmod(0o644)
+    before = output.stat()
+
+    with pytest.raises(CommandError, match="already exists"):
+        _issue(output, *_argv({}))
+
+    after = output.stat()
+    assert output.read_text(encoding="utf-8") == "precious,data\n"
+    assert (after.st_mtime_ns, after.st_size, stat.S_IMODE(after.st_mode)) == (
+        before.st_mtime_ns,
+        before.st_size,
+        0o644,
+    )
+    assert GiftCard.objects.count() == GiftCardBatch.objects.count() == 0
+
+
+def test_a_missing_output_folder_is_refused(tmp_path):
+    output = tmp_path / "nowhere" / "codes.csv"
+
+    with pytest.raises(CommandError, match="does not exist"):
+        _issue(output, *_argv({}))
+
+    assert not output.parent.exists()
+    assert GiftCard.objects.count() == GiftCardBatch.objects.count() == 0
+
+
+@pytest.mark.parametrize("missing", ["--count", "--amount", "--region"])
+def test_a_missing_required_argument_is_a_command_error(tmp_path, missing):
+    output = tmp_path / "codes.csv"
+    argv = [part for option, value in GOOD.items() if option != missing for part in (option, value)]
+
+    with pytest.raises(CommandError, match=missing):
+        _issue(output, *argv)
+
+    assert not output.exists()
+    assert GiftCard.objects.count() == GiftCardBatch.objects.count() == 0
+
+
+def test_a_missing_output_is_a_command_error():
+    with pytest.raises(CommandError, match="--output"):
+        call_command("issue_giftcards", *_argv({}), stdout=io.StringIO(), stderr=io.StringIO())
+    assert GiftCardBatch.objects.count() == 0
+
+
+# --- interrupted runs (in-process) ------------------------------------------------------------
+
+
+@pytest.fixture
+def generated_codes(monkeypatch):
+    """Every code the batch issue generates, in order (the file is gone after a failure)."""
+    codes: list[str] = []
+    real = services.codes_generate
+
+    def recording(count):
+        new = real(count)
+        codes.extend(new)
+        return new
+
+    monkeypatch.setattr(services, "codes_generate", recording)
+    return codes
+
+
+def _fail_on_call(number: int, error: BaseException, real=None):
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == number:
+            raise error
+        return real(*args, **kwargs) if real else None
+
+    return wrapper
+
+
+def _database_gone(monkeypatch, output):
+    monkeypatch.setattr(
+        services,
+        "giftcards_bulk_insert",
+        _fail_on_call(2, OperationalError("database is gone"), services.giftcards_bulk_insert),
+    )
+
+
+def _writer_fails(error):
+    def patch(monkeypatch, output):
+        real_writer = command_module.code_file_writer
+
+        def writer(handle):
+            inner = real_writer(handle)
+
+            class Writer:
+                writerows = staticmethod(_fail_on_call(2, error, inner.writerows))
+
+            return Writer()
+
+        monkeypatch.setattr(command_module, "code_file_writer", writer)
+
+    return patch
+
+
+def _last_fsync_fails(monkeypatch, output):
+    """The disk fills up as the complete file (header and 10 rows) is flushed to it."""
+    real = os.fsync
+
+    def fsync(fd):
+        if output.read_text(encoding="utf-8").count("\n") == 11:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd)
+
+    monkeypatch.setattr(command_module.os, "fsync", fsync)
+
+
+INTERRUPTIONS = {
+    "database-gone-on-2nd-chunk": (_database_gone, "database is gone"),
+    "disk-full-on-2nd-chunk": (
+        _writer_fails(OSError(errno.ENOSPC, "No space left on device")),
+        "No space left",
+    ),
+    "ctrl-c-on-2nd-chunk": (_writer_fails(KeyboardInterrupt()), "interrupted"),
+    "disk-full-at-the-final-flush": (_last_fsync_fails, "No space left"),
+}
+
+
+@pytest.mark.parametrize(("interrupt", "reason"), INTERRUPTIONS.values(), ids=INTERRUPTIONS.keys())
+def test_an_interrupted_run_leaves_no_redeemable_card_and_no_file(
+    tmp_path, monkeypatch, generated_codes, interrupt, reason
+):
+    small_chunks(monkeypatch, 3)
+    output = tmp_path / "codes.csv"
+    interrupt(monkeypatch, output)
+
+    with pytest.raises(CommandError) as refusal:
+        _issue(output, "--count", "10", "--amount", "25.00", "--region", "US")
+
+    message = str(refusal.value)
+    assert "\n" not in message
+    assert reason in message
+    assert "none of its cards can be redeemed" in message
+    assert not output.exists()
+    batch = GiftCardBatch.objects.get()
+    assert batch.status == GiftCardBatch.Status.FAILED
+    assert batch.failure
+    written = GiftCard.objects.filter(batch=batch).count()
+    assert written >= 3  # at least the first chunk reached the database
+    shopper = UserFactory(region_id="US")
+    in_database = set(GiftCard.objects.values_list("code_hash", flat=True))
+    stored = [code for code in generated_codes if code_hash(code) in in_database]
+    assert len(stored) == written
+    assert {redeem_outcome(shopper, code) for code in stored} == {"disabled"}
+    # No value was ever posted for the batch, and the ledger reconciles.
+    assert not Transfer.objects.exists()
+    assert _balance(Account.Kind.GIFTCARDS_OUTSTANDING, "USD") == 0
+    assert ledger_reconcile().clean
+    assert not Account.objects.filter(user=shopper).exclude(balance=0).exists()
+
+
+def test_a_batch_left_issuing_by_a_killed_run_is_reported_and_failed_on_the_next_run(tmp_path):
+    us = Region.objects.get(code="US")
+    killed = giftcard_batch_create(name="killed-run", region=us, count=6, amount=500)
+    chunks = giftcard_batch_issue(batch=killed, chunk_size=3)
+    first = next(chunks)  # three cards are in the database; then the process "dies"
+    GiftCardBatch.objects.filter(pk=killed.pk).update(
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=30)
+    )
+    running = giftcard_batch_create(name="still-running", region=us, count=6, amount=500)
+    shopper = UserFactory(region_id="US")
+    # Even before anyone notices, the cards of a batch that is not issued are refused.
+    assert redeem_outcome(shopper, first.codes[0]) == "disabled"
+
+    out, err = _issue(tmp_path / "codes.csv", "--count", "2", "--amount", "5", "--region", "US")
+
+    assert err.count("\n") == 1
+    assert f"'killed-run' (#{killed.pk}) was interrupted" in err
+    assert "still-running" not in err
+    killed.refresh_from_db()
+    assert killed.status == GiftCardBatch.Status.FAILED
+    assert "interrupted" in killed.failure
+    running.refresh_from_db()
+    assert running.status == GiftCardBatch.Status.ISSUING  # a live run is left alone
+    assert {redeem_outcome(shopper, code) for code in first.codes} == {"disabled"}
+    assert out.count("\n") == 1
+    # Reported once: the next run has nothing to say.
+    _, err_again = _issue(tmp_path / "more.csv", "--count", "1", "--amount", "5", "--region", "US")
+    assert err_again == ""
+    chunks.close()
+    killed.refresh_from_db()
+    assert killed.status == GiftCardBatch.Status.FAILED
+
+
+# --- a real `manage.py issue_giftcards` process -------------------------------------------------
+
+
+@dataclass
+class Cli:
+    folder: Path
+    database: Path
+    env: dict[str, str]
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(  # noqa: S603  (our own manage.py, arguments from the test)
+            [sys.executable, MANAGE, *args],
+            env=self.env,
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        process = self.popen(*args)
+        out, err = process.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+    def sql(self, query: str, params=()) -> list[tuple]:
+        with sqlite3.connect(self.database, timeout=20) as connection:
+            rows = connection.execute(query, params).fetchall()
+        connection.close()
+        return rows
+
+    def redeem(self, codes: list[str], region: str) -> list[str]:
+        """Redeem `codes` in that database, as a shopper of `region`; each one's outcome."""
+        script = (
+            "import json, os\n"
+            "from accounts.models import User\n"
+            "from tests.wallet.staff import redeem_outcome\n"
+            "data = json.loads(os.environ['PROBE'])\n"
+            "user, _ = User.objects.get_or_create(email=data['email'], "
+            "defaults={'region_id': data['region']})\n"
+            "print(json.dumps([redeem_outcome(user, code) for code in data['codes']]))\n"
+        )
+        email = f"probe-{time.monotonic_ns()}@example.com"
+        process = subprocess.run(  # noqa: S603
+            [sys.executable, MANAGE, "shell", "-c", script],
+            env={
+                **self.env,
+                "PROBE": json.dumps({"codes": codes, "region": region, "email": email}),
+            },
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return json.loads(process.stdout.strip().splitlines()[-1])
+
+    def counts(self) -> tuple[int, int]:
+        (cards,) = self.sql("SELECT COUNT(*) FROM wallet_giftcard")[0]
+        (batches,) = self.sql("SELECT COUNT(*) FROM wallet_giftcardbatch")[0]
+        return cards, batches
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """A migrated SQLite database of its own, and how to run `manage.py` against it."""
+    folder = tmp_path_factory.mktemp("issue-cli")
+    database = folder / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_URL": "",
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    tool = Cli(folder=folder, database=database, env=env)
+    migrated = tool.run("migrate", "--noinput", "-v", "0", timeout=300)
+    assert migrated.returncode == 0, migrated.stderr
+    return tool
+
+
+def _naive_utc(*, hours_ago: int) -> str:
+    """A timestamp as Django stores one in SQLite (UTC, no offset)."""
+    moment = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=hours_ago)
+    return moment.replace(tzinfo=None).isoformat(" ")
+
+
+def _wait_for_codes(process: subprocess.Popen, output: Path, timeout: float = 120) -> list[str]:
+    """Wait until the running command has written some codes to `output`; return them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the command ended before it was interrupted"
+        if output.exists() and output.stat().st_size > 10_000:
+            lines = output.read_text(encoding="utf-8").splitlines()
+            return [line.split(",")[0] for line in lines[1:-1]]  # the last may be partial
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("no code was written in time")
+
+
+def test_cli_happy_path_prints_one_line_and_no_code(cli):
+    output = cli.folder / "happy.csv"
+
+    run = cli.run(
+        "issue_giftcards", "--count", "25", "--amount", "1000", "--region", "JP",
+        "--output", str(output), "--batch-name", "cli-jp",
+    )  # fmt: skip
+
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # no progress bar when stderr is not a terminal
+    assert len(run.stdout.splitlines()) == 1
+    assert run.stdout.endswith("\n")
+    assert run.stdout.startswith("Issued 25 cards of 1000 JPY in region JP (batch 'cli-jp'")
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    header, rows = _read(output)
+    assert header == ",".join(HEADER)
+    assert len(rows) == 25
+    assert all(CODE_SHAPE.match(row["code"]) for row in rows)
+    assert {(r["amount"], r["currency"], r["region"], r["batch"]) for r in rows} == {
+        ("1000", "JPY", "JP", "cli-jp")
+    }
+    codes = [row["code"] for row in rows]
+    assert _leaks(codes, run.stdout + run.stderr) == []
+    assert cli.sql("SELECT status, card_count FROM wallet_giftcardbatch WHERE name = 'cli-jp'") == [
+        ("issued", 25)
+    ]
+    assert cli.redeem(codes, "JP") == ["redeemed"] * 25
+    reconcile = cli.run("wallet_reconcile")
+    assert reconcile.returncode == 0, reconcile.stdout
+    assert reconcile.stdout.startswith("Ledger clean")
+
+
+CLI_BAD = {
+    **{case: _argv(overrides) for case, overrides in BAD_ARGUMENTS.items()},
+    "missing-count": ["--amount", "25.00", "--region", "US"],
+    "missing-amount": ["--count", "3", "--region", "US"],
+    "missing-region": ["--count", "3", "--amount", "25.00"],
+    "existing-output": _argv({}),
+    "missing-folder": _argv({}),
+}
+
+
+@pytest.fixture(scope="module")
+def cli_bad_runs(cli):
+    """Every bad command line, run at once (each is a process of its own)."""
+    folder = cli.folder / "bad"
+    folder.mkdir()
+    (folder / "existing-output").mkdir()
+    existing = folder / "existing-output" / "codes.csv"
+    existing.write_text("precious,data\n", encoding="utf-8")
+    existing_stat = existing.stat()
+    before = cli.counts()
+    outputs, processes = {}, {}
+    for case, argv in CLI_BAD.items():
+        if case == "missing-folder":
+            output = folder / "nowhere" / "codes.csv"
+        else:
+            (folder / case).mkdir(exist_ok=True)
+            output = folder / case / "codes.csv"
+        outputs[case] = output
+        processes[case] = cli.popen("issue_giftcards", *argv, "--output", str(output))
+    results = {}
+    for case, process in processes.items():
+        out, err = process.communicate(timeout=180)
+        results[case] = (process.returncode, out, err)
+    return {
+        "results": results,
+        "outputs": outputs,
+        "before": before,
+        "after": cli.counts(),
+        "existing": (existing, existing_stat),
+    }
+
+
+@pytest.mark.parametrize("case", CLI_BAD.keys())
+def test_cli_bad_argument_exits_non_zero_with_one_line_and_writes_nothing(cli_bad_runs, case):
+    returncode, out, err = cli_bad_runs["results"][case]
+    output = cli_bad_runs["outputs"][case]
+
+    assert returncode != 0
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.strip()
+    assert "Traceback" not in err
+    if case == "existing-output":
+        existing, before = cli_bad_runs["existing"]
+        assert existing.read_text(encoding="utf-8") == "precious,data\n"
+        assert existing.stat().st_mtime_ns == before.st_mtime_ns
+        assert "already exists" in err
+    else:
+        assert not output.exists()
+        assert not output.parent.exists() or list(output.parent.iterdir()) == []
+    # No card and no batch from any of the bad runs.
+    assert cli_bad_runs["after"] == cli_bad_runs["before"]
+
+
+def test_cli_sigterm_mid_run_exits_non_zero_and_leaves_no_redeemable_card(cli):
+    output = cli.folder / "terminated.csv"
+    process = cli.popen(
+        "issue_giftcards", "--count", "300000", "--amount", "5.00", "--region", "US",
+        "--output", str(output), "--batch-name", "terminated",
+    )  # fmt: skip
+    seen = _wait_for_codes(process, output)
+
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 1
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert "interrupted" in err
+    assert "none of its cards can be redeemed" in err
+    assert not output.exists()
+    assert _leaks(seen, out + err) == []
+    ((batch_id, status, cards_in_batch),) = cli.sql(
+        "SELECT b.id, b.status, (SELECT COUNT(*) FROM wallet_giftcard c WHERE c.batch_id = b.id) "
+        "FROM wallet_giftcardbatch b WHERE b.name = 'terminated'"
+    )
+    assert status == "failed"
+    assert 0 < cards_in_batch < 300000
+    assert len(seen) >= 100
+    assert set(cli.redeem(seen[:15] + seen[-15:], "US")) == {"disabled"}
+    assert cli.sql(
+        "SELECT COUNT(*) FROM wallet_transfer WHERE idempotency_key = ?",
+        (f"giftcard-batch-issue:{batch_id}",),
+    ) == [(0,)]
+
+
+def test_cli_killed_run_is_reported_by_the_next_run(cli):
+    output = cli.folder / "killed.csv"
+    process = cli.popen(
+        "issue_giftcards", "--count", "300000", "--amount", "5.00", "--region", "US",
+        "--output", str(output), "--batch-name", "killed",
+    )  # fmt: skip
+    seen = _wait_for_codes(process, output)
+
+    process.kill()  # SIGKILL: no clean-up of any kind runs
+    process.communicate(timeout=60)
+
+    ((batch_id, status),) = cli.sql(
+        "SELECT id, status FROM wallet_giftcardbatch WHERE name = 'killed'"
+    )
+    assert status == "issuing"
+    assert set(cli.redeem(seen[:10], "US")) == {"disabled"}
+    # Two hours later, the next run names it and marks it failed.
+    cli.sql(
+        "UPDATE wallet_giftcardbatch SET heartbeat_at = ? WHERE id = ?",
+        (_naive_utc(hours_ago=2), batch_id),
+    )
+    run = cli.run(
+        "issue_giftcards", "--count", "2", "--amount", "1", "--region", "US",
+        "--output", str(cli.folder / "after-kill.csv"),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert len(run.stderr.splitlines()) == 1
+    assert f"'killed' (#{batch_id}) was interrupted" in run.stderr
+    assert cli.sql("SELECT status FROM wallet_giftcardbatch WHERE id = ?", (batch_id,)) == [
+        ("failed",)
+    ]
+    assert set(cli.redeem(seen[-10:], "US")) == {"disabled"}
