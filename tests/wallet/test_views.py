@@ -24,12 +24,14 @@ REDEEM = "/gift-cards/redeem/"
 WALLET = "/wallet/"
 UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")
 
-# Measured on SQLite and PostgreSQL; each must stay flat however long the shopper's history.
+# Measured on SQLite and PostgreSQL (inside the test transaction, so atomic blocks show as
+# savepoints); each must stay flat however long the shopper's history.
 REDEEM_GET_QUERIES = 4  # session, user, region, nav balance
 # session, user, savepoint, card (locked), account, shop account, accounts locked, idempotency
 # key, transfer, postings, balances, card, release, region (for the message's locale)
 REDEEM_POST_QUERIES = 14
-REDEEM_REFUSED_QUERIES = 8  # session, user, savepoint, card, rollback, region, nav balance …
+# session, user, savepoint, card, rollback to and release the savepoint, nav balance, region
+REDEEM_REFUSED_QUERIES = 8
 WALLET_QUERIES = 7  # session, user, region, count, balance, nav balance, page of postings
 REPORT_GET_QUERIES = 6  # session, user, posting, transfer, region, nav balance
 REPORT_POST_QUERIES = 4  # session, user, posting, report
@@ -136,6 +138,38 @@ def test_each_refusal_shows_the_form_with_its_reason(shopper_client, user, other
     assert 'name="code"' in response.content.decode()
     assert ledger_state() == before
     assert wallet_balance_get(user=user).amount == 0
+
+
+@pytest.mark.parametrize("reason", ["already_redeemed", "expired", "disabled", "wrong_region"])
+def test_a_real_cards_code_is_not_shown_back_after_a_refusal(
+    shopper_client, user, other_user, reason
+):
+    """CONTRACT §7: after issue no page shows a full code again, not even the one typed."""
+    code = _refusal_setup(reason, user, other_user)
+    response = shopper_client.post(REDEEM, {"code": code_display(code)})
+    html = response.content.decode()
+    assert hook(response, "form-error").attrs["data-reason"] == reason
+    assert code not in html
+    assert code_display(code) not in html
+
+
+def test_a_real_code_is_not_shown_back_while_locked(shopper_client):
+    for _ in range(10):
+        shopper_client.post(REDEEM, {"code": UNKNOWN_CODE})
+    code = issue_card().code
+    response = shopper_client.post(REDEEM, {"code": code})
+    assert response.status_code == 429
+    assert code not in response.content.decode()
+
+
+@pytest.mark.parametrize("reason", ["typo", "not_found"])
+def test_a_code_that_is_no_card_is_shown_back_to_be_corrected(
+    shopper_client, user, other_user, reason
+):
+    code = _refusal_setup(reason, user, other_user)
+    response = shopper_client.post(REDEEM, {"code": code})
+    assert hook(response, "form-error").attrs["data-reason"] == reason
+    assert f'value="{code}"' in response.content.decode()
 
 
 @pytest.mark.parametrize("typed", ["ABCD", "ABCDEFGHJKMNPQU", "ABCDEFGHJKMNP*Y", "x" * 65])
@@ -519,3 +553,9 @@ def test_report_query_counts(shopper_client, user, posting, django_assert_num_qu
     with django_assert_num_queries(REPORT_POST_QUERIES):
         response = shopper_client.post(_report_url(posting.pk), {"message": "x"})
     assert response.status_code == 302
+
+
+def test_anonymous_pages_show_no_balance(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert not hooks(response, "nav-balance")
