@@ -100,6 +100,7 @@ def demo_seed(*, code_file: Path) -> DemoSeedResult:
                 writer = code_file_writer(handle)
                 writer.writerows(rows)
             os.replace(tmp, code_file)
+        code_file.chmod(0o600)  # also when an older file was kept as it was
     return DemoSeedResult(
         users_created=created, codes_kept=len(kept), codes_issued=issued, code_file=code_file
     )

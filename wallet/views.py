@@ -64,7 +64,9 @@ class WalletOverviewView(LoginRequiredMixin, View):
             wallet_activity_list(user=request.user), settings.WALLET_ACTIVITY_PAGE_SIZE
         )
         page = paginator.get_page(request.GET.get("page"))
-        context = {"balance": wallet_balance_get(user=request.user), "page": page}
+        balance = wallet_balance_get(user=request.user)
+        # The navigation bar shows the same balance: hand it over instead of asking again.
+        context = {"balance": balance, "nav_balance": balance, "page": page}
         return render(request, "wallet/wallet_overview.html", context)
 
 

@@ -32,7 +32,7 @@ REDEEM_GET_QUERIES = 4  # session, user, region, nav balance
 REDEEM_POST_QUERIES = 14
 # session, user, savepoint, card, rollback to and release the savepoint, nav balance, region
 REDEEM_REFUSED_QUERIES = 8
-WALLET_QUERIES = 7  # session, user, region, count, balance, nav balance, page of postings
+WALLET_QUERIES = 6  # session, user, region, count, balance (shared with the nav), page
 REPORT_GET_QUERIES = 6  # session, user, posting, transfer, region, nav balance
 REPORT_POST_QUERIES = 4  # session, user, posting, report
 
