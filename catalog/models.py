@@ -17,3 +17,60 @@ class Region(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.currency})"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    """Something the shop sells. Its price is per region (`Price`); a product without a price
+    in the shopper's region is not for sale there."""
+
+    class Kind(models.TextChoices):
+        PHYSICAL = "physical", "Physical (shipped)"
+        DIGITAL = "digital", "Digital (delivered at once)"
+        GIFT_CARD = "gift_card", "Gift card"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["category", "name"], name="catalog_product_cat_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Price(models.Model):
+    """A product's price in one region, in minor units of the region's currency."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="prices")
+    amount = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["product_id", "region_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "region"], name="catalog_price_one_per_region"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="catalog_price_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} in {self.region_id}: {self.amount}"

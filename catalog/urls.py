@@ -5,5 +5,6 @@ from catalog import views
 app_name = "catalog"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    path("", views.ProductListView.as_view(), name="home"),
+    path("products/<slug:slug>/", views.ProductDetailView.as_view(), name="product"),
 ]

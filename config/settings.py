@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "catalog",
     "accounts",
     "wallet",
+    "checkout",
 ]
 
 MIDDLEWARE = [
@@ -207,3 +208,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Checkout: the card payment provider (checkout/payments.py) and the order e-mail.
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="checkout.payments.TestGateway")

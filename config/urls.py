@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("wallet.urls")),
+    path("", include("checkout.urls")),
     path("", include("catalog.urls")),
 ]

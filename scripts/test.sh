@@ -40,11 +40,11 @@ trap 'rm -f "$COINPURSE_TEST_OUTCOMES"' EXIT
 # What a stage on SQLite sees, whatever a developer's .env says: the embedded database and the
 # local-memory cache (pytest-django puts the test database in memory).
 sqlite_env=(DATABASE_URL="sqlite:///$root/var/db.sqlite3" REDIS_URL=)
-pytest_cmd=(python -m pytest -p pytest_every_test_ran)
-# On expiry timeout signals its whole process group: pytest, and scripts/test-services.sh,
-# whose trap then stops its servers.
+# A pytest run still going after TEST_STAGE_TIMEOUT seconds gets SIGINT, as from Ctrl-C, so pytest
+# shows where it was stuck; SIGKILL 30 s later if it is still there. (Inside the services
+# wrapper, so the wrapper itself is never killed and always stops its servers.)
 stage_timeout=${TEST_STAGE_TIMEOUT:-600}
-guard=(timeout --kill-after=30 "$stage_timeout")
+pytest_cmd=(timeout -s INT --kill-after=30 "$stage_timeout" python -m pytest -p pytest_every_test_ran)
 
 random_secret() { python -c 'import secrets; print(secrets.token_urlsafe(48))'; } # 64 chars
 
@@ -66,13 +66,13 @@ stage_cmd() {
             ;;
         bandit) bandit -c pyproject.toml -r . -q ;;
         sqlite)
-            "${guard[@]}" env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e"
+            env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e"
             ;;
-        postgres) "${guard[@]}" scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" ;;
+        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" ;;
         e2e)
             # pytest-playwright keeps an event loop alive in the main thread; Django's async
             # guard would refuse even the test database set-up without this.
-            "${guard[@]}" env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
+            env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
                 "${pytest_cmd[@]}" -m e2e --screenshot only-on-failure --output var/test-results
             ;;
         all-ran)

@@ -8,6 +8,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from accounts.models import User
+from catalog.demo import catalog_seed
 from catalog.models import Region
 from wallet.codefile import code_file_open, code_file_read, code_file_writer, code_rows
 from wallet.codes import CodeTypo, code_hash, code_normalize
@@ -25,6 +26,7 @@ DEMO_BATCH = "demo"
 @dataclass(frozen=True)
 class DemoSeedResult:
     users_created: int
+    products_created: int
     codes_kept: int
     codes_issued: int
     code_file: Path
@@ -72,6 +74,7 @@ def demo_seed(*, code_file: Path) -> DemoSeedResult:
                 _user_ensure(*DEMO_ADMIN, staff=True),
             ]
         )
+        products = catalog_seed()
         kept = _usable_rows(code_file)
         rows = [
             [r["code"], r["amount"], r["currency"], r["region"], r["expires_at"], r["batch"]]
@@ -102,5 +105,9 @@ def demo_seed(*, code_file: Path) -> DemoSeedResult:
             os.replace(tmp, code_file)
         code_file.chmod(0o600)  # also when an older file was kept as it was
     return DemoSeedResult(
-        users_created=created, codes_kept=len(kept), codes_issued=issued, code_file=code_file
+        users_created=created,
+        products_created=products,
+        codes_kept=len(kept),
+        codes_issued=issued,
+        code_file=code_file,
     )

@@ -22,6 +22,7 @@ class Account(models.Model):
         GIFTCARDS_OUTSTANDING = "giftcards_outstanding", "Gift cards outstanding (liability)"
         ADJUSTMENTS = "adjustments", "Balance adjustments"
         PURCHASES = "purchases", "Purchases paid from balances"
+        CARD_REFUNDS = "card_refunds", "Card payments refunded to balances"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
@@ -76,6 +77,8 @@ class Transfer(models.Model):
         DEBIT = "debit", "Debit"
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
+        ORDER_PAYMENT = "order_payment", "Order paid from balance"
+        REFUND = "refund", "Refund"
 
     # A replay with the same key returns the first transfer instead of moving money again.
     idempotency_key = models.CharField(max_length=128, unique=True)

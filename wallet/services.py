@@ -197,6 +197,7 @@ def wallet_credit(
     source: str = Account.Kind.ADJUSTMENTS,
     currency: str | None = None,
     created_by=None,
+    kind: str = Transfer.Kind.CREDIT,
 ) -> TransferResult:
     """Add `amount` minor units to the shopper's balance from the shop's `source` account.
 
@@ -209,7 +210,7 @@ def wallet_credit(
         system = system_account_get_or_create(kind=source, currency=account.currency)
         return transfer_create(
             idempotency_key=idempotency_key,
-            kind=Transfer.Kind.CREDIT,
+            kind=kind,
             description=description,
             legs=[Leg(system.pk, -amount), Leg(account.pk, amount)],
             created_by=created_by,
@@ -225,6 +226,7 @@ def wallet_debit(
     destination: str = Account.Kind.PURCHASES,
     currency: str | None = None,
     created_by=None,
+    kind: str = Transfer.Kind.DEBIT,
 ) -> TransferResult:
     """Take `amount` minor units from the shopper's balance to the shop's `destination` account.
 
@@ -238,7 +240,7 @@ def wallet_debit(
         system = system_account_get_or_create(kind=destination, currency=account.currency)
         return transfer_create(
             idempotency_key=idempotency_key,
-            kind=Transfer.Kind.DEBIT,
+            kind=kind,
             description=description,
             legs=[Leg(account.pk, -amount), Leg(system.pk, amount)],
             created_by=created_by,

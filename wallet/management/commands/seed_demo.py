@@ -22,7 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args, code_file, **options):
         result = demo_seed(code_file=Path(code_file))
         self.stdout.write(
-            f"Demo data ready: {result.users_created} user(s) created, "
+            f"Demo data ready: {result.users_created} user(s) and "
+            f"{result.products_created} product(s) created, "
             f"{result.codes_kept} demo code(s) kept, {result.codes_issued} issued; "
             f"codes are in {result.code_file}."
         )

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CheckoutConfig(AppConfig):
+    name = "checkout"
+    verbose_name = "Cart, orders and payments"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from checkout.services import cart_merge_on_login
+
+        # A visitor's session cart joins their saved cart when they sign in.
+        user_logged_in.connect(cart_merge_on_login, dispatch_uid="checkout.cart_merge_on_login")

@@ -1,0 +1,44 @@
+class CheckoutError(Exception):
+    """Base of every refusal in checkout; nothing was written. `reason` is the page's
+    `data-reason`, the message plain words for the shopper."""
+
+    reason = "invalid"
+
+    def __init__(self, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ProductUnavailable(CheckoutError):
+    reason = "unavailable"
+
+
+class InvalidQuantity(CheckoutError):
+    reason = "quantity"
+
+
+class EmptyCart(CheckoutError):
+    reason = "empty_cart"
+
+
+class CardRequired(CheckoutError):
+    reason = "card_required"
+
+
+class PaymentDeclined(CheckoutError):
+    reason = "declined"
+
+
+class CheckoutChanged(CheckoutError):
+    """The cart or the balance changed between the summary and the order (another tab)."""
+
+    reason = "changed"
+
+
+class RefundRefused(CheckoutError):
+    reason = "refund_refused"

@@ -1,0 +1,47 @@
+from django import forms
+
+from checkout.models import MAX_QUANTITY
+
+
+class CartLineForm(forms.Form):
+    product = forms.SlugField(max_length=200)
+    quantity = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        error_messages={
+            "min_value": "Choose a quantity from 1 to 99.",
+            "max_value": "Choose a quantity from 1 to 99.",
+            "invalid": "Choose a quantity from 1 to 99.",
+        },
+    )
+
+
+class CheckoutCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=64,
+        error_messages={
+            "required": "Enter a gift card or promotional code.",
+            "max_length": "That is far longer than any code.",
+        },
+    )
+
+
+class UseBalanceForm(forms.Form):
+    use_balance = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
+
+
+class PlaceOrderForm(forms.Form):
+    idempotency_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", max_length=32)
+    card_number = forms.CharField(max_length=30, required=False)
+
+
+class RefundForm(forms.Form):
+    """Staff refund (admin). Amounts in the order's currency, per source."""
+
+    from_balance = forms.CharField(max_length=20, required=False, label="From the balance part")
+    from_card = forms.CharField(max_length=20, required=False, label="From the card part")
+    card_to_balance = forms.BooleanField(
+        required=False, label="Refund the card part to the wallet balance instead of the card"
+    )
+    reason = forms.CharField(max_length=200)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -1,0 +1,14 @@
+"""The only home of `select_for_update` in checkout (the global lock order is written at the
+top of `checkout/services.py`)."""
+
+from checkout.models import Cart, Order
+
+
+def cart_qs_select_for_update(*, user_id: int):
+    """Lock the shopper's cart: placing an order and changing the cart queue on it."""
+    return Cart.objects.select_for_update().filter(user_id=user_id)
+
+
+def order_qs_select_for_update(*, order_id: int):
+    """Lock one order: two refunds of the same order queue here."""
+    return Order.objects.select_for_update().filter(pk=order_id)

@@ -1,0 +1,192 @@
+"""Carts, orders, payments and refunds.
+
+Amounts are integer minor units of the order's currency. An order records how it was paid:
+the subtotal, the discount, the part taken from the wallet balance (a ledger transfer) and
+the part charged to a card (a `Payment`); refunds go back per source, never above what that
+source paid.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+MAX_QUANTITY = 99
+
+
+class Cart(models.Model):
+    """A signed-in shopper's saved cart (visitors keep theirs in the session)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Cart of {self.user}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="checkout_cartline_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=MAX_QUANTITY),
+                name="checkout_cartline_quantity_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.product_id}"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PAID = "paid", "Paid"
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+        REFUNDED = "refunded", "Refunded"
+
+    number = models.CharField(max_length=20, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID)
+    # The same key twice (double click, replayed POST, a second tab) lands on this order.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    subtotal = models.BigIntegerField()
+    discount = models.BigIntegerField(default=0)
+    balance_applied = models.BigIntegerField(default=0)
+    card_charged = models.BigIntegerField(default=0)
+    balance_refunded = models.BigIntegerField(default=0)
+    card_refunded = models.BigIntegerField(default=0)
+    balance_transfer = models.ForeignKey(
+        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("refund_order", "Can refund orders")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0)
+                & Q(discount__gte=0)
+                & Q(balance_applied__gte=0)
+                & Q(card_charged__gte=0),
+                name="checkout_order_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    subtotal=models.F("discount")
+                    + models.F("balance_applied")
+                    + models.F("card_charged")
+                ),
+                name="checkout_order_paid_in_full",
+            ),
+            # Refunds never exceed what each source paid, even if two staff refund at once.
+            models.CheckConstraint(
+                condition=Q(balance_refunded__gte=0)
+                & Q(balance_refunded__lte=models.F("balance_applied")),
+                name="checkout_order_balance_refund_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_refunded__gte=0) & Q(card_refunded__lte=models.F("card_charged")),
+                name="checkout_order_card_refund_within_paid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.discount
+
+    @property
+    def refunded(self) -> int:
+        return self.balance_refunded + self.card_refunded
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    product_name = models.CharField(max_length=200)
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = models.BigIntegerField()
+    line_total = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.product_name}"
+
+
+class Payment(models.Model):
+    """The card part of an order, as the payment provider saw it."""
+
+    class Status(models.TextChoices):
+        CAPTURED = "captured", "Captured"
+        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+        REFUNDED = "refunded", "Refunded"
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="payment")
+    provider = models.CharField(max_length=40)
+    reference = models.CharField(max_length=100)
+    card_last4 = models.CharField(max_length=4)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CAPTURED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.provider} {self.reference}"
+
+
+class Refund(models.Model):
+    class Destination(models.TextChoices):
+        BALANCE = "balance", "Wallet balance"
+        CARD = "card", "Card"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    from_balance = models.BigIntegerField(
+        default=0, help_text="Refund of the part paid from the balance."
+    )
+    from_card = models.BigIntegerField(default=0, help_text="Refund of the part paid by card.")
+    card_destination = models.CharField(
+        max_length=10, choices=Destination.choices, default=Destination.CARD
+    )
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    provider_reference = models.CharField(max_length=100, blank=True)
+    transfer = models.ForeignKey(
+        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_balance__gte=0)
+                & Q(from_card__gte=0)
+                & (Q(from_balance__gt=0) | Q(from_card__gt=0)),
+                name="checkout_refund_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Refund #{self.pk} of {self.order}"
+
+    @property
+    def amount(self) -> int:
+        return self.from_balance + self.from_card

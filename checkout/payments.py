@@ -1,0 +1,121 @@
+"""Card payments behind a small provider interface.
+
+Checkout speaks only to `PaymentProvider`; `TestGateway` is the first implementation (CONTRACT
+§5's test cards). A real provider plugs in by naming its class in `settings.PAYMENT_PROVIDER`,
+without touching checkout. Every call carries an idempotency key, so a retried request never
+charges twice.
+"""
+
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from checkout.exceptions import PaymentDeclined
+
+
+@dataclass(frozen=True)
+class Authorization:
+    reference: str
+    amount: int
+    currency: str
+    card_last4: str
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def authorize(
+        self, *, amount: int, currency: str, card_number: str, idempotency_key: str
+    ) -> Authorization:
+        """Hold `amount` on the card. Raises `PaymentDeclined`. Idempotent on the key."""
+
+    def capture(self, authorization: Authorization) -> None:
+        """Take the held amount."""
+
+    def void(self, authorization: Authorization) -> None:
+        """Release a hold that will not be captured."""
+
+    def refund(self, *, reference: str, amount: int, currency: str, idempotency_key: str) -> str:
+        """Give back part or all of a captured payment; returns the refund's reference."""
+
+
+def card_number_clean(text: str) -> str:
+    """Digits only (spaces and dashes allowed in what people type)."""
+    return "".join(ch for ch in (text or "") if ch not in " -")
+
+
+def luhn_valid(number: str) -> bool:
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    total = 0
+    for position, digit in enumerate(reversed(number)):
+        value = int(digit)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+class TestGateway:
+    """A card gateway for development and tests: `4242424242424242` is approved,
+    `4000000000000002` is declined, any other number is declined as unknown."""
+
+    __test__ = False  # not a pytest test class
+    name = "test"
+    APPROVED = "4242424242424242"
+    DECLINED = "4000000000000002"
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._authorizations: dict[str, Authorization] = {}
+        self.captured: set[str] = set()
+        self.voided: set[str] = set()
+        self.refunds: dict[str, int] = {}
+
+    def authorize(self, *, amount, currency, card_number, idempotency_key):
+        number = card_number_clean(card_number)
+        if not luhn_valid(number):
+            raise PaymentDeclined("That card number is not valid. Check it and try again.")
+        if number != self.APPROVED:
+            raise PaymentDeclined("Your card was declined. Nothing was charged.")
+        with self._lock:
+            existing = self._authorizations.get(idempotency_key)
+            if existing is None:
+                existing = Authorization(
+                    reference=f"test_auth_{secrets.token_hex(8)}",
+                    amount=amount,
+                    currency=currency,
+                    card_last4=number[-4:],
+                )
+                self._authorizations[idempotency_key] = existing
+        return existing
+
+    def capture(self, authorization):
+        with self._lock:
+            self.captured.add(authorization.reference)
+
+    def void(self, authorization):
+        with self._lock:
+            self.voided.add(authorization.reference)
+
+    def refund(self, *, reference, amount, currency, idempotency_key):
+        with self._lock:
+            self.refunds[idempotency_key] = amount
+        return f"test_refund_{secrets.token_hex(8)}"
+
+
+_provider: PaymentProvider | None = None
+_provider_lock = threading.Lock()
+
+
+def payment_provider_get() -> PaymentProvider:
+    """The configured provider (`settings.PAYMENT_PROVIDER`), one instance per process."""
+    global _provider
+    with _provider_lock:
+        if _provider is None:
+            _provider = import_string(settings.PAYMENT_PROVIDER)()
+        return _provider

@@ -1,0 +1,72 @@
+"""Reads for the cart, checkout and order pages, scoped to their owner."""
+
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import get_object_or_404
+
+from catalog.models import Price
+from catalog.selectors import products_by_slug
+from checkout.models import CartLine, Order
+from checkout.pricing import PricedLine, Quote, quote_build
+from wallet.selectors import wallet_balance_get
+
+SESSION_CART = "cart"  # visitor's cart: {product slug: quantity}
+SESSION_USE_BALANCE = "checkout_use_balance"
+
+
+def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
+    """The cart's lines priced in the region, in one query, in the order they were added."""
+    if user.is_authenticated:
+        price = Price.objects.filter(product=OuterRef("product_id"), region_id=region_code)
+        rows = (
+            CartLine.objects.filter(cart__user=user)
+            .select_related("product")
+            .annotate(price=Subquery(price.values("amount")[:1]))
+            .order_by("pk")
+        )
+        return [
+            PricedLine(
+                product_id=row.product_id,
+                slug=row.product.slug,
+                name=row.product.name,
+                quantity=row.quantity,
+                unit_price=row.price,
+            )
+            for row in rows
+        ]
+    wanted = session.get(SESSION_CART, {})
+    products = products_by_slug(slugs=wanted.keys(), region_code=region_code)
+    return [
+        PricedLine(
+            product_id=products[slug].pk,
+            slug=slug,
+            name=products[slug].name,
+            quantity=quantity,
+            unit_price=products[slug].price,
+        )
+        for slug, quantity in wanted.items()
+        if slug in products
+    ]
+
+
+def checkout_quote_get(*, user, session) -> Quote:
+    """What the signed-in shopper would pay now: lines, discount, balance part, card part."""
+    region = user.region
+    balance = wallet_balance_get(user=user)
+    return quote_build(
+        currency=region.currency,
+        lines=cart_lines_get(user=user, session=session, region_code=region.code),
+        balance=balance.amount,
+        use_balance=session.get(SESSION_USE_BALANCE, True),
+    )
+
+
+def order_list_for_user(*, user):
+    return Order.objects.filter(user=user).order_by("-id")
+
+
+def order_get_for_user(*, user, number: str) -> Order:
+    """One of the shopper's own orders with its lines, payment and refunds; else 404."""
+    return get_object_or_404(
+        Order.objects.filter(user=user).prefetch_related("lines", "refunds"),
+        number=number,
+    )

@@ -1,0 +1,193 @@
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views import View
+
+from catalog.money import format_money
+from catalog.selectors import shopper_region
+from checkout.exceptions import CheckoutError
+from checkout.forms import CartLineForm, CheckoutCodeForm, PlaceOrderForm, UseBalanceForm
+from checkout.selectors import (
+    cart_lines_get,
+    checkout_quote_get,
+    order_get_for_user,
+    order_list_for_user,
+)
+from checkout.services import cart_add, cart_update, checkout_use_balance_set, order_place
+from wallet.codes import CodeTypo, code_normalize
+from wallet.exceptions import CodeRefused
+from wallet.services import giftcard_redeem
+
+
+def _form_error(request, reason, message):
+    messages.error(request, message, extra_tags=f"reason:{reason}")
+
+
+class CartView(View):
+    def get(self, request):
+        region = shopper_region(request.user)
+        lines = cart_lines_get(user=request.user, session=request.session, region_code=region.code)
+        subtotal = sum(line.total for line in lines)
+        context = {"region": region, "lines": lines, "subtotal": subtotal}
+        return render(request, "checkout/cart.html", context)
+
+
+class CartAddView(View):
+    def post(self, request):
+        form = CartLineForm(request.POST)
+        if not form.is_valid() or form.cleaned_data["quantity"] == 0:
+            _form_error(request, "quantity", "Choose a quantity from 1 to 99.")
+            return redirect(request.POST.get("next") or "checkout:cart")
+        try:
+            cart_add(
+                user=request.user,
+                session=request.session,
+                slug=form.cleaned_data["product"],
+                quantity=form.cleaned_data["quantity"],
+            )
+        except CheckoutError as error:
+            _form_error(request, error.reason, error.message)
+        else:
+            messages.success(request, "Added to your cart.")
+        return redirect("checkout:cart")
+
+
+class CartUpdateView(View):
+    def post(self, request):
+        form = CartLineForm(request.POST)
+        if not form.is_valid():
+            _form_error(request, "quantity", "Choose a quantity from 0 to 99.")
+            return redirect("checkout:cart")
+        try:
+            cart_update(
+                user=request.user,
+                session=request.session,
+                slug=form.cleaned_data["product"],
+                quantity=form.cleaned_data["quantity"],
+            )
+        except CheckoutError as error:
+            _form_error(request, error.reason, error.message)
+        else:
+            removed = form.cleaned_data["quantity"] == 0
+            messages.success(request, "Removed from your cart." if removed else "Cart updated.")
+        return redirect("checkout:cart")
+
+
+class CheckoutView(LoginRequiredMixin, View):
+    """The order summary: lines, the code box, the balance switch and the card for the rest."""
+
+    def get(self, request):
+        return self.render_page(request)
+
+    @staticmethod
+    def render_page(request, *, error_reason="", error_message="", status=200, card_error=""):
+        quote = checkout_quote_get(user=request.user, session=request.session)
+        context = {
+            "quote": quote,
+            # A fresh key each time the summary is shown: a double click or a replay of this
+            # form carries the same key and lands on the same order.
+            "idempotency_key": uuid.uuid4().hex,
+            "error_reason": error_reason,
+            "error_message": error_message,
+            "card_error": card_error,
+        }
+        return render(request, "checkout/checkout.html", context, status=status)
+
+
+class CheckoutCodeView(LoginRequiredMixin, View):
+    """One box for codes: a claim code is redeemed into the balance (and so applied); a
+    promotional code becomes a discount once promotions exist."""
+
+    def post(self, request):
+        form = CheckoutCodeForm(request.POST)
+        if not form.is_valid():
+            return CheckoutView.render_page(
+                request, error_reason="required", error_message=form.errors["code"][0]
+            )
+        code = form.cleaned_data["code"]
+        if not _looks_like_claim_code(code):
+            return CheckoutView.render_page(
+                request,
+                error_reason="not_found",
+                error_message="We don't recognise that promotional code. Gift card codes have "
+                "15 characters, like XXXX-XXXXXX-XXXXX.",
+            )
+        try:
+            redemption = giftcard_redeem(
+                user=request.user, code=code, ip=request.META.get("REMOTE_ADDR")
+            )
+        except CodeRefused as refusal:
+            return CheckoutView.render_page(
+                request,
+                error_reason=refusal.reason,
+                error_message=refusal.message,
+                status=429 if refusal.reason == "locked" else 200,
+            )
+        locale = request.user.region.locale
+        amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
+        messages.success(request, f"Gift card applied: {amount} was added to your balance.")
+        return redirect("checkout:checkout")
+
+
+def _looks_like_claim_code(text: str) -> bool:
+    """A claim code, or a mistyped one (15 symbols once spaces and dashes are gone)?"""
+    try:
+        code_normalize(text)
+    except CodeTypo:
+        cleaned = text.replace(" ", "").replace("-", "")
+        return len(cleaned) == 15
+    return True
+
+
+class CheckoutBalanceView(LoginRequiredMixin, View):
+    def post(self, request):
+        form = UseBalanceForm(request.POST)
+        if form.is_valid():
+            use = form.cleaned_data["use_balance"] == "on"
+            checkout_use_balance_set(session=request.session, use_balance=use)
+            messages.info(
+                request,
+                "Your balance will pay first." if use else "Your balance will not be used.",
+            )
+        return redirect("checkout:checkout")
+
+
+class PlaceOrderView(LoginRequiredMixin, View):
+    def post(self, request):
+        form = PlaceOrderForm(request.POST)
+        if not form.is_valid():
+            return CheckoutView.render_page(
+                request,
+                error_reason="invalid",
+                error_message="This checkout form is no longer valid. Please try again.",
+                status=400,
+            )
+        try:
+            order = order_place(
+                user=request.user,
+                session=request.session,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                card_number=form.cleaned_data["card_number"],
+            )
+        except CheckoutError as error:
+            return CheckoutView.render_page(
+                request, error_reason=error.reason, error_message=error.message
+            )
+        return redirect("checkout:order", number=order.number)
+
+
+class OrderListView(LoginRequiredMixin, View):
+    def get(self, request):
+        page = Paginator(order_list_for_user(user=request.user), 20).get_page(
+            request.GET.get("page")
+        )
+        return render(request, "checkout/order_list.html", {"page": page})
+
+
+class OrderDetailView(LoginRequiredMixin, View):
+    def get(self, request, number):
+        order = order_get_for_user(user=request.user, number=number)
+        return render(request, "checkout/order_detail.html", {"order": order})
