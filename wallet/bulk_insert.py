@@ -5,17 +5,16 @@ needs the database's own bulk path: COPY on PostgreSQL, one prepared `executeman
 Callers own the transaction.
 """
 
+import datetime
 from collections.abc import Sequence
 
 from django.db import connection
 
 from wallet.models import GiftCard
 
-SQLITE_CACHE_KIB = 160 * 1024
-
-COLUMNS = [
-    "code_hash",
-    "last4",
+# Per card; every other column is the same for the whole batch.
+CARD_COLUMNS = ["code_hash", "last4"]
+BATCH_COLUMNS = [
     "amount",
     "currency",
     "region_id",
@@ -27,23 +26,58 @@ COLUMNS = [
 ]
 
 
-def giftcards_bulk_insert(rows: Sequence[tuple]) -> None:
-    """Insert gift card rows, each a tuple in the order of `COLUMNS` (values ready for the
-    database: `created_at` adapted with `connection.ops.adapt_datetimefield_value`)."""
+def giftcards_bulk_insert(
+    cards: Sequence[tuple[str, str]],
+    *,
+    amount: int,
+    currency: str,
+    region_id: str,
+    expires_on: datetime.date | None,
+    batch_id: int,
+    created_at: datetime.datetime,
+) -> None:
+    """Insert active gift cards of one batch: `cards` holds (code hash, last 4) pairs."""
+    shared = [
+        amount,
+        currency,
+        region_id,
+        GiftCard.Status.ACTIVE,
+        "",
+        expires_on,
+        batch_id,
+        created_at,
+    ]
     table = connection.ops.quote_name(GiftCard._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+    columns = ", ".join(connection.ops.quote_name(c) for c in CARD_COLUMNS + BATCH_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # COPY's text format, built as one string: far faster than a row at a time.
+            # No escaping is needed: hex digests, code symbols, numbers, codes, ISO dates
+            # and an empty string hold no tab, newline or backslash; NULL is \N.
+            tail = "\t".join(_copy_text(value) for value in shared)
+            block = "".join(f"{digest}\t{last4}\t{tail}\n" for digest, last4 in cards)
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(block)
         else:
-            # The unique index on random hashes is the cost: give SQLite room to keep it in
-            # memory (negative = KiB), and insert each chunk in index order.
-            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-            rows = sorted(rows)
-            placeholders = ", ".join(["%s"] * len(COLUMNS))
+            values = [
+                connection.ops.adapt_datefield_value(expires_on)
+                if name == "expires_on"
+                else connection.ops.adapt_datetimefield_value(created_at)
+                if name == "created_at"
+                else value
+                for name, value in zip(BATCH_COLUMNS, shared, strict=True)
+            ]
+            placeholders = ", ".join(["%s"] * (len(CARD_COLUMNS) + len(BATCH_COLUMNS)))
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                rows,
+                # In index order: the unique index on the hashes is the cost of the insert.
+                [(digest, last4, *values) for digest, last4 in sorted(cards)],
             )
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime.date):  # dates and datetimes
+        return value.isoformat()
+    return str(value)

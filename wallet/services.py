@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from catalog.models import Region
@@ -442,33 +442,24 @@ def giftcard_batch_issue(*, batch: GiftCardBatch, chunk_size: int = ISSUE_CHUNK_
     if batch.status != GiftCardBatch.Status.ISSUING:
         raise WalletError(f"batch {batch.pk} is {batch.get_status_display().lower()}")
     hasher = code_hasher()
-    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    expires_on = connection.ops.adapt_datefield_value(batch.expires_on)
+    created_at = timezone.now()
     completed = False
     try:
         remaining = batch.card_count
         while remaining:
             size = min(chunk_size, remaining)
             codes = codes_generate(size)
-            rows = [
-                (
-                    hasher(code),
-                    code[-4:],
-                    batch.amount,
-                    batch.currency,
-                    batch.region_id,
-                    GiftCard.Status.ACTIVE,
-                    "",
-                    expires_on,
-                    batch.pk,
-                    created_at,
-                )
-                for code in codes
-            ]
             with transaction.atomic():
-                giftcards_bulk_insert(rows)
+                giftcards_bulk_insert(
+                    [(hasher(code), code[-4:]) for code in codes],
+                    amount=batch.amount,
+                    currency=batch.currency,
+                    region_id=batch.region_id,
+                    expires_on=batch.expires_on,
+                    batch_id=batch.pk,
+                    created_at=created_at,
+                )
                 GiftCardBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
-            del rows
             remaining -= size
             yield IssuedChunk(batch=batch, codes=codes)
         _giftcard_batch_complete(batch=batch)

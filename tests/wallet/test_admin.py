@@ -153,7 +153,25 @@ def wallet_world(tmp_path):
 # --- smoke: every registered model ------------------------------------------------------------
 
 
-def test_every_registered_model_has_working_pages_for_a_superuser(wallet_world):
+def _shop_rows(tmp_path, shopper) -> None:
+    """Rows for the other apps' registered models, made through their public contract: the
+    demo catalog (`seed_demo`, CONTRACT §4) and an order paid by card through the pages (§5)."""
+    call_command("seed_demo", "--code-file", str(tmp_path / "demo.csv"), stdout=io.StringIO())
+    client = _client(shopper)
+    slug = re.findall(r'href="/products/([^/"]+)/"', client.get("/").content.decode())[0]
+    assert client.post("/cart/add/", {"product": slug, "quantity": "1"}).status_code == 302
+    client.post("/checkout/balance/", {"use_balance": "off"})
+    page = client.get("/checkout/").content.decode()
+    (key,) = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
+    placed = client.post(
+        "/checkout/place-order/", {"idempotency_key": key, "card_number": "4242424242424242"}
+    )
+    assert placed.status_code == 302
+    assert placed["Location"].startswith("/orders/")
+
+
+def test_every_registered_model_has_working_pages_for_a_superuser(wallet_world, tmp_path):
+    _shop_rows(tmp_path, wallet_world["shopper"])
     client = _client(wallet_world["boss"])
     assert client.get("/admin/").status_code == 200
 

@@ -429,11 +429,11 @@ def test_a_download_that_fails_halfway_leaves_the_batch_failed(issuer, monkeypat
     calls = []
     real_insert = services.giftcards_bulk_insert
 
-    def insert(rows):
+    def insert(rows, **batch_values):
         calls.append(len(rows))
         if len(calls) == 2:
             raise OperationalError("database is gone")
-        real_insert(rows)
+        real_insert(rows, **batch_values)
 
     monkeypatch.setattr(services, "giftcards_bulk_insert", insert)
     stream = giftcard_batch_codes_download(batch_id=batch.pk, user=issuer)

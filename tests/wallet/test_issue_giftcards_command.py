@@ -168,7 +168,9 @@ def test_issue_streams_in_chunks(tmp_path, monkeypatch):
     sizes = []
     real_insert = services.giftcards_bulk_insert
     monkeypatch.setattr(
-        services, "giftcards_bulk_insert", lambda rows: sizes.append(len(rows)) or real_insert(rows)
+        services,
+        "giftcards_bulk_insert",
+        lambda rows, **kw: sizes.append(len(rows)) or real_insert(rows, **kw),
     )
 
     _issue(tmp_path / "codes.csv", "--count", "10", "--amount", "1", "--region", "US")
