@@ -103,14 +103,19 @@ class AccountAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "currency"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
-    readonly_fields = ["kind", "user", "currency", "balance_display", "created_at"]
+    readonly_fields = ["kind", "user", "currency", "balance_display", "created_at", "ledger"]
     fields = readonly_fields
-    inlines = [PostingInline]
     change_form_template = "admin/wallet/account/change_form.html"
 
     @admin.display(description="balance", ordering="balance")
     def balance_display(self, obj):
         return _money(obj.balance, obj.currency)
+
+    @admin.display(description="ledger")
+    def ledger(self, obj):
+        """A link, not an inline: a shop account has millions of postings; the list pages."""
+        url = reverse("admin:wallet_posting_changelist") + f"?account__id__exact={obj.pk}"
+        return format_html('<a href="{}">Every posting of this account, newest first</a>', url)
 
     def get_urls(self):
         return [
@@ -190,6 +195,10 @@ class PostingAdmin(ReadOnlyAdmin):
     list_filter = ["currency", "account__kind"]
     search_fields = ["account__user__email"]
     list_select_related = ["transfer", "account__user"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The account page links here with ?account__id__exact=<id>.
+        return lookup == "account__id__exact" or super().lookup_allowed(lookup, value, request)
 
 
 # -- Gift cards ------------------------------------------------------------------------------

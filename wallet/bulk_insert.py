@@ -69,7 +69,7 @@ def giftcards_bulk_insert(
             ]
             placeholders = ", ".join(["%s"] * (len(CARD_COLUMNS) + len(BATCH_COLUMNS)))
             cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608  # nosec B608
                 # In index order: the unique index on the hashes is the cost of the insert.
                 [(digest, last4, *values) for digest, last4 in sorted(cards)],
             )

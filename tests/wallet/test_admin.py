@@ -725,3 +725,19 @@ def test_every_staff_post_needs_the_csrf_token(db):
         Transfer.objects.count(),
         AuditEntry.objects.count(),
     )
+
+
+@pytest.mark.django_db
+def test_account_page_links_to_its_paginated_postings_instead_of_listing_them(admin_client, user):
+    from wallet.services import giftcard_redeem
+
+    for _ in range(2):
+        giftcard_redeem(user=user, code=issue_card().code)
+    account = Account.objects.get(user=user)
+
+    page = admin_client.get(f"/admin/wallet/account/{account.pk}/change/").content.decode()
+    postings = admin_client.get(f"/admin/wallet/posting/?account__id__exact={account.pk}")
+
+    assert f"/admin/wallet/posting/?account__id__exact={account.pk}" in page
+    assert postings.status_code == 200
+    assert "2 postings" in postings.content.decode()

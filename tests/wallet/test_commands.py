@@ -215,7 +215,7 @@ def test_seed_demo_twice_keeps_the_same_codes(code_file):
     assert code_file.read_text() == first
     assert GiftCard.objects.count() == cards
     assert User.objects.filter(email__in=["demo@example.com", "admin@example.com"]).count() == 2
-    assert "0 user(s) created" in out
+    assert "0 user(s) and 0 product(s) created" in out
     assert "0 issued" in out
     assert stat.S_IMODE(code_file.stat().st_mode) == 0o600
 
