@@ -500,10 +500,10 @@ def _giftcard_batch_fail(*, batch: GiftCardBatch, reason: str) -> None:
     """Best effort: the database may be the thing that failed. Redemption refuses the cards
     of any batch that is not `issued`, so a batch left `issuing` is just as safe."""
     try:
-        GiftCardBatch.objects.filter(pk=batch.pk, status=GiftCardBatch.Status.ISSUING).update(
+        if GiftCardBatch.objects.filter(pk=batch.pk, status=GiftCardBatch.Status.ISSUING).update(
             status=GiftCardBatch.Status.FAILED, failure=reason[:200]
-        )
-        batch.status = GiftCardBatch.Status.FAILED
+        ):
+            batch.status = GiftCardBatch.Status.FAILED
     except DatabaseError:
         pass
 
