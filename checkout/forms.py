@@ -33,6 +33,9 @@ class UseBalanceForm(forms.Form):
 class PlaceOrderForm(forms.Form):
     idempotency_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", max_length=32)
     card_number = forms.CharField(max_length=30, required=False)
+    # What the summary showed (minor units); optional, so a script may leave them out.
+    expected_total = forms.IntegerField(required=False, min_value=0)
+    expected_amount_due = forms.IntegerField(required=False, min_value=0)
 
 
 class RefundForm(forms.Form):
@@ -44,4 +47,8 @@ class RefundForm(forms.Form):
         required=False, label="Refund the card part to the wallet balance instead of the card"
     )
     reason = forms.CharField(max_length=200)
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # As the page renders it (32 hex digits): "admin-refund:" + the key must fit the 64
+    # characters of `Refund.idempotency_key` (PostgreSQL refuses longer, with an error page).
+    idempotency_key = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$", max_length=32, widget=forms.HiddenInput
+    )

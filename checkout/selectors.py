@@ -29,7 +29,9 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
                 slug=row.product.slug,
                 name=row.product.name,
                 quantity=row.quantity,
-                unit_price=row.price,
+                # A product withdrawn since it was added is no longer for sale (as for visitors,
+                # whose lines `products_by_slug` drops): it shows as unavailable, never bought.
+                unit_price=row.price if row.product.is_active else None,
             )
             for row in rows
         ]
@@ -67,6 +69,8 @@ def order_list_for_user(*, user):
 def order_get_for_user(*, user, number: str) -> Order:
     """One of the shopper's own orders with its lines, payment and refunds; else 404."""
     return get_object_or_404(
-        Order.objects.filter(user=user).prefetch_related("lines", "refunds"),
+        Order.objects.filter(user=user)
+        .select_related("payment")
+        .prefetch_related("lines", "refunds"),
         number=number,
     )

@@ -16,6 +16,7 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -41,10 +42,20 @@ from checkout.selectors import (
 )
 from wallet.exceptions import InsufficientFunds
 from wallet.models import Account, Transfer
-from wallet.services import wallet_credit, wallet_debit
+from wallet.services import (
+    Leg,
+    system_account_get_or_create,
+    transfer_create,
+    wallet_account_get_or_create,
+    wallet_debit,
+)
 
 logger = logging.getLogger(__name__)
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Holds voided after a failed attempt, remembered (shared cache) for longer than a card hold
+# lives, so a retry with the same key never builds an order on one (see `order_place`).
+_VOIDED_HOLD = "checkout:voided-hold:"
+_VOIDED_HOLD_MEMORY = 8 * 24 * 60 * 60
 
 
 # -- Cart -------------------------------------------------------------------------------------
@@ -145,7 +156,15 @@ def _order_number() -> str:
     return "CP-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(8))
 
 
-def order_place(*, user, session, idempotency_key: str, card_number: str = "") -> Order:
+def order_place(
+    *,
+    user,
+    session,
+    idempotency_key: str,
+    card_number: str = "",
+    expected_total: int | None = None,
+    expected_amount_due: int | None = None,
+) -> Order:
     """Turn the shopper's cart into a paid order, exactly once per `idempotency_key`.
 
     The card part is authorised before any lock is taken; then, in one transaction, the cart
@@ -154,6 +173,8 @@ def order_place(*, user, session, idempotency_key: str, card_number: str = "") -
     emptied. The card is captured after commit, or voided if anything failed — so a declined
     card, a changed cart or a balance spent in another tab leave everything as it was.
     A replay of the key (double click, second tab, replayed POST) returns the first order.
+    `expected_total` and `expected_amount_due` are what the summary showed the shopper; when
+    given and the cart or balance no longer match them, nothing is charged (`CheckoutChanged`).
     Raises `EmptyCart`, `ProductUnavailable`, `CardRequired`, `PaymentDeclined`,
     `CheckoutChanged`.
     """
@@ -162,10 +183,24 @@ def order_place(*, user, session, idempotency_key: str, card_number: str = "") -
         return _order_replayed(existing, user)
     quote = checkout_quote_get(user=user, session=session)
     if not quote.lines:
+        # A concurrent submit of this same key may have committed its order (and emptied the
+        # cart) since the look-up above: the replay lands on that order, not on "empty".
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _order_replayed(existing, user)
         raise EmptyCart("Your cart is empty.")
     if quote.unavailable:
         names = ", ".join(line.name for line in quote.unavailable)
         raise ProductUnavailable(f"Not sold in your region: {names}. Remove it to continue.")
+    # The shopper agreed to the figures of the summary they saw; another tab may have changed
+    # the cart or the balance since, and then they must see the new figures before paying.
+    if (expected_total is not None and expected_total != quote.total) or (
+        expected_amount_due is not None and expected_amount_due != quote.amount_due
+    ):
+        raise CheckoutChanged(
+            "Your cart or balance changed since this summary was shown. Nothing was charged: "
+            "check the summary again."
+        )
 
     provider = payment_provider_get()
     authorization = None
@@ -178,6 +213,11 @@ def order_place(*, user, session, idempotency_key: str, card_number: str = "") -
             card_number=card_number,
             idempotency_key=f"order:{idempotency_key}",
         )
+        # A provider replays a key's first result: after an attempt with this key failed and
+        # voided its hold, a retry (the stale form posted again) gets that dead hold back, and
+        # capturing it would leave the order unpaid. The shopper starts again with a new form.
+        if cache.get(_VOIDED_HOLD + authorization.reference):
+            raise CheckoutChanged("This checkout form is no longer valid. Please start again.")
     try:
         order = _order_write(
             user=user,
@@ -194,6 +234,7 @@ def order_place(*, user, session, idempotency_key: str, card_number: str = "") -
             and not Order.objects.filter(idempotency_key=idempotency_key).exists()
         ):
             provider.void(authorization)
+            cache.set(_VOIDED_HOLD + authorization.reference, True, timeout=_VOIDED_HOLD_MEMORY)
         raise
     return order
 
@@ -285,21 +326,28 @@ def _capture(authorization: Authorization) -> None:
 
 
 def _order_confirmation_send(order_id: int) -> None:
-    order = Order.objects.select_related("user").prefetch_related("lines").get(pk=order_id)
+    order = (
+        Order.objects.select_related("user", "region").prefetch_related("lines").get(pk=order_id)
+    )
+    locale = order.region.locale  # amounts as the shopper's store shows them (CONTRACT §3)
     context = {
         "order": order,
-        "subtotal": format_money(order.subtotal, currency=order.currency),
-        "balance": format_money(order.balance_applied, currency=order.currency),
-        "card": format_money(order.card_charged, currency=order.currency),
-        "total": format_money(order.total, currency=order.currency),
+        "subtotal": format_money(order.subtotal, currency=order.currency, locale=locale),
+        "balance": format_money(order.balance_applied, currency=order.currency, locale=locale),
+        "card": format_money(order.card_charged, currency=order.currency, locale=locale),
+        "total": format_money(order.total, currency=order.currency, locale=locale),
     }
-    send_mail(
-        subject=f"[Coinpurse] Your order {order.number}",
-        message=render_to_string("checkout/email/order_confirmation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[order.user.email],
-        fail_silently=True,
-    )
+    try:
+        send_mail(
+            subject=f"[Coinpurse] Your order {order.number}",
+            message=render_to_string("checkout/email/order_confirmation.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[order.user.email],
+        )
+    except Exception:
+        # The order is committed and paid: a mail server's failure must not turn its page into
+        # an error, but it must not pass unnoticed either.
+        logger.exception("order %s: the confirmation e-mail was not sent", order.number)
 
 
 # -- Refunds ---------------------------------------------------------------------------------
@@ -335,32 +383,40 @@ def order_refund(
     try:
         with transaction.atomic():
             order = order_qs_select_for_update(order_id=order_id).select_related("user").get()
+            # Again under the lock: a concurrent submit of this same refund may have committed
+            # while we waited, and its replay must get that refund, not "more than is left".
+            existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
             if from_balance > order.balance_applied - order.balance_refunded:
                 raise RefundRefused("That is more than is left to refund to the balance.")
             if from_card > order.card_charged - order.card_refunded:
                 raise RefundRefused("That is more than is left to refund to the card.")
             to_balance = from_balance + (from_card if card_to_balance else 0)
+            # Everything that goes back to the balance moves in one refund transfer (the
+            # balance part from purchases, a card part staff send to the balance from card
+            # refunds), so the refund row points at the whole of its ledger movement.
             transfer = None
-            if from_balance:
-                transfer = wallet_credit(
-                    user=order.user,
-                    amount=from_balance,
-                    currency=order.currency,
-                    source=Account.Kind.PURCHASES,
-                    idempotency_key=f"refund:{idempotency_key}:balance",
+            if to_balance:
+                legs = [
+                    Leg(
+                        wallet_account_get_or_create(user=order.user, currency=order.currency).pk,
+                        to_balance,
+                    )
+                ]
+                sources = [(Account.Kind.PURCHASES, from_balance)]
+                if card_to_balance:
+                    sources.append((Account.Kind.CARD_REFUNDS, from_card))
+                legs += [
+                    Leg(system_account_get_or_create(kind=kind, currency=order.currency).pk, -part)
+                    for kind, part in sources
+                    if part
+                ]
+                transfer = transfer_create(
+                    idempotency_key=f"refund:{idempotency_key}",
+                    kind=Transfer.Kind.REFUND,
                     description=f"Refund of order {order.number}",
-                    kind=Transfer.Kind.REFUND,
-                    created_by=by,
-                ).transfer
-            if from_card and card_to_balance:
-                transfer = wallet_credit(
-                    user=order.user,
-                    amount=from_card,
-                    currency=order.currency,
-                    source=Account.Kind.CARD_REFUNDS,
-                    idempotency_key=f"refund:{idempotency_key}:card",
-                    description=f"Refund of order {order.number} (card part, to balance)",
-                    kind=Transfer.Kind.REFUND,
+                    legs=legs,
                     created_by=by,
                 ).transfer
             order.balance_refunded += from_balance

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from catalog.money import format_money
@@ -19,6 +20,7 @@ from checkout.selectors import (
 from checkout.services import cart_add, cart_update, checkout_use_balance_set, order_place
 from wallet.codes import CodeTypo, code_normalize
 from wallet.exceptions import CodeRefused
+from wallet.selectors import Balance
 from wallet.services import giftcard_redeem
 
 
@@ -40,7 +42,7 @@ class CartAddView(View):
         form = CartLineForm(request.POST)
         if not form.is_valid() or form.cleaned_data["quantity"] == 0:
             _form_error(request, "quantity", "Choose a quantity from 1 to 99.")
-            return redirect(request.POST.get("next") or "checkout:cart")
+            return redirect(_same_site(request, request.POST.get("next")) or "checkout:cart")
         try:
             cart_add(
                 user=request.user,
@@ -53,6 +55,16 @@ class CartAddView(View):
         else:
             messages.success(request, "Added to your cart.")
         return redirect("checkout:cart")
+
+
+def _same_site(request, url: str | None) -> str | None:
+    """`url` when it stays on this site, else None: a posted `next` must not send the shopper
+    to another site (an open redirect)."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
 
 
 class CartUpdateView(View):
@@ -87,6 +99,9 @@ class CheckoutView(LoginRequiredMixin, View):
         quote = checkout_quote_get(user=request.user, session=request.session)
         context = {
             "quote": quote,
+            # The navigation bar shows the balance the summary used: one read, never two
+            # figures that disagree.
+            "nav_balance": Balance(amount=quote.balance_available, currency=quote.currency),
             # A fresh key each time the summary is shown: a double click or a replay of this
             # form carries the same key and lands on the same order.
             "idempotency_key": uuid.uuid4().hex,
@@ -145,13 +160,16 @@ def _looks_like_claim_code(text: str) -> bool:
 class CheckoutBalanceView(LoginRequiredMixin, View):
     def post(self, request):
         form = UseBalanceForm(request.POST)
-        if form.is_valid():
-            use = form.cleaned_data["use_balance"] == "on"
-            checkout_use_balance_set(session=request.session, use_balance=use)
-            messages.info(
-                request,
-                "Your balance will pay first." if use else "Your balance will not be used.",
-            )
+        if not form.is_valid():
+            # CONTRACT §6: a refused form says so (it used to be ignored without a word).
+            _form_error(request, "invalid", "Choose whether to use your balance: on or off.")
+            return redirect("checkout:checkout")
+        use = form.cleaned_data["use_balance"] == "on"
+        checkout_use_balance_set(session=request.session, use_balance=use)
+        messages.info(
+            request,
+            "Your balance will pay first." if use else "Your balance will not be used.",
+        )
         return redirect("checkout:checkout")
 
 
@@ -171,6 +189,8 @@ class PlaceOrderView(LoginRequiredMixin, View):
                 session=request.session,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 card_number=form.cleaned_data["card_number"],
+                expected_total=form.cleaned_data["expected_total"],
+                expected_amount_due=form.cleaned_data["expected_amount_due"],
             )
         except CheckoutError as error:
             return CheckoutView.render_page(
