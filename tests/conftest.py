@@ -1,7 +1,53 @@
+import importlib
+
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 
+from catalog.models import Region
 from tests.accounts.factories import UserFactory
+
+# Rows that data migrations create. A transactional test (race tests, browser tests) ends by
+# emptying every table, and the tests after it would then run without regions or staff groups.
+_REGIONS = importlib.import_module("catalog.migrations.0002_regions").REGIONS
+_GROUPS = importlib.import_module("wallet.migrations.0005_staff_groups").GROUPS
+
+
+def _data_migration_rows_restore() -> None:
+    for code, name, currency, locale in _REGIONS:
+        Region.objects.get_or_create(
+            code=code, defaults={"name": name, "currency": currency, "locale": locale}
+        )
+    for name, perms in _GROUPS.items():
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            group.permissions.set(
+                Permission.objects.get(
+                    content_type__app_label=app_label, content_type__model=model, codename=codename
+                )
+                for app_label, model, codename in perms
+            )
+
+
+@pytest.fixture(autouse=True)
+def _data_migration_rows(request):
+    """Every database test starts with the regions and groups the migrations made, whatever
+    an earlier transactional test's flush left behind."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    transactional = (
+        "transactional_db" in names
+        or "live_server" in names
+        or (marker is not None and marker.kwargs.get("transaction"))
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    if Region.objects.count() < len(_REGIONS):
+        _data_migration_rows_restore()
 
 
 @pytest.fixture(autouse=True)
