@@ -28,7 +28,8 @@ command -v redis-server > /dev/null || die "redis-server is not installed (run s
 
 if [ "$(id -u)" -eq 0 ]; then
     id postgres > /dev/null 2>&1 || die "running as root but there is no 'postgres' user to run PostgreSQL as"
-    as_pg() { runuser -u postgres -- "$@"; }
+    # From /: the postgres user may not be allowed into the current folder (a mktemp clone).
+    as_pg() { (cd / && runuser -u postgres -- "$@"); }
 else
     as_pg() { "$@"; }
 fi
