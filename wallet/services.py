@@ -367,7 +367,7 @@ def activity_report_create(*, user, posting: Posting, message: str) -> ActivityR
 
 # Cards are written to the database and handed to the caller (the CSV file) this many at a
 # time: memory stays flat whatever the batch size.
-ISSUE_CHUNK_SIZE = 10_000
+ISSUE_CHUNK_SIZE = 25_000
 # A batch still `issuing` whose heartbeat is older than this was interrupted.
 ISSUE_STALE_AFTER = datetime.timedelta(minutes=2)
 MAX_BATCH_SIZE = 10_000_000
