@@ -135,10 +135,9 @@ MFA_TOTP_ISSUER = "Coinpurse"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# EMAIL_URL (django-environ's e-mail URL) becomes Django 6.1's MAILERS entry. Without it: the
-# console while developing; with DEBUG off, SMTP on localhost:25 (Django's classic default), so a
-# production server never silently prints its mail (`check --deploy` refuses that: mail.E001).
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+# EMAIL_URL (django-environ's e-mail URL) becomes Django 6.1's MAILERS entry; the console by
+# default (CONTRACT §2). Production must set it: `check --deploy` refuses the console (mail.E001).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
 _email_options = {
     option: _email[key]
     for key, option in [

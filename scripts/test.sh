@@ -62,6 +62,7 @@ stage_cmd() {
             env "${sqlite_env[@]}" DATABASE_URL=sqlite://:memory: DEBUG=false \
                 SECRET_KEY="$(random_secret)" CODE_PEPPER="$(random_secret)" \
                 ALLOWED_HOSTS=shop.example REDIS_URL=redis://127.0.0.1:6379/0 \
+                EMAIL_URL=smtp+tls://shop:secret@mail.example:587 \
                 python manage.py check --deploy --fail-level WARNING
             ;;
         bandit) bandit -c pyproject.toml -r . -q ;;

@@ -352,9 +352,9 @@ def test_transfers_cannot_be_updated(adjustments, wallet):
     assert Transfer.objects.get().idempotency_key == "t"
 
 
+@pytest.mark.postgres  # the DELETE guard is a PostgreSQL trigger (SQLite test teardown deletes)
 def test_postings_cannot_be_deleted_on_postgresql(adjustments, wallet):
-    if connection.vendor != "postgresql":
-        pytest.skip("the DELETE guard is a PostgreSQL trigger (SQLite test teardown deletes)")
+    assert connection.vendor == "postgresql"
     transfer_create(
         idempotency_key="t",
         kind=Transfer.Kind.CREDIT,
