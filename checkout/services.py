@@ -70,6 +70,9 @@ def _product_for_sale(*, slug: str, user) -> Product:
         raise ProductUnavailable(
             f"{product.name} is not sold in the {region.name} store, so it cannot be added."
         )
+    if product.kind == Product.Kind.GIFT_CARD:
+        # Buying and sending gift cards is a later issue; until then nothing would be delivered.
+        raise ProductUnavailable("Gift cards cannot be bought yet: that comes in a later release.")
     return product
 
 

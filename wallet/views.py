@@ -18,7 +18,12 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
     template_name = "wallet/giftcard_redeem.html"
 
     def get(self, request):
-        return render(request, self.template_name, {"form": GiftCardRedeemForm()})
+        return render(request, self.template_name, {"form": GiftCardRedeemForm(), **self._hint()})
+
+    @staticmethod
+    def _hint():
+        # Under `make run` (DEBUG) say where the demo codes are; never in production.
+        return {"demo_hint": settings.DEBUG}
 
     def post(self, request):
         form = GiftCardRedeemForm(request.POST)
@@ -52,6 +57,7 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
             "error_reason": reason,
             "error_message": message,
             "echo_code": form.data.get("code", "")[:64] if reason in self.ECHO_REASONS else "",
+            **self._hint(),
         }
         return render(request, self.template_name, context, status=status)
 

@@ -342,3 +342,21 @@ def test_visitor_cart_page_query_count_does_not_grow_with_lines(client, django_a
         client.post(ADD, {"product": product.slug, "quantity": "1"})
     with django_assert_num_queries(CART_QUERIES_VISITOR):
         assert len(_lines(client.get(CART))) == 10
+
+
+def test_a_gift_card_product_cannot_be_bought_yet(shopper_client):
+    from catalog.models import Product
+    from checkout.models import CartLine
+    from tests.checkout.factories import ProductFactory
+
+    card = ProductFactory(kind=Product.Kind.GIFT_CARD)
+
+    page = shopper_client.get(f"/products/{card.slug}/")
+    response = shopper_client.post("/cart/add/", {"product": card.slug, "quantity": 1}, follow=True)
+
+    assert 'data-testid="coming-soon"' in page.content.decode()
+    assert 'data-testid="add-to-cart"' not in page.content.decode()
+    error = hook(response, "form-error")
+    assert error.attrs["data-reason"] == "unavailable"
+    assert "later release" in error.text
+    assert not CartLine.objects.exists()

@@ -386,3 +386,14 @@ def test_the_checkout_box_counts_against_the_limit_of_ten(user, lamp):
         assert client.post(CODE, {"code": UNKNOWN_CODE}).status_code == 200
 
     assert client.post(CODE, {"code": issue_card().code}).status_code == 429
+
+
+@pytest.mark.parametrize("typed", ["ABCD-EFGHJK-MNPQ", "ABCD-EFGHJK-MNPQRS"])
+def test_a_claim_code_with_a_symbol_missing_or_extra_is_a_typo_not_a_promotion(user, lamp, typed):
+    cart_fill(user, (lamp, 1))
+    before = shop_state()
+
+    response = _client_for(user).post(CODE, {"code": typed})
+
+    assert hook(response, "form-error").attrs["data-reason"] == "typo"
+    assert shop_state() == before

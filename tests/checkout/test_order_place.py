@@ -669,3 +669,6 @@ def test_the_checkout_page_form_round_trips(
     order = Order.objects.get()
     assert response["Location"] == f"/orders/{order.number}/"
     assert gateway.captured == {order.payment.reference}
+    landing = client.get(response["Location"])
+    assert f"Thank you! Your order {order.number} is placed." in hook(landing, "message").text
+    assert hook(landing, "order-card").text.strip() == "Card ending 4242."

@@ -559,3 +559,11 @@ def test_anonymous_pages_show_no_balance(client):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     assert not hooks(response, "nav-balance")
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_the_redeem_page_says_where_demo_codes_are_only_in_development(shopper_client, debug):
+    with override_settings(DEBUG=debug):
+        html = shopper_client.get("/gift-cards/redeem/").content.decode()
+
+    assert ('data-testid="demo-hint"' in html) is debug
