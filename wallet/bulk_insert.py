@@ -73,11 +73,10 @@ def giftcards_bulk_insert(
             # often writes each page back once instead of once per chunk.
             cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
             placeholders = ", ".join(["%s"] * (len(CARD_COLUMNS) + len(BATCH_COLUMNS)))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608  # nosec B608
-                # In index order: the unique index on the hashes is the cost of the insert.
-                [(digest, last4, *values) for digest, last4 in sorted(cards)],
-            )
+            # Table and columns come from the model, quoted; every value is a parameter.
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
+            # In index order: the unique index on the hashes is the cost of the insert.
+            cursor.executemany(sql, [(digest, last4, *values) for digest, last4 in sorted(cards)])
 
 
 def _copy_text(value) -> str:
