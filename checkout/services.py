@@ -454,12 +454,28 @@ def order_refund(
 
 
 def _card_refund(refund_id: int) -> None:
+    """After commit: send the card part back through the provider and record its answer.
+
+    A provider failure must not undo a refund that is already on the order; it is logged and
+    the refund keeps an empty `provider_reference`, which staff see in the admin and can retry
+    at the provider (same idempotency key, so never twice).
+    """
     refund = Refund.objects.select_related("order__payment").get(pk=refund_id)
     payment = refund.order.payment
-    reference = payment_provider_get().refund(
-        reference=payment.reference,
-        amount=refund.from_card,
-        currency=payment.currency,
-        idempotency_key=f"refund:{refund.idempotency_key}",
-    )
+    try:
+        reference = payment_provider_get().refund(
+            reference=payment.reference,
+            amount=refund.from_card,
+            currency=payment.currency,
+            idempotency_key=f"refund:{refund.idempotency_key}",
+        )
+    except Exception:
+        logger.exception("card refund of refund #%s failed at the provider", refund.pk)
+        return
     Refund.objects.filter(pk=refund.pk).update(provider_reference=reference)
+    refunded = refund.order.card_refunded
+    Payment.objects.filter(pk=payment.pk).update(
+        status=Payment.Status.REFUNDED
+        if refunded >= payment.amount
+        else Payment.Status.PARTLY_REFUNDED
+    )

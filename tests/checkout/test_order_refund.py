@@ -126,7 +126,36 @@ def test_the_card_part_goes_back_through_the_provider_after_commit(
     assert refund.card_destination == Refund.Destination.CARD
     assert refund.transfer is None
     assert (split_order.card_refunded, split_order.status) == (1500, "partly_refunded")
+    assert split_order.payment.status == "partly_refunded"  # 15.00 of the 39.98 charged
     assert balance(user) == 0
+
+
+def test_refunding_the_whole_card_part_marks_the_payment_refunded(
+    split_order, refunder, gateway, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _refund(split_order, refunder, card_part=3998)
+
+    split_order.refresh_from_db()
+    assert split_order.payment.status == "refunded"
+
+
+def test_a_provider_failure_keeps_the_refund_and_leaves_it_unconfirmed(
+    split_order, refunder, gateway, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    def fail(**kwargs):
+        raise ConnectionError("provider down")
+
+    monkeypatch.setattr(gateway, "refund", fail)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = _refund(split_order, refunder, card_part=1500)
+
+    refund.refresh_from_db()
+    split_order.refresh_from_db()
+    assert refund.provider_reference == ""
+    assert split_order.card_refunded == 1500
+    assert split_order.payment.status == "captured"
+    assert "failed at the provider" in caplog.text
 
 
 def test_the_card_part_goes_to_the_balance_when_staff_choose(
