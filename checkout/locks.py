@@ -11,4 +11,5 @@ def cart_qs_select_for_update(*, user_id: int):
 
 def order_qs_select_for_update(*, order_id: int):
     """Lock one order: two refunds of the same order queue here."""
-    return Order.objects.select_for_update().filter(pk=order_id)
+    # `of=self`: callers may join the shopper; only the order row is locked.
+    return Order.objects.select_for_update(of=("self",)).filter(pk=order_id)
