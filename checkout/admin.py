@@ -12,17 +12,7 @@ from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm
 from checkout.models import Order, OrderLine, Payment, Refund
 from checkout.services import order_refund
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from wallet.admin import ReadOnlyInline
 
 
 class OrderLineInline(ReadOnlyInline):
