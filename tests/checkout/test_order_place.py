@@ -10,7 +10,6 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 
-from checkout import services
 from checkout.exceptions import (
     CardRequired,
     CheckoutChanged,
@@ -21,6 +20,7 @@ from checkout.exceptions import (
 from checkout.models import CartLine, Order, Payment
 from checkout.selectors import SESSION_USE_BALANCE
 from checkout.services import order_place
+from checkout.services import orders as services
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import (

@@ -28,11 +28,11 @@ from accounts.models import User
 from catalog.demo import catalog_seed
 from catalog.models import Price
 from checkout import payments
-from checkout import services as checkout_services
 from checkout.exceptions import CheckoutChanged, EmptyCart, RefundRefused
 from checkout.models import CartLine, Order, Payment, Refund
 from checkout.payments import TestGateway
 from checkout.services import cart_add, checkout_use_balance_set, order_place, order_refund
+from checkout.services import orders as checkout_services
 from tests.accounts.factories import UserFactory
 from tests.wallet.test_races import JOIN_TIMEOUT, Outcome, run_together
 from wallet.models import Account, Posting, Transfer

@@ -70,10 +70,11 @@ def small_chunks(monkeypatch, size: int) -> None:
     `ISSUE_CHUNK_SIZE` would not reach it: wrap the function where its callers look it up.
     """
     import wallet.management.commands.issue_giftcards as command
-    import wallet.services as services
+    import wallet.services.batches as batches
+    import wallet.services.staff as staff
 
-    real = services.giftcard_batch_issue
+    real = batches.giftcard_batch_issue
     smaller = functools.partial(real, chunk_size=size)
-    monkeypatch.setattr(services, "ISSUE_CHUNK_SIZE", size)
-    monkeypatch.setattr(services, "giftcard_batch_issue", smaller)
+    monkeypatch.setattr(batches, "ISSUE_CHUNK_SIZE", size)
+    monkeypatch.setattr(staff, "giftcard_batch_issue", smaller)
     monkeypatch.setattr(command, "giftcard_batch_issue", smaller)

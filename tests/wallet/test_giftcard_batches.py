@@ -13,7 +13,7 @@ from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 
-import wallet.services as services
+import wallet.services.batches as services
 from tests.accounts.factories import UserFactory
 from tests.wallet.ledger_state import ledger_state
 from tests.wallet.staff import (

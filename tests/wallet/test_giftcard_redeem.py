@@ -193,7 +193,7 @@ def test_expired(user):
 def test_expired_once_its_last_day_is_over(user, monkeypatch):
     issued = issue_card(expires_on=timezone.localdate())
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    monkeypatch.setattr("wallet.services.timezone.localdate", lambda: tomorrow)
+    monkeypatch.setattr("wallet.services.giftcards.timezone.localdate", lambda: tomorrow)
     _refused("expired", user=user, code=issued.code)
 
 

@@ -29,7 +29,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 import wallet.management.commands.issue_giftcards as command_module
-import wallet.services as services
+import wallet.services.batches as services
 from catalog.models import Region
 from tests.accounts.factories import UserFactory
 from tests.wallet.ledger_state import ledger_state

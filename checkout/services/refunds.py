@@ -1,0 +1,146 @@
+"""Refunds, per source, never above what that source paid."""
+
+import logging
+
+from django.db import IntegrityError, transaction
+
+from checkout.exceptions import (
+    RefundRefused,
+)
+from checkout.locks import order_qs_select_for_update
+from checkout.models import Order, Payment, Refund
+from checkout.payments import payment_provider_get
+from wallet.models import Account, Transfer
+from wallet.services import (
+    Leg,
+    system_account_get_or_create,
+    transfer_create,
+    wallet_account_get_or_create,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def order_refund(
+    *,
+    order_id: int,
+    from_balance: int,
+    from_card: int,
+    card_to_balance: bool,
+    reason: str,
+    idempotency_key: str,
+    by,
+) -> Refund:
+    """Refund part or all of an order, per source, never above what that source paid.
+
+    The part paid from the balance goes back to the balance (a refund transfer); the card
+    part goes back to the card through the provider (after commit), or to the balance when
+    staff choose. The order row is locked first, so two staff refunding at once queue and the
+    second sees the first's refund; database constraints stand behind the limits. Idempotent
+    on `idempotency_key`. Raises `RefundRefused`.
+    """
+    if by is None or not by.has_perm("checkout.refund_order"):
+        raise RefundRefused("You need the permission to refund orders.")
+    if from_balance < 0 or from_card < 0 or from_balance + from_card == 0:
+        raise RefundRefused("Refund a positive amount.")
+    if not reason.strip():
+        raise RefundRefused("Say why the order is refunded.")
+    existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            order = order_qs_select_for_update(order_id=order_id).select_related("user").get()
+            # Again under the lock: a concurrent submit of this same refund may have committed
+            # while we waited, and its replay must get that refund, not "more than is left".
+            existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+            if from_balance > order.balance_applied - order.balance_refunded:
+                raise RefundRefused("That is more than is left to refund to the balance.")
+            if from_card > order.card_charged - order.card_refunded:
+                raise RefundRefused("That is more than is left to refund to the card.")
+            to_balance = from_balance + (from_card if card_to_balance else 0)
+            # Everything that goes back to the balance moves in one refund transfer (the
+            # balance part from purchases, a card part staff send to the balance from card
+            # refunds), so the refund row points at the whole of its ledger movement.
+            transfer = None
+            if to_balance:
+                legs = [
+                    Leg(
+                        wallet_account_get_or_create(user=order.user, currency=order.currency).pk,
+                        to_balance,
+                    )
+                ]
+                sources = [(Account.Kind.PURCHASES, from_balance)]
+                if card_to_balance:
+                    sources.append((Account.Kind.CARD_REFUNDS, from_card))
+                legs += [
+                    Leg(system_account_get_or_create(kind=kind, currency=order.currency).pk, -part)
+                    for kind, part in sources
+                    if part
+                ]
+                transfer = transfer_create(
+                    idempotency_key=f"refund:{idempotency_key}",
+                    kind=Transfer.Kind.REFUND,
+                    description=f"Refund of order {order.number}",
+                    legs=legs,
+                    created_by=by,
+                ).transfer
+            order.balance_refunded += from_balance
+            order.card_refunded += from_card
+            order.status = (
+                Order.Status.REFUNDED
+                if order.refunded == order.total
+                else Order.Status.PARTLY_REFUNDED
+            )
+            order.save(update_fields=["balance_refunded", "card_refunded", "status"])
+            refund = Refund.objects.create(
+                order=order,
+                from_balance=from_balance,
+                from_card=from_card,
+                card_destination=Refund.Destination.BALANCE
+                if card_to_balance
+                else Refund.Destination.CARD,
+                reason=reason.strip()[:200],
+                created_by=by,
+                transfer=transfer,
+                idempotency_key=idempotency_key,
+            )
+            if from_card and not card_to_balance:
+                transaction.on_commit(lambda: _card_refund(refund.pk))
+            logger.info("order %s refunded: %s to balance", order.number, to_balance)
+    except IntegrityError:
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing
+    return refund
+
+
+def _card_refund(refund_id: int) -> None:
+    """After commit: send the card part back through the provider and record its answer.
+
+    A provider failure must not undo a refund that is already on the order; it is logged and
+    the refund keeps an empty `provider_reference`, which staff see in the admin and can retry
+    at the provider (same idempotency key, so never twice).
+    """
+    refund = Refund.objects.select_related("order__payment").get(pk=refund_id)
+    payment = refund.order.payment
+    try:
+        reference = payment_provider_get().refund(
+            reference=payment.reference,
+            amount=refund.from_card,
+            currency=payment.currency,
+            idempotency_key=f"refund:{refund.idempotency_key}",
+        )
+    except Exception:
+        logger.exception("card refund of refund #%s failed at the provider", refund.pk)
+        return
+    Refund.objects.filter(pk=refund.pk).update(provider_reference=reference)
+    refunded = refund.order.card_refunded
+    Payment.objects.filter(pk=payment.pk).update(
+        status=Payment.Status.REFUNDED
+        if refunded >= payment.amount
+        else Payment.Status.PARTLY_REFUNDED
+    )

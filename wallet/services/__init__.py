@@ -1,0 +1,79 @@
+"""Every write to the wallet, by concern; this package only re-exports.
+
+- `ledger`: accounts, transfers, the shopper's credits and debits
+- `giftcards`: issuing one card, redeeming a claim code
+- `batches`: issuing many cards at once
+- `staff`: what staff do in the admin (two-person rules, audited)
+- `audit`: the audit log and the permission check of staff actions
+- `reports`: shoppers' reports about their activity
+"""
+
+from wallet.services.audit import audit_record, require_perm
+from wallet.services.batches import (
+    ISSUE_CHUNK_SIZE,
+    ISSUE_STALE_AFTER,
+    MAX_BATCH_SIZE,
+    IssuedChunk,
+    giftcard_batch_create,
+    giftcard_batch_issue,
+    giftcard_batch_validate,
+    giftcard_batches_fail_interrupted,
+)
+from wallet.services.giftcards import (
+    IssuedGiftCard,
+    Redemption,
+    giftcard_issue,
+    giftcard_redeem,
+)
+from wallet.services.ledger import (
+    Leg,
+    TransferResult,
+    system_account_get_or_create,
+    transfer_create,
+    wallet_account_get_or_create,
+    wallet_credit,
+    wallet_debit,
+)
+from wallet.services.reports import activity_report_create, activity_report_status_set
+from wallet.services.staff import (
+    giftcard_batch_approve,
+    giftcard_batch_codes_download,
+    giftcard_batch_needs_approval,
+    giftcard_batch_reject,
+    giftcard_batch_request,
+    giftcard_status_set,
+    wallet_adjust,
+)
+
+__all__ = [
+    "ISSUE_CHUNK_SIZE",
+    "ISSUE_STALE_AFTER",
+    "MAX_BATCH_SIZE",
+    "IssuedChunk",
+    "IssuedGiftCard",
+    "Leg",
+    "Redemption",
+    "TransferResult",
+    "activity_report_create",
+    "activity_report_status_set",
+    "audit_record",
+    "giftcard_batch_approve",
+    "giftcard_batch_codes_download",
+    "giftcard_batch_create",
+    "giftcard_batch_issue",
+    "giftcard_batch_needs_approval",
+    "giftcard_batch_reject",
+    "giftcard_batch_request",
+    "giftcard_batch_validate",
+    "giftcard_batches_fail_interrupted",
+    "giftcard_issue",
+    "giftcard_redeem",
+    "giftcard_status_set",
+    "require_perm",
+    "system_account_get_or_create",
+    "transfer_create",
+    "wallet_account_get_or_create",
+    "wallet_adjust",
+    "wallet_credit",
+    "wallet_debit",
+]

@@ -1,0 +1,189 @@
+"""Gift card batches: validating, recording and issuing many cards at once."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from catalog.models import Region
+from wallet.bulk_insert import giftcards_bulk_insert
+from wallet.codes import (
+    code_hasher,
+    codes_generate,
+)
+from wallet.exceptions import (
+    WalletError,
+)
+from wallet.locks import (
+    giftcardbatch_qs_select_for_update,
+)
+from wallet.models import (
+    Account,
+    GiftCard,
+    GiftCardBatch,
+    Transfer,
+)
+from wallet.services.ledger import Leg, system_account_get_or_create, transfer_create
+
+# Cards are written to the database and handed to the caller (the CSV file) this many at a
+# time: memory stays flat whatever the batch size.
+ISSUE_CHUNK_SIZE = 25_000
+
+
+# A batch still `issuing` whose heartbeat is older than this was interrupted.
+ISSUE_STALE_AFTER = datetime.timedelta(minutes=2)
+
+
+MAX_BATCH_SIZE = 10_000_000
+
+
+@dataclass(frozen=True)
+class IssuedChunk:
+    """Codes just written to the database, for the caller to hand over (the only copy)."""
+
+    batch: GiftCardBatch
+    codes: list[str]
+
+
+def giftcard_batch_validate(*, count: int, amount: int, expires_on: datetime.date | None) -> None:
+    """Refuse a batch that cannot be issued, before anything is written.
+
+    Raises `WalletError` with a one-line reason.
+    """
+    if count <= 0:
+        raise WalletError("--count must be a whole number above zero.")
+    if count > MAX_BATCH_SIZE:
+        raise WalletError(f"--count above {MAX_BATCH_SIZE:,} is refused; split the campaign.")
+    if amount <= 0:
+        raise WalletError("the amount must be more than zero.")
+    if expires_on is not None and expires_on < timezone.localdate():
+        raise WalletError(f"the expiry date {expires_on.isoformat()} is in the past.")
+
+
+def giftcard_batch_create(
+    *,
+    name: str,
+    region: Region,
+    count: int,
+    amount: int,
+    expires_on: datetime.date | None = None,
+    note: str = "",
+    created_by=None,
+    status: str = GiftCardBatch.Status.ISSUING,
+) -> GiftCardBatch:
+    """Record a batch about to be issued (or, from the admin, awaiting approval).
+
+    Raises `WalletError` for a count, amount or expiry that cannot be issued.
+    """
+    giftcard_batch_validate(count=count, amount=amount, expires_on=expires_on)
+    now = timezone.now()
+    return GiftCardBatch.objects.create(
+        name=name[:100],
+        region=region,
+        currency=region.currency,
+        card_count=count,
+        amount=amount,
+        expires_on=expires_on,
+        note=note,
+        created_by=created_by,
+        status=status,
+        heartbeat_at=now if status == GiftCardBatch.Status.ISSUING else None,
+    )
+
+
+def giftcard_batch_issue(*, batch: GiftCardBatch, chunk_size: int = ISSUE_CHUNK_SIZE):
+    """Issue the cards of a batch that is `issuing`, yielding an `IssuedChunk` per chunk.
+
+    A generator, so that a command streams codes to a file and the admin to a download while
+    memory stays flat. Each chunk is committed as it goes, but the cards redeem only once the
+    last chunk is in: then, in one transaction, the batch's whole value moves from the
+    gift-card funding account to the outstanding liability and the batch becomes `issued`.
+    If the caller stops consuming, or anything fails (disk full, database gone), the batch is
+    marked `failed` where possible; a killed process leaves it `issuing`, which redemption
+    refuses just the same and `giftcard_batches_fail_interrupted` later names.
+    Raises `WalletError` when the batch is not `issuing`.
+    """
+    if batch.status != GiftCardBatch.Status.ISSUING:
+        raise WalletError(f"batch {batch.pk} is {batch.get_status_display().lower()}")
+    hasher = code_hasher()
+    created_at = timezone.now()
+    completed = False
+    try:
+        remaining = batch.card_count
+        while remaining:
+            size = min(chunk_size, remaining)
+            codes = codes_generate(size)
+            with transaction.atomic():
+                giftcards_bulk_insert(
+                    [(hasher(code), code[-4:]) for code in codes],
+                    amount=batch.amount,
+                    currency=batch.currency,
+                    region_id=batch.region_id,
+                    expires_on=batch.expires_on,
+                    batch_id=batch.pk,
+                    created_at=created_at,
+                )
+                GiftCardBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+            remaining -= size
+            yield IssuedChunk(batch=batch, codes=codes)
+        _giftcard_batch_complete(batch=batch)
+        completed = True
+    finally:
+        if not completed:
+            _giftcard_batch_fail(batch=batch, reason="issue stopped before the last card")
+
+
+def _giftcard_batch_complete(*, batch: GiftCardBatch) -> None:
+    with transaction.atomic():
+        locked = giftcardbatch_qs_select_for_update(batch_id=batch.pk).get()
+        if locked.status != GiftCardBatch.Status.ISSUING:
+            raise WalletError(f"batch {batch.pk} is {locked.get_status_display().lower()}")
+        written = GiftCard.objects.filter(batch=locked).count()
+        if written != locked.card_count:
+            raise WalletError(f"batch {batch.pk} has {written} cards, not {locked.card_count}")
+        funding = system_account_get_or_create(
+            kind=Account.Kind.GIFTCARDS_ISSUED, currency=locked.currency
+        )
+        outstanding = system_account_get_or_create(
+            kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=locked.currency
+        )
+        transfer_create(
+            idempotency_key=f"giftcard-batch-issue:{locked.pk}",
+            kind=Transfer.Kind.GIFTCARD_ISSUE,
+            description=f"Gift card batch {locked.name!r}: {locked.card_count} cards issued",
+            legs=[Leg(funding.pk, -locked.total), Leg(outstanding.pk, locked.total)],
+            created_by=locked.created_by,
+        )
+        locked.status = GiftCardBatch.Status.ISSUED
+        locked.issued_at = timezone.now()
+        locked.save(update_fields=["status", "issued_at"])
+    batch.status, batch.issued_at = locked.status, locked.issued_at
+
+
+def _giftcard_batch_fail(*, batch: GiftCardBatch, reason: str) -> None:
+    """Best effort: the database may be the thing that failed. Redemption refuses the cards
+    of any batch that is not `issued`, so a batch left `issuing` is just as safe."""
+    try:
+        if GiftCardBatch.objects.filter(pk=batch.pk, status=GiftCardBatch.Status.ISSUING).update(
+            status=GiftCardBatch.Status.FAILED, failure=reason[:200]
+        ):
+            batch.status = GiftCardBatch.Status.FAILED
+    except DatabaseError:
+        pass
+
+
+def giftcard_batches_fail_interrupted() -> list[GiftCardBatch]:
+    """Mark `failed` every batch left `issuing` by a process that died, and return them.
+
+    Their cards were never redeemable; this makes it visible. Idempotent.
+    """
+    cutoff = timezone.now() - ISSUE_STALE_AFTER
+    stale = list(
+        GiftCardBatch.objects.filter(status=GiftCardBatch.Status.ISSUING, heartbeat_at__lt=cutoff)
+    )
+    for batch in stale:
+        GiftCardBatch.objects.filter(pk=batch.pk, status=GiftCardBatch.Status.ISSUING).update(
+            status=GiftCardBatch.Status.FAILED, failure="interrupted: the issuing run died"
+        )
+    return stale

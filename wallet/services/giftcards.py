@@ -1,0 +1,157 @@
+"""Single gift cards: issuing one, and redeeming a claim code into a balance."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Region
+from wallet import guessing
+from wallet.codes import (
+    CodeTypo,
+    code_generate,
+    code_hash,
+    code_last4,
+    code_normalize,
+)
+from wallet.exceptions import (
+    CodeRefused,
+    WalletError,
+)
+from wallet.locks import (
+    giftcard_qs_select_for_update,
+)
+from wallet.models import (
+    Account,
+    GiftCard,
+    GiftCardBatch,
+    Transfer,
+)
+from wallet.services.ledger import (
+    Leg,
+    system_account_get_or_create,
+    transfer_create,
+    wallet_account_get_or_create,
+)
+
+
+@dataclass(frozen=True)
+class IssuedGiftCard:
+    card: GiftCard
+    code: str  # the only time the full code exists outside the person holding the card
+
+
+@dataclass(frozen=True)
+class Redemption:
+    card: GiftCard
+    transfer: Transfer
+    balance: int
+    currency: str
+
+
+def giftcard_issue(
+    *,
+    region: Region,
+    amount: int,
+    expires_on: datetime.date | None = None,
+    batch: GiftCardBatch | None = None,
+    created_by=None,
+) -> IssuedGiftCard:
+    """Issue one gift card of `amount` minor units in `region`'s currency.
+
+    Its value moves from the shop's gift-card funding account to the outstanding gift card
+    liability, so the ledger always reconciles. Returns the full code, which is never stored
+    and must be handed over now. Raises `WalletError` for a non-positive amount or a past
+    expiry date.
+    """
+    if amount <= 0:
+        raise WalletError("a gift card's amount must be positive")
+    if expires_on is not None and expires_on < timezone.localdate():
+        raise WalletError("the expiry date is in the past")
+    code = code_generate()
+    currency = region.currency
+    with transaction.atomic():
+        card = GiftCard.objects.create(
+            code_hash=code_hash(code),
+            last4=code_last4(code),
+            amount=amount,
+            currency=currency,
+            region=region,
+            expires_on=expires_on,
+            batch=batch,
+        )
+        funding = system_account_get_or_create(
+            kind=Account.Kind.GIFTCARDS_ISSUED, currency=currency
+        )
+        outstanding = system_account_get_or_create(
+            kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=currency
+        )
+        transfer_create(
+            idempotency_key=f"giftcard-issue:{card.pk}",
+            kind=Transfer.Kind.GIFTCARD_ISSUE,
+            description=f"Gift card …{card.last4} issued",
+            legs=[Leg(funding.pk, -amount), Leg(outstanding.pk, amount)],
+            created_by=created_by,
+        )
+    return IssuedGiftCard(card=card, code=code)
+
+
+def giftcard_redeem(*, user, code: str, ip: str | None = None) -> Redemption:
+    """Redeem a claim code into the shopper's balance, at once and exactly once.
+
+    Raises `CodeRefused` with the reason of CONTRACT §6 (`typo`, `not_found`,
+    `already_redeemed`, `expired`, `disabled`, `wrong_region`, `locked`); a refusal writes
+    nothing to the database and counts towards the guessing limits of the account and the IP
+    address. Concurrent redemptions of one code queue on the card's row lock: the first wins,
+    the rest see it redeemed. A unique idempotency key per card guards the ledger as well.
+    """
+    if guessing.redemption_is_locked(user_id=user.pk, ip=ip):
+        raise CodeRefused("locked")
+    try:
+        return _giftcard_redeem(user=user, code=code)
+    except CodeRefused:
+        guessing.redemption_failure_record(user_id=user.pk, ip=ip)
+        raise
+
+
+def _giftcard_redeem(*, user, code: str) -> Redemption:
+    try:
+        canonical = code_normalize(code)
+    except CodeTypo:
+        raise CodeRefused("typo") from None
+    with transaction.atomic():
+        card = giftcard_qs_select_for_update(code_hash=code_hash(canonical)).first()
+        if card is None:
+            raise CodeRefused("not_found")
+        if card.status == GiftCard.Status.REDEEMED:
+            raise CodeRefused("already_redeemed")
+        if card.status == GiftCard.Status.DISABLED or (
+            card.batch is not None and card.batch.status != GiftCardBatch.Status.ISSUED
+        ):
+            raise CodeRefused("disabled")
+        if card.expires_on is not None and card.expires_on < timezone.localdate():
+            raise CodeRefused("expired")
+        if card.region_id != user.region_id:
+            raise CodeRefused("wrong_region")
+
+        account = wallet_account_get_or_create(user=user, currency=card.currency)
+        outstanding = system_account_get_or_create(
+            kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=card.currency
+        )
+        result = transfer_create(
+            idempotency_key=f"giftcard-redeem:{card.pk}",
+            kind=Transfer.Kind.GIFTCARD_REDEEM,
+            description=f"Gift card …{card.last4} redeemed",
+            legs=[Leg(outstanding.pk, -card.amount), Leg(account.pk, card.amount)],
+        )
+        card.status = GiftCard.Status.REDEEMED
+        card.redeemed_by = user
+        card.redeemed_at = timezone.now()
+        card.save(update_fields=["status", "redeemed_by", "redeemed_at"])
+    return Redemption(
+        card=card,
+        transfer=result.transfer,
+        balance=result.balance_after(account.pk),
+        currency=card.currency,
+    )

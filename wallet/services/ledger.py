@@ -1,0 +1,204 @@
+"""The double-entry ledger: accounts, transfers and the shopper's credits and debits.
+
+Each service owns its transaction and follows lock → check → write inside it: it locks the
+rows it is about to change (helpers in `wallet/locks.py`, primary-key order), checks the rule
+against what it locked, then writes. Database constraints (non-negative customer balances,
+unique idempotency keys) stand behind every rule as the last guard.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from wallet.exceptions import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    UnbalancedTransfer,
+    WalletError,
+)
+from wallet.locks import (
+    account_qs_select_for_update,
+)
+from wallet.models import (
+    Account,
+    Posting,
+    Transfer,
+)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a transfer: `amount` minor units (signed) on the account `account_id`."""
+
+    account_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transfer: Transfer
+    postings: list[Posting]
+    replayed: bool
+
+    def balance_after(self, account_id: int) -> int:
+        """The balance of `account_id` right after this transfer (its last posting)."""
+        return [p.balance_after for p in self.postings if p.account_id == account_id][-1]
+
+
+def wallet_account_get_or_create(*, user, currency: str | None = None) -> Account:
+    """The shopper's balance account in `currency` (their region's by default), made if missing.
+
+    Idempotent; safe under concurrency (a unique constraint picks one winner and the loser
+    reads the winner's row).
+    """
+    currency = currency or user.region.currency
+    account, _ = Account.objects.get_or_create(
+        kind=Account.Kind.CUSTOMER, user=user, currency=currency
+    )
+    return account
+
+
+def system_account_get_or_create(*, kind: str, currency: str) -> Account:
+    """The shop's own account of `kind` in `currency`, made on first use. Idempotent."""
+    if kind == Account.Kind.CUSTOMER:
+        raise ValueError("a customer account belongs to a user")
+    account, _ = Account.objects.get_or_create(kind=kind, user=None, currency=currency)
+    return account
+
+
+def transfer_create(
+    *,
+    idempotency_key: str,
+    kind: str,
+    description: str,
+    legs: Sequence[Leg],
+    created_by=None,
+) -> TransferResult:
+    """Post one transfer: lock its accounts, check, then write the postings and balances.
+
+    Idempotent on `idempotency_key`: a replay of the same legs returns the first transfer
+    (`replayed=True`) and moves nothing. Raises `UnbalancedTransfer` when the legs do not sum
+    to zero per currency, `InsufficientFunds` when a customer balance would go below zero and
+    `IdempotencyConflict` when the key was used for different legs. Runs in the caller's
+    transaction when there is one (no savepoint: a refusal aborts the caller's work too).
+    """
+    if len(legs) < 2 or any(leg.amount == 0 for leg in legs):
+        raise UnbalancedTransfer("a transfer needs two or more non-zero legs")
+    with transaction.atomic(savepoint=False):
+        # Lock first: concurrent transfers on the same accounts queue here, so the balances
+        # and the idempotency check below cannot change under us.
+        accounts = {
+            a.pk: a
+            for a in account_qs_select_for_update(account_ids={leg.account_id for leg in legs})
+        }
+        if len(accounts) != len({leg.account_id for leg in legs}):
+            raise WalletError("a leg names an account that does not exist")
+        existing = Transfer.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _transfer_replay(existing, legs)
+
+        sums: dict[str, int] = defaultdict(int)
+        for leg in legs:
+            sums[accounts[leg.account_id].currency] += leg.amount
+        if any(sums.values()):
+            raise UnbalancedTransfer(f"legs do not sum to zero: {dict(sums)}")
+
+        balances = {pk: account.balance for pk, account in accounts.items()}
+        postings = []
+        for leg in legs:
+            balances[leg.account_id] += leg.amount
+            postings.append(
+                Posting(
+                    account_id=leg.account_id,
+                    currency=accounts[leg.account_id].currency,
+                    amount=leg.amount,
+                    balance_after=balances[leg.account_id],
+                )
+            )
+        for pk, balance in balances.items():
+            if accounts[pk].kind == Account.Kind.CUSTOMER and balance < 0:
+                raise InsufficientFunds("the balance is not enough")
+
+        transfer = Transfer.objects.create(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            description=description[:200],
+            created_by=created_by,
+        )
+        for posting in postings:
+            posting.transfer = transfer
+        Posting.objects.bulk_create(postings)
+        for pk, balance in balances.items():
+            accounts[pk].balance = balance
+        Account.objects.bulk_update(list(accounts.values()), ["balance"])
+    return TransferResult(transfer=transfer, postings=postings, replayed=False)
+
+
+def _transfer_replay(existing: Transfer, legs: Sequence[Leg]) -> TransferResult:
+    postings = list(existing.postings.order_by("pk"))
+    if sorted((p.account_id, p.amount) for p in postings) != sorted(
+        (leg.account_id, leg.amount) for leg in legs
+    ):
+        raise IdempotencyConflict(f"key {existing.idempotency_key!r} was used for another movement")
+    return TransferResult(transfer=existing, postings=postings, replayed=True)
+
+
+def wallet_credit(
+    *,
+    user,
+    amount: int,
+    idempotency_key: str,
+    description: str,
+    source: str = Account.Kind.ADJUSTMENTS,
+    currency: str | None = None,
+    created_by=None,
+    kind: str = Transfer.Kind.CREDIT,
+) -> TransferResult:
+    """Add `amount` minor units to the shopper's balance from the shop's `source` account.
+
+    Idempotent on `idempotency_key`. Raises `WalletError` for a non-positive amount.
+    """
+    if amount <= 0:
+        raise WalletError("a credit must be positive")
+    with transaction.atomic():
+        account = wallet_account_get_or_create(user=user, currency=currency)
+        system = system_account_get_or_create(kind=source, currency=account.currency)
+        return transfer_create(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            description=description,
+            legs=[Leg(system.pk, -amount), Leg(account.pk, amount)],
+            created_by=created_by,
+        )
+
+
+def wallet_debit(
+    *,
+    user,
+    amount: int,
+    idempotency_key: str,
+    description: str,
+    destination: str = Account.Kind.PURCHASES,
+    currency: str | None = None,
+    created_by=None,
+    kind: str = Transfer.Kind.DEBIT,
+) -> TransferResult:
+    """Take `amount` minor units from the shopper's balance to the shop's `destination` account.
+
+    Idempotent on `idempotency_key`. Raises `InsufficientFunds` when the balance is short and
+    `WalletError` for a non-positive amount; either way nothing is written.
+    """
+    if amount <= 0:
+        raise WalletError("a debit must be positive")
+    with transaction.atomic():
+        account = wallet_account_get_or_create(user=user, currency=currency)
+        system = system_account_get_or_create(kind=destination, currency=account.currency)
+        return transfer_create(
+            idempotency_key=idempotency_key,
+            kind=kind,
+            description=description,
+            legs=[Leg(account.pk, -amount), Leg(system.pk, amount)],
+            created_by=created_by,
+        )
