@@ -1,0 +1,55 @@
+"""What every wallet admin page shares: read-only models, and running a staff service from a
+POST button with its outcome as a message.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from catalog.money import format_money
+from wallet.exceptions import WalletError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff may look, never edit: the wallet services are the only writers."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def money_display(minor, currency):
+    return format_money(minor, currency=currency)
+
+
+def post_action(admin_site_view, request, obj_id, action):
+    """Run a staff service from a POST and come back to the object with its outcome."""
+    if request.method != "POST":
+        raise PermissionDenied
+    try:
+        outcome = action()
+    except WalletError as error:
+        messages.error(request, f"Refused: {error}")
+    else:
+        messages.success(request, outcome)
+    return HttpResponseRedirect(reverse(admin_site_view, args=[obj_id]))
