@@ -266,6 +266,15 @@ class AuditEntry(models.Model):
         CARD_DISABLED = "card_disabled", "Gift card disabled"
         CARD_ENABLED = "card_enabled", "Gift card re-enabled"
         BALANCE_ADJUSTED = "balance_adjusted", "Balance adjusted"
+        ADJUSTMENT_REQUESTED = "adjustment_requested", "Balance adjustment requested"
+        ADJUSTMENT_APPROVED = "adjustment_approved", "Balance adjustment approved"
+        ADJUSTMENT_REJECTED = "adjustment_rejected", "Balance adjustment rejected"
+        ORDER_REFUNDED = "order_refunded", "Order refunded"
+        PAYMENT_FAILED = "payment_failed", "Card payment failed"
+        REPORT_STATUS_CHANGED = "report_status_changed", "Activity report status changed"
+        REGION_CHANGED = "region_changed", "Shopper's region changed"
+        CODE_SEARCHED = "code_searched", "Gift card looked up by its code"
+        REFUSED = "refused", "Staff action refused"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -476,3 +476,21 @@ def test_an_audit_entry_cannot_be_deleted_in_the_database(issuer):
         AuditEntry.objects.all().delete()
 
     assert AuditEntry.objects.count() == 1
+
+
+def test_the_creator_and_the_approver_cannot_redeem_a_code_of_their_batch(issuer, approver):
+    """Two-person rule at redemption: those who saw the codes cannot pocket them."""
+    batch = batch_request(issuer, count=60, amount=1000)
+    giftcard_batch_approve(batch_id=batch.pk, approved_by=approver)
+    codes = [row["code"] for row in _download(batch, issuer)]
+    before = ledger_state()
+
+    assert redeem_outcome(issuer, codes[0]) == "disabled"
+    assert redeem_outcome(approver, codes[1]) == "disabled"
+
+    assert ledger_state() == before
+    assert not Account.objects.filter(user__in=[issuer, approver]).exclude(balance=0).exists()
+    # Anyone else redeems them as usual.
+    shopper = UserFactory(region_id="US")
+    assert [redeem_outcome(shopper, code) for code in codes[:2]] == ["redeemed", "redeemed"]
+    assert ledger_reconcile().clean

@@ -130,6 +130,14 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
             card.batch is not None and card.batch.status != GiftCardBatch.Status.ISSUED
         ):
             raise CodeRefused("disabled")
+        # Two-person rule: whoever created or approved a batch saw its codes (or could have),
+        # so none of them may turn its cards into their own balance. The shopper is told the
+        # card is disabled, as anyone else holding a card that cannot be used.
+        if card.batch is not None and user.pk in (
+            card.batch.created_by_id,
+            card.batch.approved_by_id,
+        ):
+            raise CodeRefused("disabled")
         if card.expires_on is not None and card.expires_on < timezone.localdate():
             raise CodeRefused("expired")
         if card.region_id != user.region_id:
