@@ -113,3 +113,18 @@ def test_no_junk_drawer_modules():
     assert not wrong, "name a module for what it holds, not utils/helpers/signals:\n" + "\n".join(
         wrong
     )
+
+
+# STYLE.md: a module past ~400 lines holds more than one concern and becomes a package.
+MAX_MODULE_LINES = 420
+
+
+def test_no_module_is_over_about_400_lines():
+    wrong = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for app_dir in _app_dirs()
+        for path in _python_files(app_dir)
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not wrong, "split these modules by concern (a package):\n" + "\n".join(wrong)
