@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager):
@@ -32,6 +34,12 @@ class User(AbstractUser):
     region = models.ForeignKey(
         "catalog.Region", on_delete=models.PROTECT, related_name="users", default="US"
     )
+    session_epoch = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Moves on whenever two-factor is turned on or off; every session signed in "
+        "under an earlier epoch ends (accounts/two_factor.py).",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -47,3 +55,24 @@ class User(AbstractUser):
     @property
     def currency(self) -> str:
         return self.region.currency
+
+    # Django keeps this HMAC in the session and ends any session whose HMAC no longer matches
+    # (AuthenticationMiddleware). It covers the password; the epoch adds two-factor, so turning
+    # it on or off ends the account's other sessions too. Epoch 0 keeps Django's own HMAC:
+    # sessions of accounts that never touched two-factor survive the upgrade.
+    def get_session_auth_hash(self) -> str:
+        return self._session_auth_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret=fallback_secret)
+
+    def _session_auth_hash(self, secret=None) -> str:
+        if not self.session_epoch:
+            return self._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Value-moving staff need two-factor for /admin/ (after auth, messages and allauth).
+    "accounts.staff_access.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,7 +1,13 @@
+from allauth.account.views import LogoutView
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import admin_login
+
 urlpatterns = [
+    # Before the admin's own: staff sign in and out through allauth (limits, two-factor).
+    path("admin/login/", admin_login),
+    path("admin/logout/", LogoutView.as_view()),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("wallet.urls")),

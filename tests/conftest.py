@@ -3,9 +3,11 @@ import importlib
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
+from django.test import Client
 
 from catalog.models import Region
 from tests.accounts.factories import UserFactory
+from tests.accounts.two_factor import login_staff
 
 # Rows that data migrations create. A transactional test (race tests, browser tests) ends by
 # emptying every table, and the tests after it would then run without regions or staff groups.
@@ -72,3 +74,10 @@ def other_user(db):
 def shopper_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's `admin_client`, with the second factor value-moving staff need for
+    /admin/. Other staff clients: `login_staff(client, user)` (tests/accounts/two_factor.py)."""
+    return login_staff(Client(), admin_user)

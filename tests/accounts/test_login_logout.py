@@ -145,44 +145,6 @@ def test_login_with_the_page_csrf_token_works(user):
 
 
 @pytest.mark.django_db
-def test_admin_sends_anonymous_visitors_to_its_login(client):
-    response = client.get("/admin/")
-
-    assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/admin/"
-
-
-@pytest.mark.django_db
-def test_admin_refuses_a_signed_in_shopper(shopper_client):
-    response = shopper_client.get("/admin/")
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
-
-
-@pytest.mark.django_db
-def test_admin_login_refuses_a_shopper(client, user):
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": user.email, "password": PASSWORD}
-    )
-
-    assert response.status_code == 200
-    assert not get_user(client).is_authenticated
-
-
-@pytest.mark.django_db
-def test_admin_login_lets_staff_in(client):
-    staff = UserFactory(is_staff=True, is_superuser=True)
-
-    response = client.post(
-        "/admin/login/?next=/admin/", {"username": staff.email, "password": PASSWORD}
-    )
-
-    assert response.status_code == 302
-    assert client.get("/admin/").status_code == 200
-
-
-@pytest.mark.django_db
 def test_login_locks_after_repeated_failures(client, user, sign_in):
     for _ in range(5):
         assert sign_in(user.email, "wrong-horse-2026").status_code == 200

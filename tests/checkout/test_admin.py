@@ -8,6 +8,7 @@ from django.test import Client
 
 from checkout.models import Order, Refund
 from tests.accounts.factories import UserFactory
+from tests.accounts.two_factor import login_staff
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import APPROVED, balance, fund, new_key, order_make, shop_state
 from tests.wallet.pages import hook, hooks
@@ -33,9 +34,7 @@ def order(user, django_capture_on_commit_callbacks):
 
 
 def _client_for(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
+    return login_staff(Client(**kwargs), user)
 
 
 def _url(order):

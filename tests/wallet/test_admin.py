@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.accounts.factories import UserFactory, enable_totp
+from tests.accounts.two_factor import login_staff
 from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
 from tests.wallet.staff import (
@@ -61,9 +62,7 @@ CHANGELIST_QUERIES = {"giftcard": 7, "account": 6}
 
 
 def _client(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
+    return login_staff(Client(**kwargs), user)
 
 
 def _changelist(model) -> str:
