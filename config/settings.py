@@ -185,9 +185,36 @@ REDEEM_LIMIT_PER_IP = env.int("REDEEM_LIMIT_PER_IP", default=30)
 REDEEM_WINDOW_SECONDS = env.int("REDEEM_WINDOW_SECONDS", default=10 * 60)
 REDEEM_LOCKOUT_SECONDS = env.int("REDEEM_LOCKOUT_SECONDS", default=30 * 60)
 WALLET_ACTIVITY_PAGE_SIZE = 20
-# Two-person rule: a staff batch above either threshold waits for another staff member.
+
+
+# Staff two-person rules (wallet/services/thresholds.py): a staff batch or balance adjustment
+# above its threshold -- alone, or with the same person's auto-approved ones of the last 24
+# hours -- waits for another staff member. Amounts are major units, per currency. From the
+# environment: a django-environ dict (`GIFTCARD_APPROVAL_MAX_TOTAL=USD=5000,JPY=750000`; the
+# currencies it names replace these defaults) or, as before, one number for every currency.
+def _per_currency(name: str, default: dict[str, str]) -> dict[str, str]:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    if "=" not in raw:
+        return dict.fromkeys(default, raw)
+    return {
+        **default,
+        **{key.strip().upper(): value.strip() for key, value in env.dict(name).items()},
+    }
+
+
 GIFTCARD_APPROVAL_MAX_CARDS = env.int("GIFTCARD_APPROVAL_MAX_CARDS", default=50)
-GIFTCARD_APPROVAL_MAX_TOTAL = env.str("GIFTCARD_APPROVAL_MAX_TOTAL", default="5000")  # major units
+GIFTCARD_APPROVAL_MAX_TOTAL = _per_currency(
+    "GIFTCARD_APPROVAL_MAX_TOTAL", {"USD": "5000", "GBP": "4000", "EUR": "4500", "JPY": "750000"}
+)
+BALANCE_ADJUSTMENT_APPROVAL_MAX = _per_currency(
+    "BALANCE_ADJUSTMENT_APPROVAL_MAX", {"USD": "500", "GBP": "400", "EUR": "450", "JPY": "75000"}
+)
+# The largest batch the admin issues (its download streams through one request); larger ones
+# go through `manage.py issue_giftcards`.
+GIFTCARD_ADMIN_MAX_CARDS = env.int("GIFTCARD_ADMIN_MAX_CARDS", default=10_000)
+
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` stays clean).
 if not DEBUG:

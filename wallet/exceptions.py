@@ -47,3 +47,15 @@ class SelfApproval(WalletError):
 
 class InvalidState(WalletError):
     """The object is not in a state that allows this action (e.g. approving an issued batch)."""
+
+
+class SelfAction(WalletError):
+    """A staff member acted on their own shopper account or request (docs/interface.md §9)."""
+
+
+class OverLimit(WalletError):
+    """An amount or a count beyond what staff may move at all (not even with approval)."""
+
+
+class NotFound(WalletError):
+    """The object named by the caller does not exist (a stale page, a hand-made URL)."""

@@ -1,9 +1,10 @@
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount
-from wallet.services import MAX_BATCH_SIZE
 
 
 class GiftCardRedeemForm(forms.Form):
@@ -44,7 +45,7 @@ class GiftCardBatchRequestForm(forms.Form):
 
     name = forms.CharField(max_length=100, help_text="A name you will recognise later.")
     region = forms.ModelChoiceField(queryset=Region.objects.all(), empty_label=None)
-    count = forms.IntegerField(min_value=1, max_value=MAX_BATCH_SIZE, label="Number of cards")
+    count = forms.IntegerField(min_value=1, label="Number of cards")
     amount = forms.CharField(
         max_length=20, label="Value of each card", help_text="In the region's currency: 25.00"
     )
@@ -54,6 +55,21 @@ class GiftCardBatchRequestForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # Rendered once per page: a double click or a replayed form makes one batch.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin streams a batch's codes through one request: beyond this many cards, the
+        # `issue_giftcards` command (read when the form is made, so tests may change it).
+        most = settings.GIFTCARD_ADMIN_MAX_CARDS
+        self.fields["count"].max_value = most
+        self.fields["count"].validators.append(MaxValueValidator(most))
+        self.fields["count"].widget.attrs["max"] = most
+        self.fields["count"].help_text = (
+            f"At most {most:,} here; larger batches are issued with the command "
+            "`manage.py issue_giftcards`."
+        )
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data["expires_on"]
@@ -73,7 +89,7 @@ class GiftCardBatchRequestForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    """A mandatory reason, for staff actions that change a card or a batch."""
+    """A mandatory reason, for staff actions that change a card, a batch or an adjustment."""
 
     reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
 

@@ -3,11 +3,19 @@
 Row locks are always taken in primary-key order so that two transactions locking the same
 rows cannot deadlock. Across apps the global order is written at the top of
 `checkout/services.py`: cart → promotion usage → gift cards → wallet accounts.
+
+Staff actions take one lock before all of these: the acting staff member's own user row
+(`staff_user_qs_select_for_update`), which serialises one person's requests so that their
+rolling 24-hour total is checked and written as one step. No shopper flow locks a user row, so
+it sits first in the global order: staff member → gift card batch or balance adjustment →
+gift cards → wallet accounts.
 """
 
 from collections.abc import Iterable
 
-from wallet.models import Account, GiftCard, GiftCardBatch
+from django.contrib.auth import get_user_model
+
+from wallet.models import Account, ActivityReport, BalanceAdjustment, GiftCard, GiftCardBatch
 
 
 def account_qs_select_for_update(*, account_ids: Iterable[int]):
@@ -32,3 +40,22 @@ def giftcardbatch_qs_select_for_update(*, batch_id: int):
 def giftcard_qs_select_for_update_by_pk(*, card_id: int):
     """Lock one gift card by primary key (staff disabling or re-enabling it)."""
     return GiftCard.objects.select_for_update().filter(pk=card_id)
+
+
+def staff_user_qs_select_for_update(*, user_id: int):
+    """Lock a staff member's user row: their limited requests queue here, one at a time.
+
+    `no_key=True` (FOR NO KEY UPDATE on PostgreSQL): rows that merely point at the user (a
+    batch's `created_by`, an audit entry's actor) can still be written by others meanwhile.
+    """
+    return get_user_model().objects.select_for_update(no_key=True).filter(pk=user_id)
+
+
+def balanceadjustment_qs_select_for_update(*, adjustment_id: int):
+    """Lock one balance adjustment (pending → applied or rejected, once)."""
+    return BalanceAdjustment.objects.select_for_update(of=("self",)).filter(pk=adjustment_id)
+
+
+def activityreport_qs_select_for_update(*, report_id: int):
+    """Lock one activity report, so its audited old → new status is the one replaced."""
+    return ActivityReport.objects.select_for_update().filter(pk=report_id)

@@ -158,6 +158,8 @@ class GiftCardBatch(models.Model):
     # Touched after every chunk while issuing: a batch `issuing` whose heartbeat stopped was
     # interrupted (killed, disk full, database gone) and none of its cards can be redeemed.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The admin request form's hidden key: a double click or a replayed form makes one batch.
+    idempotency_key = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
@@ -173,6 +175,11 @@ class GiftCardBatch(models.Model):
                 | Q(created_by__isnull=True)
                 | ~Q(approved_by=models.F("created_by")),
                 name="wallet_giftcardbatch_no_self_approval",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="wallet_giftcardbatch_unique_idempotency_key",
             ),
         ]
 
@@ -228,6 +235,68 @@ class GiftCard(models.Model):
     @property
     def masked_code(self) -> str:
         return code_mask(self.last4)
+
+
+class BalanceAdjustment(models.Model):
+    """A staff member's adjustment of a customer balance, applied as one ledger transfer.
+
+    Small ones are applied at once (`approved_by` empty); one above the threshold of its
+    currency (alone, or with its requester's other auto-applied adjustments of the last 24
+    hours) waits `pending` until a different staff member approves it, which applies it in the
+    same transaction, or rejects it. There is no separate "approved" state: an approval that
+    cannot be applied (a debit the balance no longer covers) is refused and stays pending.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="adjustments")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Signed, in minor units: a credit is positive.")
+    reason = models.CharField(max_length=150)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=200, blank=True)
+    transfer = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The admin form's hidden key: a double click or a replayed form requests once.
+    idempotency_key = models.CharField(max_length=128, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("approve_balanceadjustment", "Can approve balance adjustments requested by others")
+        ]
+        constraints = [
+            # Two-person rule, as for batches: nobody approves an adjustment they requested.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("requested_by")),
+                name="wallet_balanceadjustment_no_self_approval",
+            ),
+            models.CheckConstraint(
+                condition=~Q(amount=0), name="wallet_balanceadjustment_amount_non_zero"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="applied") | Q(transfer__isnull=False),
+                name="wallet_balanceadjustment_applied_has_transfer",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Adjustment #{self.pk} of account #{self.account_id} ({self.get_status_display()})"
 
 
 class ActivityReport(models.Model):

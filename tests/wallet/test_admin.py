@@ -24,6 +24,7 @@ from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
 from tests.wallet.staff import (
     ADJUSTERS,
+    ADJUSTMENT_APPROVERS,
     APPROVERS,
     ISSUERS,
     batch_request,
@@ -36,6 +37,7 @@ from wallet.models import (
     Account,
     ActivityReport,
     AuditEntry,
+    BalanceAdjustment,
     GiftCard,
     GiftCardBatch,
     Posting,
@@ -55,7 +57,16 @@ from wallet.services import (
 
 pytestmark = pytest.mark.django_db
 
-WALLET_MODELS = [Account, Transfer, Posting, GiftCardBatch, GiftCard, ActivityReport, AuditEntry]
+WALLET_MODELS = [
+    Account,
+    Transfer,
+    Posting,
+    GiftCardBatch,
+    GiftCard,
+    ActivityReport,
+    AuditEntry,
+    BalanceAdjustment,
+]
 # Measured with 5 and with 50 rows (the same both times): session, user, the counts, the page
 # of rows with its joins, and the list filters' own look-ups (gift cards: the batches).
 CHANGELIST_QUERIES = {"giftcard": 7, "account": 6}
@@ -399,7 +410,8 @@ def test_staff_without_groups_see_no_wallet_model(wallet_world):
     [
         (ISSUERS, {"giftcardbatch", "giftcard"}),
         (APPROVERS, {"giftcardbatch"}),
-        (ADJUSTERS, {"account", "posting"}),
+        (ADJUSTERS, {"account", "posting", "balanceadjustment"}),
+        (ADJUSTMENT_APPROVERS, {"account", "balanceadjustment"}),
     ],
 )
 def test_each_group_sees_only_its_models(wallet_world, group, visible):
@@ -436,6 +448,7 @@ def test_request_approve_and_download_a_batch_in_the_admin(db):
             "name": "Black Friday",
             "region": "US",
             "count": "100",
+            "idempotency_key": "black-friday-form",
             "amount": "25.00",
             "expires_on": "",
             "note": "for the partners",
@@ -492,9 +505,12 @@ def test_request_approve_and_download_a_batch_in_the_admin(db):
     followed = issuer_client.get(again["Location"])
     assert any("already downloaded" in m for m in _messages(followed))
     assert _codes_in([r["code"] for r in rows], followed.content.decode()) == []
+    # The creator's self-approval and the approver's download were refused, on the record.
     assert list(AuditEntry.objects.order_by("pk").values_list("action", flat=True)) == [
         "batch_requested",
+        "refused",
         "batch_approved",
+        "refused",
         "batch_codes_downloaded",
     ]
 
@@ -504,6 +520,7 @@ def test_a_small_batch_request_is_approved_at_once_and_a_bad_one_is_refused(db):
     client = _client(issuer)
     add = reverse("admin:wallet_giftcardbatch_add")
     data = {"name": "tiny", "region": "JP", "count": "3", "amount": "500", "note": ""}
+    data["idempotency_key"] = "tiny-form"
 
     assert client.post(add, data).status_code == 302
     assert GiftCardBatch.objects.get().status == "approved"
@@ -566,6 +583,7 @@ def test_disable_and_re_enable_a_card_in_the_admin(db):
     assert redeem_outcome(shopper, issued.code) == "redeemed"
     assert list(AuditEntry.objects.order_by("pk").values_list("action", flat=True)) == [
         "card_disabled",
+        "refused",  # the approver without the permission
         "card_enabled",
     ]
 

@@ -81,7 +81,8 @@ def _outstanding(currency: str) -> int:
         ("US", 1, 500000),  # one card of 5,000.00
         ("GB", 50, 1),
         ("JP", 10, 500),  # 5,000 yen: the threshold is in the batch's own currency
-        ("JP", 1, 5000),
+        ("JP", 1, 750000),  # JPY's own threshold: 750,000 yen
+        ("GB", 1, 400000),  # GBP's: 4,000.00
     ],
 )
 def test_a_batch_within_the_threshold_is_approved_at_once(issuer, region, count, amount):
@@ -106,9 +107,10 @@ def test_a_batch_within_the_threshold_is_approved_at_once(issuer, region, count,
         ("US", 51, 100),  # one card too many
         ("US", 2, 250001),  # 5,000.02 in total
         ("US", 1, 500001),
-        ("FR", 50, 10001),
-        ("JP", 1, 5001),  # 5,001 yen
-        ("JP", 11, 500),
+        ("FR", 50, 9001),  # 4,500.50 EUR: EUR's threshold is 4,500.00
+        ("GB", 1, 400001),  # 4,000.01 GBP
+        ("JP", 1, 750001),  # 750,001 yen
+        ("JP", 51, 500),
     ],
 )
 def test_a_batch_above_the_threshold_waits_for_approval(issuer, region, count, amount):
@@ -131,13 +133,16 @@ def test_requesting_needs_the_issue_permission(approver):
     plain_staff = staff_user()
     before = ledger_state()
 
-    for user in (plain_staff, approver, UserFactory()):
+    tried = [plain_staff, approver, UserFactory()]
+    for user in tried:
         with pytest.raises(StaffPermissionDenied):
             batch_request(user)
 
     assert ledger_state() == before
     assert not GiftCardBatch.objects.exists()
-    assert not AuditEntry.objects.exists()
+    assert [row[:3] for row in _audit()] == [
+        (user.pk, AuditEntry.Action.REFUSED, "batch request") for user in tried
+    ]
 
 
 @pytest.mark.parametrize(
@@ -167,7 +172,11 @@ def test_the_creator_cannot_approve_their_own_batch_even_with_the_permission():
     batch.refresh_from_db()
     assert batch.status == GiftCardBatch.Status.PENDING_APPROVAL
     assert (batch.approved_by, batch.approved_at) == (None, None)
-    assert [row[1] for row in _audit()] == [AuditEntry.Action.BATCH_REQUESTED]
+    assert [row[:3] for row in _audit()] == [
+        (both.pk, AuditEntry.Action.BATCH_REQUESTED, f"batch #{batch.pk}"),
+        (both.pk, AuditEntry.Action.REFUSED, f"batch #{batch.pk}"),
+    ]
+    assert "another staff member must approve" in _audit()[-1][3]
 
 
 def test_a_superuser_cannot_approve_their_own_batch_either():
@@ -249,7 +258,9 @@ def test_approving_needs_the_approve_permission(issuer):
 
     batch.refresh_from_db()
     assert batch.status == GiftCardBatch.Status.PENDING_APPROVAL
-    assert [row[1] for row in _audit()] == [AuditEntry.Action.BATCH_REQUESTED]
+    assert [row[1] for row in _audit()] == [AuditEntry.Action.BATCH_REQUESTED] + [
+        AuditEntry.Action.REFUSED
+    ] * 3
 
 
 def test_an_inactive_approver_is_refused(issuer):
@@ -375,7 +386,9 @@ def test_only_the_creator_may_download(issuer, approver):
     assert batch.status == GiftCardBatch.Status.APPROVED
     assert batch.codes_downloaded_at is None
     assert ledger_state() == before
-    assert [row[1] for row in _audit()] == [AuditEntry.Action.BATCH_REQUESTED]
+    assert [row[1] for row in _audit()] == [AuditEntry.Action.BATCH_REQUESTED] + [
+        AuditEntry.Action.REFUSED
+    ] * 3
     # ... and the creator still needs the permission at the time of download.
     issuer.groups.clear()
     issuer = type(issuer).objects.get(pk=issuer.pk)  # a fresh permission cache

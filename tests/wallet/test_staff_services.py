@@ -26,7 +26,15 @@ from wallet.exceptions import (
     StaffPermissionDenied,
     WalletError,
 )
-from wallet.models import Account, ActivityReport, AuditEntry, GiftCard, Posting, Transfer
+from wallet.models import (
+    Account,
+    ActivityReport,
+    AuditEntry,
+    BalanceAdjustment,
+    GiftCard,
+    Posting,
+    Transfer,
+)
 from wallet.selectors import ledger_reconcile
 from wallet.services import (
     activity_report_create,
@@ -147,12 +155,16 @@ def test_a_card_cannot_be_set_to_its_own_state_or_to_redeemed(support):
 def test_changing_a_card_needs_the_permission(user):
     issued = issue_card()
 
-    for staff in (staff_user(APPROVERS), staff_user(ADJUSTERS), staff_user(), user):
+    tried = [staff_user(APPROVERS), staff_user(ADJUSTERS), staff_user(), user]
+    for staff in tried:
         with pytest.raises(StaffPermissionDenied):
             giftcard_status_set(card_id=issued.card.pk, status="disabled", reason="x", by=staff)
 
     assert GiftCard.objects.get().status == GiftCard.Status.ACTIVE
-    assert _audit() == []
+    # Each attempt is on the record as refused, and nothing else is.
+    assert [row[:3] for row in _audit()] == [
+        (staff.pk, AuditEntry.Action.REFUSED, f"gift card #{issued.card.pk}") for staff in tried
+    ]
 
 
 # --- balance adjustments ----------------------------------------------------------------------
@@ -257,7 +269,8 @@ def test_a_replayed_adjustment_adjusts_once(adjuster, user):
     )
 
     assert (first.replayed, again.replayed) == (False, True)
-    assert again.transfer.pk == first.transfer.pk
+    assert again.applied.transfer.pk == first.applied.transfer.pk
+    assert again.adjustment.pk == first.adjustment.pk
     account.refresh_from_db()
     assert account.balance == 800
     assert Transfer.objects.filter(kind=Transfer.Kind.ADJUSTMENT).count() == 1
@@ -283,7 +296,9 @@ def test_adjusting_needs_the_permission(user):
             )
 
     assert ledger_state() == before
-    assert _audit() == []
+    assert not BalanceAdjustment.objects.exists()
+    assert {row[1] for row in _audit()} == {AuditEntry.Action.REFUSED}
+    assert len(_audit()) == 4
     wallet_adjust(
         account_id=account.pk, amount=100, reason="x", idempotency_key="p", by=superuser()
     )

@@ -1,7 +1,15 @@
 """The staff side of the wallet, by concern. Read-only over the ledger; every change goes
 through a service (which checks the permission again and writes the audit entry)."""
 
-from wallet.admin import batches, giftcards, ledger, reports
+from wallet.admin import adjustments, batches, giftcards, ledger, reports
 from wallet.admin.base import ReadOnlyAdmin, ReadOnlyInline
 
-__all__ = ["ReadOnlyAdmin", "ReadOnlyInline", "batches", "giftcards", "ledger", "reports"]
+__all__ = [
+    "ReadOnlyAdmin",
+    "ReadOnlyInline",
+    "adjustments",
+    "batches",
+    "giftcards",
+    "ledger",
+    "reports",
+]

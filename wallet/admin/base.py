@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from catalog.models import Region
 from catalog.money import format_money
 from wallet.exceptions import WalletError
 
@@ -40,6 +41,21 @@ class ReadOnlyInline(admin.TabularInline):
 
 def money_display(minor, currency):
     return format_money(minor, currency=currency)
+
+
+def approval_threshold_display(threshold, *, currency: str) -> str:
+    """An approval threshold (a `wallet.services.thresholds` function) as money, for a form's
+    explanation; a currency without one says so (the service refuses its requests)."""
+    try:
+        return money_display(threshold(currency=currency), currency)
+    except WalletError:
+        return f"{currency}: not set"
+
+
+def approval_thresholds_display(threshold) -> str:
+    """Each region currency's approval threshold: "€4,500.00, £4,000.00, ¥750,000, $5,000.00"."""
+    currencies = sorted(set(Region.objects.values_list("currency", flat=True)))
+    return ", ".join(approval_threshold_display(threshold, currency=c) for c in currencies)
 
 
 def post_action(admin_site_view, request, obj_id, action):

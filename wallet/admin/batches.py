@@ -1,5 +1,7 @@
 """Gift card batches: request, approve or reject, issue and download once."""
 
+import uuid
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -8,7 +10,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from wallet.admin.base import ReadOnlyAdmin, money_display, post_action
+from wallet.admin.base import (
+    ReadOnlyAdmin,
+    approval_thresholds_display,
+    money_display,
+    post_action,
+)
 from wallet.exceptions import WalletError
 from wallet.forms import GiftCardBatchRequestForm, ReasonForm
 from wallet.models import (
@@ -20,6 +27,7 @@ from wallet.services import (
     giftcard_batch_reject,
     giftcard_batch_request,
 )
+from wallet.services.thresholds import giftcard_batch_threshold
 
 
 @admin.register(GiftCardBatch)
@@ -79,7 +87,10 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
         """Request a batch: small ones are approved at once, large ones wait for another."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = GiftCardBatchRequestForm(request.POST or None)
+        if request.method == "POST":
+            form = GiftCardBatchRequestForm(request.POST)
+        else:
+            form = GiftCardBatchRequestForm(initial={"idempotency_key": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -91,6 +102,7 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
                     expires_on=data["expires_on"],
                     note=data["note"],
                     created_by=request.user,
+                    idempotency_key=f"admin-batch:{data['idempotency_key']}",
                 )
             except WalletError as error:
                 form.add_error(None, f"Refused: {error}")
@@ -112,7 +124,8 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
             "title": "Request a gift card batch",
             "form": form,
             "approval_max_cards": settings.GIFTCARD_APPROVAL_MAX_CARDS,
-            "approval_max_total": settings.GIFTCARD_APPROVAL_MAX_TOTAL,
+            "approval_max_totals": approval_thresholds_display(giftcard_batch_threshold),
+            "admin_max_cards": settings.GIFTCARD_ADMIN_MAX_CARDS,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/wallet/giftcardbatch/request.html", context)

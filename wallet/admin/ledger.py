@@ -10,7 +10,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from wallet.admin.base import ReadOnlyAdmin, ReadOnlyInline, money_display
+from wallet.admin.base import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    approval_threshold_display,
+    money_display,
+)
 from wallet.exceptions import WalletError
 from wallet.forms import BalanceAdjustForm
 from wallet.models import (
@@ -19,8 +24,10 @@ from wallet.models import (
     Transfer,
 )
 from wallet.services import (
+    audit_refusal_record,
     wallet_adjust,
 )
+from wallet.services.thresholds import balance_adjustment_threshold
 
 
 class PostingInline(ReadOnlyInline):
@@ -66,8 +73,15 @@ class AccountAdmin(ReadOnlyAdmin):
         ]
 
     def adjust_view(self, request, account_id):
-        """Adjust a customer balance with a reason: posts an adjustment transfer."""
+        """Adjust a customer balance with a reason: posts an adjustment transfer, or above the
+        threshold asks a second staff member to approve it."""
         if not request.user.has_perm("wallet.adjust_balance"):
+            if request.method == "POST":
+                audit_refusal_record(
+                    actor=request.user,
+                    target=f"account #{account_id}",
+                    detail="balance adjustment: no permission to adjust balances",
+                )
             raise PermissionDenied
         account = get_object_or_404(Account, pk=account_id, kind=Account.Kind.CUSTOMER)
         if request.method == "POST":
@@ -84,13 +98,31 @@ class AccountAdmin(ReadOnlyAdmin):
                 except WalletError as error:
                     form.add_error(None, f"Refused: {error}")
                 else:
-                    balance = result.balance_after(account.pk)
-                    messages.success(
-                        request,
-                        "Adjustment posted"
-                        + (" (already posted earlier)" if result.replayed else "")
-                        + f". The balance is now {money_display(balance, account.currency)}.",
-                    )
+                    earlier = " (already asked for earlier)" if result.replayed else ""
+                    if result.pending:
+                        messages.warning(
+                            request,
+                            f"The adjustment waits for approval by another staff member{earlier}:"
+                            " it is above what one person may adjust alone.",
+                        )
+                        return HttpResponseRedirect(
+                            reverse(
+                                "admin:wallet_balanceadjustment_change",
+                                args=[result.adjustment.pk],
+                            )
+                        )
+                    if result.applied is None:  # a replay of a request since rejected
+                        messages.error(
+                            request, f"Refused: the adjustment is {result.adjustment.status}."
+                        )
+                    else:
+                        balance = result.balance_after(account.pk)
+                        messages.success(
+                            request,
+                            "Adjustment posted"
+                            + (" (already posted earlier)" if result.replayed else "")
+                            + f". The balance is now {money_display(balance, account.currency)}.",
+                        )
                     return HttpResponseRedirect(
                         reverse("admin:wallet_account_change", args=[account.pk])
                     )
@@ -104,6 +136,10 @@ class AccountAdmin(ReadOnlyAdmin):
             "account": account,
             "balance": money_display(account.balance, account.currency),
             "form": form,
+            "own_account": account.user_id == request.user.pk,
+            "approval_max": approval_threshold_display(
+                balance_adjustment_threshold, currency=account.currency
+            ),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/wallet/account/adjust.html", context)

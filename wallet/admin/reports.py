@@ -1,9 +1,10 @@
 """Shoppers' activity reports and the staff audit log."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from wallet.admin.base import ReadOnlyAdmin, money_display
+from wallet.exceptions import WalletError
 from wallet.models import (
     ActivityReport,
     AuditEntry,
@@ -40,7 +41,24 @@ class ActivityReportAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        activity_report_status_set(report_id=obj.pk, status=obj.status, by=request.user)
+        # The only change staff make here is the status, through the service (which checks
+        # the permission and audits old → new). A refusal becomes a message, never a 500; the
+        # stock "changed successfully" message and history entry are then left out.
+        try:
+            activity_report_status_set(report_id=obj.pk, status=obj.status, by=request.user)
+        except WalletError as error:
+            request._wallet_refusals = getattr(request, "_wallet_refusals", 0) + 1
+            messages.error(request, f"Report #{obj.pk} refused: {error}")
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "_wallet_refusals", 0):
+            return None
+        return super().log_change(request, obj, message)
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        if getattr(request, "_wallet_refusals", 0) and level == messages.SUCCESS:
+            return
+        super().message_user(request, message, level, *args, **kwargs)
 
 
 @admin.register(AuditEntry)

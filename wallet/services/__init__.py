@@ -3,12 +3,25 @@
 - `ledger`: accounts, transfers, the shopper's credits and debits
 - `giftcards`: issuing one card, redeeming a claim code
 - `batches`: issuing many cards at once
-- `staff`: what staff do in the admin (two-person rules, audited)
+- `staff`: what staff do in the admin with cards and batches (two-person rules, audited)
+- `adjustments`: staff adjusting a balance, approved by a second person above a threshold
+- `thresholds`: how much one staff member may move alone, and at all
 - `audit`: the audit log and the permission check of staff actions
 - `reports`: shoppers' reports about their activity
 """
 
-from wallet.services.audit import audit_record, require_perm
+from wallet.services.adjustments import (
+    AdjustmentResult,
+    balance_adjustment_approve,
+    balance_adjustment_reject,
+    wallet_adjust,
+)
+from wallet.services.audit import (
+    audit_record,
+    audit_refusal_record,
+    refusals_audited,
+    require_perm,
+)
 from wallet.services.batches import (
     ISSUE_CHUNK_SIZE,
     ISSUE_STALE_AFTER,
@@ -42,13 +55,13 @@ from wallet.services.staff import (
     giftcard_batch_reject,
     giftcard_batch_request,
     giftcard_status_set,
-    wallet_adjust,
 )
 
 __all__ = [
     "ISSUE_CHUNK_SIZE",
     "ISSUE_STALE_AFTER",
     "MAX_BATCH_SIZE",
+    "AdjustmentResult",
     "IssuedChunk",
     "IssuedGiftCard",
     "Leg",
@@ -57,6 +70,9 @@ __all__ = [
     "activity_report_create",
     "activity_report_status_set",
     "audit_record",
+    "audit_refusal_record",
+    "balance_adjustment_approve",
+    "balance_adjustment_reject",
     "giftcard_batch_approve",
     "giftcard_batch_codes_download",
     "giftcard_batch_create",
@@ -69,6 +85,7 @@ __all__ = [
     "giftcard_issue",
     "giftcard_redeem",
     "giftcard_status_set",
+    "refusals_audited",
     "require_perm",
     "system_account_get_or_create",
     "transfer_create",
