@@ -1,17 +1,51 @@
-from django.urls import path
+from django.urls import path, register_converter
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from checkout import views
 
+
+class OrderNumberConverter:
+    """An order number as the shop writes them (`CP-` and 8 symbols; up to the column's 20
+    letters, digits and dashes): anything else, a NUL byte included, is a 404 before the
+    database sees it (PostgreSQL refuses NUL in a string, which would be a 500)."""
+
+    regex = "[A-Za-z0-9-]{1,20}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(OrderNumberConverter, "order_number")
+
 app_name = "checkout"
 
+# Codes and card numbers never reach an error report (`sensitive_post_parameters`), and pages
+# that show a balance, a code box or an order are never cached (`never_cache` sends
+# `Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private`).
 urlpatterns = [
-    path("cart/", views.CartView.as_view(), name="cart"),
+    path("cart/", never_cache(views.CartView.as_view()), name="cart"),
     path("cart/add/", views.CartAddView.as_view(), name="cart_add"),
     path("cart/update/", views.CartUpdateView.as_view(), name="cart_update"),
-    path("checkout/", views.CheckoutView.as_view(), name="checkout"),
-    path("checkout/code/", views.CheckoutCodeView.as_view(), name="code"),
+    path("checkout/", never_cache(views.CheckoutView.as_view()), name="checkout"),
+    path(
+        "checkout/code/",
+        never_cache(sensitive_post_parameters("code")(views.CheckoutCodeView.as_view())),
+        name="code",
+    ),
     path("checkout/balance/", views.CheckoutBalanceView.as_view(), name="balance"),
-    path("checkout/place-order/", views.PlaceOrderView.as_view(), name="place_order"),
-    path("orders/", views.OrderListView.as_view(), name="orders"),
-    path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order"),
+    path(
+        "checkout/place-order/",
+        never_cache(sensitive_post_parameters("card_number")(views.PlaceOrderView.as_view())),
+        name="place_order",
+    ),
+    path("orders/", never_cache(views.OrderListView.as_view()), name="orders"),
+    path(
+        "orders/<order_number:number>/",
+        never_cache(views.OrderDetailView.as_view()),
+        name="order",
+    ),
 ]

@@ -1,15 +1,24 @@
 from django.urls import path
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from wallet import views
 
 app_name = "wallet"
 
+# The claim code never reaches an error report (`sensitive_post_parameters`), and pages that
+# show a balance or take a code are never kept by a browser or a shared cache (`never_cache`
+# sends `Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private`).
 urlpatterns = [
-    path("gift-cards/redeem/", views.GiftCardRedeemView.as_view(), name="redeem"),
-    path("wallet/", views.WalletOverviewView.as_view(), name="overview"),
+    path(
+        "gift-cards/redeem/",
+        never_cache(sensitive_post_parameters("code")(views.GiftCardRedeemView.as_view())),
+        name="redeem",
+    ),
+    path("wallet/", never_cache(views.WalletOverviewView.as_view()), name="overview"),
     path(
         "wallet/activity/<int:posting_id>/report/",
-        views.ActivityReportCreateView.as_view(),
+        never_cache(views.ActivityReportCreateView.as_view()),
         name="activity_report",
     ),
 ]

@@ -141,7 +141,8 @@ def _read(path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 @pytest.fixture
-def code_file(tmp_path):
+def code_file(tmp_path, settings):
+    settings.DEBUG = True  # seed_demo refuses to run without it
     return tmp_path / "var" / "demo-codes.csv"
 
 

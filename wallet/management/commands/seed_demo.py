@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from wallet.demo import demo_seed
 
@@ -20,6 +20,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, code_file, **options):
+        # The demo users have published passwords (one a superuser): never on a production
+        # database. `make run` sets DEBUG=true (docs/interface.md §4, §9).
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo refused: DEBUG is off, and the demo users' passwords are public."
+            )
         result = demo_seed(code_file=Path(code_file))
         self.stdout.write(
             f"Demo data ready: {result.users_created} user(s) and "
