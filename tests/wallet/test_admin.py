@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -78,6 +78,9 @@ def _client(user, **kwargs) -> Client:
 
 def _changelist(model) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+CODE_SEARCH = "/admin/wallet/giftcard/code-search/"
 
 
 def _change(obj) -> str:
@@ -166,7 +169,8 @@ def wallet_world(tmp_path):
 def _shop_rows(tmp_path, shopper) -> None:
     """Rows for the other apps' registered models, made through their public contract: the
     demo catalog (`seed_demo`, CONTRACT §4) and an order paid by card through the pages (§5)."""
-    call_command("seed_demo", "--code-file", str(tmp_path / "demo.csv"), stdout=io.StringIO())
+    with override_settings(DEBUG=True):  # seed_demo refuses to run without it
+        call_command("seed_demo", "--code-file", str(tmp_path / "demo.csv"), stdout=io.StringIO())
     client = _client(shopper)
     slug = re.findall(r'href="/products/([^/"]+)/"', client.get("/").content.decode())[0]
     assert client.post("/cart/add/", {"product": slug, "quantity": "1"}).status_code == 302
@@ -348,15 +352,59 @@ def test_searching_by_a_full_code_finds_exactly_that_card(wallet_world, typed):
     code = wallet_world["codes"][3]
     card = GiftCard.objects.get(last4=code_normalize(code)[-4:])
     client = _client(wallet_world["boss"])
+    changelist = client.get(_changelist(GiftCard)).content.decode()
+    assert f'action="{CODE_SEARCH}"' in changelist  # the list offers the POST form
 
-    response = client.get(_changelist(GiftCard), {"q": typed(code)}, follow=True)
+    # A POST: the code is in the body only, never in an address (nor the access log).
+    response = client.post(CODE_SEARCH, {"code": typed(code)})
 
     assert response.status_code == 200
-    assert list(response.context["cl"].result_list) == [card]
-    assert _codes_in([code], response.content.decode()) == []
-    # Looked up by its keyed hash: the address the browser keeps holds no code either.
-    assert response.redirect_chain
-    assert _codes_in([code], response.redirect_chain[-1][0]) == []
+    assert response.context["card"] == card
+    html = response.content.decode()
+    assert _codes_in([code], html) == []
+    assert f"••••-••••••-•{card.last4}" in html
+    assert card.code_hash not in html
+    assert _change(card) in html
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CODE_SEARCHED)
+    assert (entry.actor, entry.target) == (wallet_world["boss"], f"gift card #{card.pk}")
+    assert _codes_in([code], f"{entry.target} {entry.detail}") == []
+
+
+def test_a_full_code_in_the_get_search_box_is_not_searched_and_leaves_the_address(wallet_world):
+    code = wallet_world["codes"][3]
+    client = _client(wallet_world["boss"])
+
+    response = client.get(_changelist(GiftCard), {"q": code, "status__exact": "active"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{_changelist(GiftCard)}?status__exact=active"
+    followed = client.get(response["Location"])
+    assert any("Only the last 4 symbols" in m for m in _messages(followed))
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.CODE_SEARCHED).exists()
+
+
+def test_the_code_search_refuses_a_mistyped_code_and_echoes_only_its_tail(wallet_world):
+    code = code_normalize(wallet_world["codes"][3])
+    typo = code[:5] + ("1" if code[5] != "1" else "2") + code[6:]
+    client = _client(wallet_world["boss"])
+
+    response = client.post(CODE_SEARCH, {"code": typo})
+
+    assert response.status_code == 200
+    assert hook(response, "form-error").attrs["data-reason"] == "typo"
+    html = response.content.decode()
+    assert typo not in html.upper()
+    assert code[-4:] in html  # the tail, masked, so support can compare with the card
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.CODE_SEARCHED).exists()
+
+
+def test_the_code_search_needs_the_view_permission_and_the_csrf_token(wallet_world):
+    code = wallet_world["codes"][3]
+    no_groups = _client(staff_user())
+    assert no_groups.post(CODE_SEARCH, {"code": code}).status_code == 403
+    strict = _client(wallet_world["boss"], enforce_csrf_checks=True)
+    assert strict.post(CODE_SEARCH, {"code": code}).status_code == 403
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.CODE_SEARCHED).exists()
 
 
 def test_searching_by_last4_finds_the_card(wallet_world):
@@ -375,9 +423,13 @@ def test_searching_by_an_unknown_code_finds_nothing(wallet_world):
     client = _client(wallet_world["boss"])
     unknown = "0000-000000-00000"  # a valid check symbol, never issued
 
-    response = client.get(_changelist(GiftCard), {"q": unknown}, follow=True)
+    response = client.post(CODE_SEARCH, {"code": unknown})
 
-    assert list(response.context["cl"].result_list) == []
+    assert response.status_code == 200
+    assert response.context["card"] is None
+    assert "0000" in hook(response, "code-search-none").text
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CODE_SEARCHED)
+    assert (entry.target, entry.detail) == ("no gift card", "code ending 0000: no match")
 
 
 # --- permissions by group ---------------------------------------------------------------------
