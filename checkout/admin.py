@@ -10,9 +10,10 @@ from django.urls import path, reverse
 from catalog.money import MoneyError, format_money, parse_amount
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm
-from checkout.models import Order, OrderLine, Payment, Refund
+from checkout.models import Order, OrderLine, Payment, Refund, VoidedAuthorization
 from checkout.services import order_refund
 from wallet.admin import ReadOnlyInline
+from wallet.exceptions import WalletError
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -23,16 +24,39 @@ class OrderLineInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["created_at", "from_balance", "from_card", "card_destination", "reason", "created_by"]
+    fields = [
+        "created_at",
+        "from_balance",
+        "from_card",
+        "card_destination",
+        "card_status",
+        "reason",
+        "created_by",
+    ]
+    readonly_fields = fields
+
+
+class VoidedAuthorizationInline(ReadOnlyInline):
+    model = VoidedAuthorization
+    fields = ["created_at", "reference", "amount", "reason", "status", "error"]
     readonly_fields = fields
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "user", "region", "status", "total_display", "created_at"]
-    list_filter = ["status", "region", "created_at"]
+    list_display = [
+        "number",
+        "user",
+        "region",
+        "status",
+        "payment_status",
+        "total_display",
+        "created_at",
+    ]
+    # A failed card payment must be easy to find: by the order's status or the payment's.
+    list_filter = ["status", "payment__status", "region", "created_at"]
     search_fields = ["number", "user__email"]
-    list_select_related = ["user", "region"]
+    list_select_related = ["user", "region", "payment"]
     date_hierarchy = "created_at"
     readonly_fields = [
         "number",
@@ -47,12 +71,18 @@ class OrderAdmin(admin.ModelAdmin):
         "balance_refunded",
         "card_refunded",
         "balance_transfer",
+        "balance_return_transfer",
         "created_at",
     ]
     fields = readonly_fields
     exclude = ["idempotency_key"]
-    inlines = [OrderLineInline, RefundInline]
+    inlines = [OrderLineInline, RefundInline, VoidedAuthorizationInline]
     change_form_template = "admin/checkout/order/change_form.html"
+
+    @admin.display(description="card payment", ordering="payment__status")
+    def payment_status(self, obj):
+        payment = getattr(obj, "payment", None)
+        return payment.get_status_display() if payment is not None else "—"
 
     @admin.display(description="total")
     def total_display(self, obj):
@@ -100,8 +130,10 @@ class OrderAdmin(admin.ModelAdmin):
                     idempotency_key=f"admin-refund:{form.cleaned_data['idempotency_key']}",
                     by=request.user,
                 )
-            except (MoneyError, CheckoutError) as error:
+            except (MoneyError, CheckoutError, WalletError) as error:
+                # A refusal is the staff member's to read, on the page they are on.
                 form.add_error(None, f"Refused: {error}")
+                messages.error(request, f"Refund of order {order.number} refused: {error}")
             else:
                 messages.success(request, f"Refund of order {order.number} posted.")
                 return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
@@ -125,6 +157,54 @@ class PaymentAdmin(admin.ModelAdmin):
     list_filter = ["provider", "status", "currency"]
     search_fields = ["reference", "order__number"]
     list_select_related = ["order"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VoidedAuthorization)
+class VoidedAuthorizationAdmin(admin.ModelAdmin):
+    """Card holds released (or to be released) without a capture; a failed void needs a
+    person to release the hold at the provider."""
+
+    list_display = ["reference", "order", "amount", "currency", "reason", "status", "created_at"]
+    list_filter = ["status", "reason", "provider", "currency"]
+    search_fields = ["reference", "order__number"]
+    list_select_related = ["order"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """Every refund; a card refund the provider failed is listed as needing attention."""
+
+    list_display = [
+        "__str__",
+        "from_balance",
+        "from_card",
+        "card_destination",
+        "card_status",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["card_status", "card_destination", "created_at"]
+    search_fields = ["order__number", "provider_reference"]
+    list_select_related = ["order", "created_by"]
+    exclude = ["idempotency_key"]
 
     def has_add_permission(self, request):
         return False

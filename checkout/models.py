@@ -4,6 +4,9 @@ Amounts are integer minor units of the order's currency. An order records how it
 the subtotal, the discount, the part taken from the wallet balance (a ledger transfer) and
 the part charged to a card (a `Payment`); refunds go back per source, never above what that
 source paid.
+
+A status says what has happened, never what is about to: a card payment is `authorized` when
+the order is written and `captured` only once the provider said so, after commit.
 """
 
 from django.conf import settings
@@ -46,9 +49,20 @@ class CartLine(models.Model):
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PAID = "paid", "Paid"
-        PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
+        PAID = "paid", "Placed"
+        PARTLY_REFUNDED = "partly_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
+        # The card capture failed after the order was written: nothing was charged to the
+        # card, the balance part went back to the balance and the hold was released.
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+
+    # The order page's `data-status` (docs/interface.md §10), whose words issue 8 extends.
+    PAGE_STATUS = {
+        Status.PAID: "placed",
+        Status.PARTLY_REFUNDED: "partially_refunded",
+        Status.REFUNDED: "refunded",
+        Status.PAYMENT_FAILED: "payment_failed",
+    }
 
     number = models.CharField(max_length=20, unique=True)
     user = models.ForeignKey(
@@ -66,6 +80,10 @@ class Order(models.Model):
     balance_refunded = models.BigIntegerField(default=0)
     card_refunded = models.BigIntegerField(default=0)
     balance_transfer = models.ForeignKey(
+        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The ledger transfer that gave the balance part back when the card payment failed.
+    balance_return_transfer = models.ForeignKey(
         "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -112,6 +130,10 @@ class Order(models.Model):
     def refunded(self) -> int:
         return self.balance_refunded + self.card_refunded
 
+    @property
+    def page_status(self) -> str:
+        return self.PAGE_STATUS.get(self.status, self.status)
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
@@ -132,7 +154,11 @@ class Payment(models.Model):
     """The card part of an order, as the payment provider saw it."""
 
     class Status(models.TextChoices):
+        # Held on the card when the order is written; taken only after commit.
+        AUTHORIZED = "authorized", "Authorised (not captured yet)"
         CAPTURED = "captured", "Captured"
+        # The capture failed: nothing was taken, and the hold is released.
+        FAILED = "failed", "Failed"
         PARTLY_REFUNDED = "partly_refunded", "Partly refunded"
         REFUNDED = "refunded", "Refunded"
 
@@ -142,17 +168,64 @@ class Payment(models.Model):
     card_last4 = models.CharField(max_length=4)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CAPTURED)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AUTHORIZED)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
         return f"{self.provider} {self.reference}"
+
+
+class VoidedAuthorization(models.Model):
+    """A card hold that will never be captured, recorded before the provider is asked to
+    release it. A provider replays a key's first hold, so a retry of the same checkout form
+    gets a released hold back: this row (not the cache, which may be down) is how checkout
+    knows not to build an order on it. A void the provider failed stays here as needing
+    attention (the hold lapses at the provider by itself; nothing was captured)."""
+
+    class Reason(models.TextChoices):
+        NOT_WRITTEN = "not_written", "Order not written"
+        CAPTURE_FAILED = "capture_failed", "Capture failed"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Void asked (no answer yet)"
+        VOIDED = "voided", "Voided"
+        VOID_FAILED = "void_failed", "Void failed: needs attention"
+
+    reference = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=40)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="voided_holds"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.provider} {self.reference} ({self.get_status_display()})"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status != self.Status.VOIDED
 
 
 class Refund(models.Model):
     class Destination(models.TextChoices):
         BALANCE = "balance", "Wallet balance"
         CARD = "card", "Card"
+
+    class CardStatus(models.TextChoices):
+        NONE = "none", "No card refund"
+        PENDING = "pending", "Sent to the provider, no answer yet"
+        SENT = "sent", "Refunded to the card"
+        FAILED = "failed", "Provider failed: needs attention"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     from_balance = models.BigIntegerField(
@@ -167,6 +240,9 @@ class Refund(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     provider_reference = models.CharField(max_length=100, blank=True)
+    card_status = models.CharField(
+        max_length=10, choices=CardStatus.choices, default=CardStatus.NONE
+    )
     transfer = models.ForeignKey(
         "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -1,9 +1,9 @@
 """Card payments behind a small provider interface.
 
-Checkout speaks only to `PaymentProvider`; `TestGateway` is the first implementation (CONTRACT
-§5's test cards). A real provider plugs in by naming its class in `settings.PAYMENT_PROVIDER`,
-without touching checkout. Every call carries an idempotency key, so a retried request never
-charges twice.
+Checkout speaks only to `PaymentProvider`; `TestGateway` is the first implementation (the test
+cards of docs/interface.md §5 and §9). A real provider plugs in by naming its class in
+`settings.PAYMENT_PROVIDER`, without touching checkout. Every call carries an idempotency key,
+so a retried request never charges twice.
 """
 
 import secrets
@@ -15,6 +15,11 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from checkout.exceptions import PaymentDeclined
+
+
+class PaymentProviderError(Exception):
+    """The provider failed or did not answer (an outage, a timeout, a refused capture): not the
+    shopper's refusal. Checkout treats the call as not done and never shows this as a 500."""
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,15 @@ class PaymentProvider(Protocol):
         """Hold `amount` on the card. Raises `PaymentDeclined`. Idempotent on the key."""
 
     def capture(self, authorization: Authorization) -> None:
-        """Take the held amount."""
+        """Take the held amount. Raises (`PaymentProviderError` or any other error) when it
+        was not taken."""
 
     def void(self, authorization: Authorization) -> None:
-        """Release a hold that will not be captured."""
+        """Release a hold that will not be captured. May raise when the provider fails."""
 
     def refund(self, *, reference: str, amount: int, currency: str, idempotency_key: str) -> str:
-        """Give back part or all of a captured payment; returns the refund's reference."""
+        """Give back part or all of a captured payment; returns the refund's reference.
+        May raise when the provider fails."""
 
 
 def card_number_clean(text: str) -> str:
@@ -62,16 +69,19 @@ def luhn_valid(number: str) -> bool:
 
 class TestGateway:
     """A card gateway for development and tests: `4242424242424242` is approved,
-    `4000000000000002` is declined, any other number is declined as unknown."""
+    `4000000000000002` is declined, `4000000000000341` is authorised but its capture fails,
+    any other number is declined as unknown."""
 
     __test__ = False  # not a pytest test class
     name = "test"
     APPROVED = "4242424242424242"
     DECLINED = "4000000000000002"
+    CAPTURE_FAILS = "4000000000000341"
 
     def __init__(self):
         self._lock = threading.Lock()
         self._authorizations: dict[str, Authorization] = {}
+        self._capture_fails: set[str] = set()  # references of holds on CAPTURE_FAILS
         self.captured: set[str] = set()
         self.voided: set[str] = set()
         self.refunds: dict[str, int] = {}
@@ -80,7 +90,7 @@ class TestGateway:
         number = card_number_clean(card_number)
         if not luhn_valid(number):
             raise PaymentDeclined("That card number is not valid. Check it and try again.")
-        if number != self.APPROVED:
+        if number not in (self.APPROVED, self.CAPTURE_FAILS):
             raise PaymentDeclined("Your card was declined. Nothing was charged.")
         with self._lock:
             existing = self._authorizations.get(idempotency_key)
@@ -92,10 +102,14 @@ class TestGateway:
                     card_last4=number[-4:],
                 )
                 self._authorizations[idempotency_key] = existing
+                if number == self.CAPTURE_FAILS:
+                    self._capture_fails.add(existing.reference)
         return existing
 
     def capture(self, authorization):
         with self._lock:
+            if authorization.reference in self._capture_fails:
+                raise PaymentProviderError("the test gateway refuses to capture this hold")
             self.captured.add(authorization.reference)
 
     def void(self, authorization):

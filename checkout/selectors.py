@@ -1,6 +1,7 @@
 """Reads for the cart, checkout and order pages, scoped to their owner."""
 
 from django.db.models import OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Price
@@ -68,6 +69,9 @@ def order_list_for_user(*, user):
 
 def order_get_for_user(*, user, number: str) -> Order:
     """One of the shopper's own orders with its lines, payment and refunds; else 404."""
+    if "\x00" in number:
+        # PostgreSQL refuses a NUL in a query (a 500): such a number names no order.
+        raise Http404("No such order.")
     return get_object_or_404(
         Order.objects.filter(user=user)
         .select_related("payment")

@@ -1,13 +1,12 @@
 """Placing an order: the card authorised outside any lock, the balance debited and the order
 written in one transaction (locks in the global order of docs/ledger.md), the card captured
-after commit.
+after commit (`card_payments`).
 """
 
 import logging
 import secrets
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -16,15 +15,18 @@ from catalog.money import format_money
 from checkout.exceptions import (
     CardRequired,
     CheckoutChanged,
+    CheckoutError,
     EmptyCart,
+    PaymentDeclined,
     ProductUnavailable,
 )
 from checkout.locks import cart_qs_select_for_update
-from checkout.models import CartLine, Order, OrderLine, Payment
-from checkout.payments import Authorization, payment_provider_get
+from checkout.models import CartLine, Order, OrderLine, Payment, VoidedAuthorization
+from checkout.payments import payment_provider_get
 from checkout.selectors import (
     checkout_quote_get,
 )
+from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
 from wallet.exceptions import InsufficientFunds
 from wallet.models import Account, Transfer
 from wallet.services import (
@@ -35,14 +37,6 @@ logger = logging.getLogger(__name__)
 
 
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-# Holds voided after a failed attempt, remembered (shared cache) for longer than a card hold
-# lives, so a retry with the same key never builds an order on one (see `order_place`).
-_VOIDED_HOLD = "checkout:voided-hold:"
-
-
-_VOIDED_HOLD_MEMORY = 8 * 24 * 60 * 60
 
 
 def _order_number() -> str:
@@ -58,13 +52,16 @@ def order_place(
     expected_total: int | None = None,
     expected_amount_due: int | None = None,
 ) -> Order:
-    """Turn the shopper's cart into a paid order, exactly once per `idempotency_key`.
+    """Turn the shopper's cart into an order, exactly once per `idempotency_key`.
 
     The card part is authorised before any lock is taken; then, in one transaction, the cart
     is locked, priced again, the balance part is debited through the wallet ledger (which
-    locks the wallet account and refuses to overdraw), and the order is written and the cart
-    emptied. The card is captured after commit, or voided if anything failed — so a declined
-    card, a changed cart or a balance spent in another tab leave everything as it was.
+    locks the wallet account and refuses to overdraw), and the order is written with its
+    payment `authorized` and the cart emptied. The card is captured after commit, or voided
+    if anything failed — so a declined card, a provider that fails or does not answer, a
+    changed cart or a balance spent in another tab leave everything as it was. When the
+    capture itself fails the order comes back `payment_failed`, its balance part returned
+    (`card_payments.order_payment_fail`); the order returned shows that outcome.
     A replay of the key (double click, second tab, replayed POST) returns the first order.
     `expected_total` and `expected_amount_due` are what the summary showed the shopper; when
     given and the cart or balance no longer match them, nothing is charged (`CheckoutChanged`).
@@ -95,23 +92,42 @@ def order_place(
             "check the summary again."
         )
 
-    provider = payment_provider_get()
     authorization = None
     if quote.amount_due > 0:
         if not card_number.strip():
             raise CardRequired("Enter a card number to pay the rest.")
-        authorization = provider.authorize(
-            amount=quote.amount_due,
-            currency=quote.currency,
-            card_number=card_number,
-            idempotency_key=f"order:{idempotency_key}",
-        )
-        # A provider replays a key's first result: after an attempt with this key failed and
-        # voided its hold, a retry (the stale form posted again) gets that dead hold back, and
-        # capturing it would leave the order unpaid. The shopper starts again with a new form.
-        if cache.get(_VOIDED_HOLD + authorization.reference):
-            raise CheckoutChanged("This checkout form is no longer valid. Please start again.")
+        try:
+            authorization = payment_provider_get().authorize(
+                amount=quote.amount_due,
+                currency=quote.currency,
+                card_number=card_number,
+                idempotency_key=f"order:{idempotency_key}",
+            )
+        except CheckoutError:
+            raise
+        except Exception:
+            # The provider failed or timed out: no order, no debit. The error is logged
+            # without the card number (only the provider's own words).
+            logger.exception("checkout: the card provider failed to authorise a payment")
+            raise PaymentDeclined(
+                "The card payment service did not answer. Nothing was charged: please try "
+                "again in a moment.",
+                reason="payment_unavailable",
+            ) from None
+    released = False
     try:
+        # A provider replays a key's first result: after an attempt with this key failed and
+        # released its hold, a retry (the stale form posted again) gets that dead hold back,
+        # and capturing it would leave the order unpaid. The shopper starts again with a new
+        # form. The record is in the database: a shared cache that is down must not decide.
+        if authorization is not None and hold_is_voided(reference=authorization.reference):
+            released = True
+            # Unless this key's order exists (its capture failed and released the hold): a
+            # replay of the form lands on that order, as any replay does.
+            existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _order_replayed(existing, user)
+            raise CheckoutChanged("This checkout form is no longer valid. Please start again.")
         order = _order_write(
             user=user,
             session=session,
@@ -124,11 +140,15 @@ def order_place(
         # the same key wrote the order — then this hold is that order's, so keep it.
         if (
             authorization is not None
+            and not released
             and not Order.objects.filter(idempotency_key=idempotency_key).exists()
         ):
-            provider.void(authorization)
-            cache.set(_VOIDED_HOLD + authorization.reference, True, timeout=_VOIDED_HOLD_MEMORY)
+            hold_void(authorization=authorization, reason=VoidedAuthorization.Reason.NOT_WRITTEN)
         raise
+    if authorization is not None:
+        # Outside a transaction the capture ran on commit, inside `_order_write`: the caller
+        # gets the order as that capture left it (paid, or payment_failed).
+        order.refresh_from_db(fields=["status", "balance_return_transfer"])
     return order
 
 
@@ -207,22 +227,23 @@ def _order_write(*, user, session, idempotency_key, quote, authorization) -> Ord
             )
         CartLine.objects.filter(cart__user=user).delete()
         # After commit only: capturing and e-mailing are outside calls that must neither
-        # run for an order that rolled back nor hold the locks above while they wait.
+        # run for an order that rolled back nor hold the locks above while they wait. Both
+        # catch their own errors (and `robust` stands behind that): the order is committed,
+        # and a provider or mail server failing must not turn the shopper's page into a 500.
         if authorization is not None:
-            transaction.on_commit(lambda: _capture(authorization))
-        transaction.on_commit(lambda: _order_confirmation_send(order.pk))
+            transaction.on_commit(
+                lambda: payment_capture(order_id=order.pk, authorization=authorization),
+                robust=True,
+            )
+        transaction.on_commit(lambda: _order_confirmation_send(order.pk), robust=True)
     return order
-
-
-def _capture(authorization: Authorization) -> None:
-    payment_provider_get().capture(authorization)
 
 
 def _order_confirmation_send(order_id: int) -> None:
     order = (
         Order.objects.select_related("user", "region").prefetch_related("lines").get(pk=order_id)
     )
-    locale = order.region.locale  # amounts as the shopper's store shows them (CONTRACT §3)
+    locale = order.region.locale  # amounts as the shopper's store shows them (docs/interface.md §3)
     context = {
         "order": order,
         "subtotal": format_money(order.subtotal, currency=order.currency, locale=locale),
@@ -230,14 +251,23 @@ def _order_confirmation_send(order_id: int) -> None:
         "card": format_money(order.card_charged, currency=order.currency, locale=locale),
         "total": format_money(order.total, currency=order.currency, locale=locale),
     }
+    # This runs after the capture's callback: an order whose card payment failed is told so,
+    # never thanked for a payment that did not happen.
+    failed = order.status == Order.Status.PAYMENT_FAILED
+    template = "payment_failed" if failed else "order_confirmation"
+    subject = (
+        f"Your card payment for order {order.number} failed"
+        if failed
+        else f"Your order {order.number}"
+    )
     try:
         send_mail(
-            subject=f"[Coinpurse] Your order {order.number}",
-            message=render_to_string("checkout/email/order_confirmation.txt", context),
+            subject=f"[Coinpurse] {subject}",
+            message=render_to_string(f"checkout/email/{template}.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[order.user.email],
         )
     except Exception:
-        # The order is committed and paid: a mail server's failure must not turn its page into
-        # an error, but it must not pass unnoticed either.
+        # The order is committed: a mail server's failure must not turn its page into an
+        # error, but it must not pass unnoticed either.
         logger.exception("order %s: the confirmation e-mail was not sent", order.number)

@@ -10,9 +10,10 @@ from checkout.exceptions import (
 from checkout.locks import order_qs_select_for_update
 from checkout.models import Order, Payment, Refund
 from checkout.payments import payment_provider_get
-from wallet.models import Account, Transfer
+from wallet.models import Account, AuditEntry, Transfer
 from wallet.services import (
     Leg,
+    audit_record,
     system_account_get_or_create,
     transfer_create,
     wallet_account_get_or_create,
@@ -36,26 +37,101 @@ def order_refund(
     The part paid from the balance goes back to the balance (a refund transfer); the card
     part goes back to the card through the provider (after commit), or to the balance when
     staff choose. The order row is locked first, so two staff refunding at once queue and the
-    second sees the first's refund; database constraints stand behind the limits. Idempotent
-    on `idempotency_key`. Raises `RefundRefused`.
+    second sees the first's refund; database constraints stand behind the limits. Every
+    refund is audited (`order_refunded`), and so is every refused attempt (`refused`, written
+    after the refusal's rollback so it stays).
+
+    Idempotent on `idempotency_key`: a replay with the same order and amounts returns the
+    first refund; with others it is refused as a conflict. Raises `RefundRefused`: no
+    permission, the actor's own order, an order whose card payment failed or is not captured
+    yet, amounts that are not positive or more than is left, no reason, a conflicting replay.
     """
+    try:
+        return _order_refund(
+            order_id=order_id,
+            from_balance=from_balance,
+            from_card=from_card,
+            card_to_balance=card_to_balance,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            by=by,
+        )
+    except RefundRefused as refusal:
+        if by is not None and by.is_authenticated:
+            # Its own transaction, after the refusal rolled the attempt back.
+            with transaction.atomic():
+                audit_record(
+                    actor=by,
+                    action=AuditEntry.Action.REFUSED,
+                    target=f"refund of order #{order_id}",
+                    detail=f"{refusal} (balance part {from_balance}, card part {from_card})",
+                )
+        raise
+
+
+def _replay(existing: Refund, *, order_id, from_balance, from_card, card_to_balance) -> Refund:
+    """The first refund of a key, if this call asks for the same; else a conflict."""
+    destination = Refund.Destination.BALANCE if card_to_balance else Refund.Destination.CARD
+    same = (existing.order_id, existing.from_balance, existing.from_card) == (
+        order_id,
+        from_balance,
+        from_card,
+    ) and (not from_card or existing.card_destination == destination)
+    if not same:
+        raise RefundRefused(
+            "This refund form was already used for another refund. Open the refund page "
+            "again to make a new one.",
+            reason="conflict",
+        )
+    return existing
+
+
+def _order_refund(
+    *, order_id, from_balance, from_card, card_to_balance, reason, idempotency_key, by
+) -> Refund:
     if by is None or not by.has_perm("checkout.refund_order"):
         raise RefundRefused("You need the permission to refund orders.")
     if from_balance < 0 or from_card < 0 or from_balance + from_card == 0:
         raise RefundRefused("Refund a positive amount.")
     if not reason.strip():
         raise RefundRefused("Say why the order is refunded.")
+    asked = {
+        "order_id": order_id,
+        "from_balance": from_balance,
+        "from_card": from_card,
+        "card_to_balance": card_to_balance,
+    }
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        return existing
+        return _replay(existing, **asked)
     try:
         with transaction.atomic():
-            order = order_qs_select_for_update(order_id=order_id).select_related("user").get()
+            order = (
+                order_qs_select_for_update(order_id=order_id)
+                .select_related("user", "payment")
+                .first()
+            )
+            if order is None:
+                raise RefundRefused("There is no such order.")
             # Again under the lock: a concurrent submit of this same refund may have committed
             # while we waited, and its replay must get that refund, not "more than is left".
             existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                return existing
+                return _replay(existing, **asked)
+            if order.user_id == by.pk:
+                raise RefundRefused("You cannot refund an order of your own.", reason="own_order")
+            if order.status == Order.Status.PAYMENT_FAILED:
+                raise RefundRefused(
+                    "Nothing was paid for this order: its card payment failed and the balance "
+                    "part was already returned."
+                )
+            payment = getattr(order, "payment", None)
+            if payment is not None and payment.status == Payment.Status.AUTHORIZED:
+                # Until the capture is confirmed it may still fail and return the balance part
+                # itself; a refund now could give the same money back twice.
+                raise RefundRefused(
+                    "The card payment of this order is not confirmed yet. Try again shortly."
+                )
             if from_balance > order.balance_applied - order.balance_refunded:
                 raise RefundRefused("That is more than is left to refund to the balance.")
             if from_card > order.card_charged - order.card_refunded:
@@ -95,6 +171,7 @@ def order_refund(
                 else Order.Status.PARTLY_REFUNDED
             )
             order.save(update_fields=["balance_refunded", "card_refunded", "status"])
+            to_card = bool(from_card and not card_to_balance)
             refund = Refund.objects.create(
                 order=order,
                 from_balance=from_balance,
@@ -102,19 +179,29 @@ def order_refund(
                 card_destination=Refund.Destination.BALANCE
                 if card_to_balance
                 else Refund.Destination.CARD,
+                card_status=Refund.CardStatus.PENDING if to_card else Refund.CardStatus.NONE,
                 reason=reason.strip()[:200],
                 created_by=by,
                 transfer=transfer,
                 idempotency_key=idempotency_key,
             )
-            if from_card and not card_to_balance:
-                transaction.on_commit(lambda: _card_refund(refund.pk))
+            audit_record(
+                actor=by,
+                action=AuditEntry.Action.ORDER_REFUNDED,
+                target=f"order {order.number}",
+                detail=f"refund #{refund.pk}: {from_balance} of the balance part and "
+                f"{from_card} of the card part ({'to the card' if to_card else 'to the balance'})"
+                f": {refund.reason}",
+            )
+            if to_card:
+                # After commit: the provider is an outside call, never made under the lock.
+                transaction.on_commit(lambda: _card_refund(refund.pk), robust=True)
             logger.info("order %s refunded: %s to balance", order.number, to_balance)
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        return existing
+        return _replay(existing, **asked)
     return refund
 
 
@@ -122,8 +209,8 @@ def _card_refund(refund_id: int) -> None:
     """After commit: send the card part back through the provider and record its answer.
 
     A provider failure must not undo a refund that is already on the order; it is logged and
-    the refund keeps an empty `provider_reference`, which staff see in the admin and can retry
-    at the provider (same idempotency key, so never twice).
+    the refund is marked `failed` (empty `provider_reference`), which staff see in the admin
+    and can retry at the provider (same idempotency key, so never twice). Never raises.
     """
     refund = Refund.objects.select_related("order__payment").get(pk=refund_id)
     payment = refund.order.payment
@@ -136,8 +223,11 @@ def _card_refund(refund_id: int) -> None:
         )
     except Exception:
         logger.exception("card refund of refund #%s failed at the provider", refund.pk)
+        Refund.objects.filter(pk=refund.pk).update(card_status=Refund.CardStatus.FAILED)
         return
-    Refund.objects.filter(pk=refund.pk).update(provider_reference=reference)
+    Refund.objects.filter(pk=refund.pk).update(
+        provider_reference=reference, card_status=Refund.CardStatus.SENT
+    )
     refunded = refund.order.card_refunded
     Payment.objects.filter(pk=payment.pk).update(
         status=Payment.Status.REFUNDED

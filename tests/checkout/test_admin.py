@@ -145,7 +145,8 @@ def test_an_incomplete_form_writes_nothing(order, refunder, fields, says):
 def test_a_refund_in_yen_takes_whole_yen(refunder, django_capture_on_commit_callbacks):
     shopper = UserFactory(region_id="JP")
     fund(shopper, 1000)
-    order = order_make(shopper, (ProductFactory(prices={"JP": 4500}), 1), card=APPROVED)
+    with django_capture_on_commit_callbacks(execute=True):  # the card part is captured
+        order = order_make(shopper, (ProductFactory(prices={"JP": 4500}), 1), card=APPROVED)
     client = _client_for(refunder)
 
     refused = client.post(_url(order), _form(from_balance="10.5"))

@@ -13,7 +13,7 @@ from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import APPROVED, balance, fund, new_key, order_make, shop_state
 from tests.wallet.pages import hook, hooks
-from wallet.models import Posting, Transfer
+from wallet.models import AuditEntry, Posting, Transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +303,8 @@ def test_the_shopper_sees_the_refund_on_the_order_page(
     assert "$5.00 from the card part, to your balance" in refunds[0].text
     assert "$20.00 to your balance" in refunds[1].text
     assert "$10.00 to your card" in refunds[1].text
-    assert "Partly refunded" in response.content.decode()
+    assert "Partially refunded" in hook(response, "order-status").text
+    assert hook(response, "order-status").attrs["data-status"] == "partially_refunded"
     assert hook(response, "order-amount-due").attrs["data-amount-minor"] == "3998"
 
 
@@ -312,8 +313,194 @@ def test_a_refund_in_yen(lamp, refunder, django_capture_on_commit_callbacks):
     fund(shopper, 1000)
     with django_capture_on_commit_callbacks(execute=True):
         order = order_make(shopper, (lamp, 1), card=APPROVED)
-        _refund(order, refunder, balance_part=1000, card_part=3500, to_balance=True)
+    _refund(order, refunder, balance_part=1000, card_part=3500, to_balance=True)
 
     assert balance(shopper) == 4500
     page = _client_for(shopper).get(f"/orders/{order.number}/")
     assert "￥4,500" in hook(page, "order-refund").text
+
+
+# --- staff and their own money, the audit log, conflicts (docs/interface.md §9) ----------------
+
+
+def _audits(action):
+    return list(AuditEntry.objects.filter(action=action).values_list("actor", "target", "detail"))
+
+
+def test_staff_cannot_refund_an_order_of_their_own(
+    lamp, refunder, django_capture_on_commit_callbacks
+):
+    fund(refunder, 2000)
+    with django_capture_on_commit_callbacks(execute=True):
+        own = order_make(refunder, (lamp, 1), card=APPROVED)
+    before = shop_state()
+
+    with pytest.raises(RefundRefused, match="of your own") as refused:
+        _refund(own, refunder, balance_part=2000)
+
+    assert refused.value.reason == "own_order"
+    assert shop_state() == before
+    assert _audits(AuditEntry.Action.ORDER_REFUNDED) == []
+    ((actor, target, detail),) = _audits(AuditEntry.Action.REFUSED)
+    assert (actor, target) == (refunder.pk, f"refund of order #{own.pk}")
+    assert "of your own" in detail
+
+
+def test_a_superuser_cannot_refund_their_own_order_either(lamp):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    fund(admin, 5000)
+    own = order_make(admin, (lamp, 1))
+    before = shop_state()
+
+    with pytest.raises(RefundRefused, match="of your own"):
+        _refund(own, admin, balance_part=100)
+
+    assert shop_state() == before
+
+
+def test_every_refund_is_audited(split_order, refunder, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _refund(split_order, refunder, balance_part=500, reason="late")
+        second = _refund(split_order, refunder, card_part=700)
+
+    audits = _audits(AuditEntry.Action.ORDER_REFUNDED)
+    assert [(actor, target) for actor, target, _ in audits] == [
+        (refunder.pk, f"order {split_order.number}")
+    ] * 2
+    assert audits[1][2].startswith(f"refund #{first.pk}: 500 of the balance part")
+    assert "late" in audits[1][2]
+    assert audits[0][2].startswith(f"refund #{second.pk}: 0 of the balance part and 700")
+    assert "to the card" in audits[0][2]
+
+
+@pytest.mark.parametrize(
+    ("balance_part", "card_part", "to_balance"),
+    [(600, 600, False), (500, 0, False), (500, 600, True)],
+    ids=["other-balance-part", "other-card-part", "other-destination"],
+)
+def test_a_replayed_refund_key_with_other_amounts_is_a_conflict(
+    split_order,
+    refunder,
+    gateway,
+    balance_part,
+    card_part,
+    to_balance,
+    django_capture_on_commit_callbacks,
+):
+    key = new_key()
+    with django_capture_on_commit_callbacks(execute=True):
+        _refund(split_order, refunder, balance_part=500, card_part=600, key=key)
+    before = shop_state()
+
+    with pytest.raises(RefundRefused, match="already used") as refused:
+        _refund(
+            split_order,
+            refunder,
+            balance_part=balance_part,
+            card_part=card_part,
+            to_balance=to_balance,
+            key=key,
+        )
+
+    assert refused.value.reason == "conflict"
+    assert shop_state() == before
+    assert len(_audits(AuditEntry.Action.REFUSED)) == 1
+
+
+def test_a_replayed_refund_key_on_another_order_is_a_conflict(user, lamp, split_order, refunder):
+    fund(user, 5000)
+    other = order_make(user, (lamp, 1))
+    key = new_key()
+    _refund(split_order, refunder, balance_part=500, key=key)
+    before = shop_state()
+
+    with pytest.raises(RefundRefused) as refused:
+        _refund(other, refunder, balance_part=500, key=key)
+
+    assert refused.value.reason == "conflict"
+    assert shop_state() == before
+
+
+def test_refused_attempts_are_audited_and_stay_audited(split_order, refunder):
+    staff_without = UserFactory(is_staff=True)
+
+    for by, kwargs in [
+        (staff_without, {"balance_part": 100}),
+        (refunder, {"balance_part": 100, "reason": " "}),
+        (refunder, {"balance_part": 999_999}),
+    ]:
+        with pytest.raises(RefundRefused):
+            _refund(split_order, by, **kwargs)
+
+    assert [actor for actor, _, _ in _audits(AuditEntry.Action.REFUSED)] == [
+        refunder.pk,
+        refunder.pk,
+        staff_without.pk,
+    ]
+    assert not Refund.objects.exists()
+
+
+def test_an_order_whose_card_payment_failed_cannot_be_refunded(
+    user, lamp, refunder, django_capture_on_commit_callbacks
+):
+    fund(user, 1000)
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = order_make(user, (lamp, 1), card="4000000000000341")
+    failed.refresh_from_db()
+    assert failed.status == Order.Status.PAYMENT_FAILED
+    before = shop_state()
+
+    for kwargs in (
+        {"balance_part": 1000},
+        {"card_part": 1999},
+        {"card_part": 1, "to_balance": True},
+    ):
+        with pytest.raises(RefundRefused, match="Nothing was paid"):
+            _refund(failed, refunder, **kwargs)
+
+    assert shop_state() == before
+    assert balance(user) == 1000  # returned once, by the failed payment, never by a refund
+
+
+def test_an_order_whose_capture_is_not_confirmed_yet_cannot_be_refunded(
+    user, lamp, refunder, django_capture_on_commit_callbacks
+):
+    fund(user, 1000)
+    with django_capture_on_commit_callbacks(execute=False):  # the capture has not run
+        pending = order_make(user, (lamp, 1), card=APPROVED)
+    before = shop_state()
+
+    with pytest.raises(RefundRefused, match="not confirmed yet"):
+        _refund(pending, refunder, balance_part=1000)
+
+    assert shop_state() == before
+
+
+def test_a_refund_of_an_unknown_order_is_refused(refunder):
+    with pytest.raises(RefundRefused, match="no such order"):
+        order_refund(
+            order_id=999_999,
+            from_balance=100,
+            from_card=0,
+            card_to_balance=False,
+            reason="x",
+            idempotency_key=new_key(),
+            by=refunder,
+        )
+    assert not Refund.objects.exists()
+
+
+def test_a_failed_card_refund_is_marked_for_attention(
+    split_order, refunder, gateway, django_capture_on_commit_callbacks, monkeypatch
+):
+    def fail(**kwargs):
+        raise TimeoutError("no answer")
+
+    monkeypatch.setattr(gateway, "refund", fail)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = _refund(split_order, refunder, card_part=1500)
+
+    refund.refresh_from_db()
+    assert refund.card_status == Refund.CardStatus.FAILED
+    ok = _refund(split_order, refunder, card_part=100, to_balance=True)
+    assert ok.card_status == Refund.CardStatus.NONE

@@ -7,6 +7,8 @@ nothing there: they FAIL (never skip) on any other database.
     (a) 20 orders at once, each costing the whole balance     → one paid, 19 refused
     (b) 20 refunds at once on one order                        → never more than was paid
     (c) one idempotency key from 20 threads placing one order  → one order for all
+    (d) captures that fail: 20 shoppers, one key from 20 threads, 20 reports of one failure
+                                                               → each balance part back once
 
 Run: `scripts/test-services.sh .venv/bin/pytest tests/checkout/test_races.py -q`.
 
@@ -29,9 +31,15 @@ from catalog.demo import catalog_seed
 from catalog.models import Price
 from checkout import payments
 from checkout.exceptions import CheckoutChanged, EmptyCart, RefundRefused
-from checkout.models import CartLine, Order, Payment, Refund
+from checkout.models import CartLine, Order, Payment, Refund, VoidedAuthorization
 from checkout.payments import TestGateway
-from checkout.services import cart_add, checkout_use_balance_set, order_place, order_refund
+from checkout.services import (
+    card_payments,
+    cart_add,
+    checkout_use_balance_set,
+    order_place,
+    order_refund,
+)
 from checkout.services import orders as checkout_services
 from tests.accounts.factories import UserFactory
 from tests.wallet.test_races import JOIN_TIMEOUT, Outcome, run_together
@@ -376,4 +384,120 @@ def test_one_order_key_from_twenty_threads_places_one_order(
         assert gateway.captured == {payment.reference}
         assert gateway.voided == authorised - {payment.reference}
     assert not CartLine.objects.filter(cart__user=user).exists()
+    assert_ledger_clean()
+
+
+# (d) captures that fail, twenty at once ----------------------------------------------------
+
+CAPTURE_FAILS_CARD = "4000 0000 0000 0341"
+
+
+def assert_failed_and_returned(order: Order, *, balance: int) -> None:
+    """`order` failed its payment: the balance part came back exactly once, the hold is
+    released and recorded, the item is back in the cart."""
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAYMENT_FAILED
+    assert order.payment.status == Payment.Status.FAILED
+    assert wallet_balance_get(user=order.user).amount == balance
+    assert [p.balance_after for p in customer_postings(order.user)] == [balance, 0, balance]
+    assert (
+        Transfer.objects.filter(
+            kind=Transfer.Kind.REVERSAL,
+            idempotency_key=f"order-payment-failed:{order.idempotency_key}",
+        ).count()
+        == 1
+    )
+    assert order.balance_return_transfer_id is not None
+    hold = VoidedAuthorization.objects.get(order=order)
+    assert (hold.reference, hold.status) == (
+        order.payment.reference,
+        VoidedAuthorization.Status.VOIDED,
+    )
+    assert list(CartLine.objects.filter(cart__user=order.user).values_list("quantity")) == [(1,)]
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_twenty_shoppers_whose_captures_fail_each_get_their_balance_back_once(
+    round_, price, gateway
+):
+    """Twenty shoppers pay 25.00 from the balance and the rest with the card whose capture
+    fails, all at once: they meet on the shop's purchases account, each returning transfer
+    moves exactly that shopper's part back."""
+    balance = 2500
+    shoppers = [shopper_with_cart(balance=balance) for _ in range(THREADS)]
+
+    outcomes = run_together(
+        [
+            place_order_call(user, key=f"fail-{round_}-{i}", card_number=CAPTURE_FAILS_CARD)
+            for i, user in enumerate(shoppers)
+        ]
+    )
+
+    orders, refused = split(outcomes)
+    assert refused == Counter()
+    assert len(orders) == THREADS
+    assert {o.status for o in orders} == {Order.Status.PAYMENT_FAILED}  # as the caller saw it
+    for order in orders:
+        assert_failed_and_returned(order, balance=balance)
+    assert Transfer.objects.filter(kind=Transfer.Kind.REVERSAL).count() == THREADS
+    purchases = system_account_get_or_create(kind=Account.Kind.PURCHASES, currency="USD")
+    purchases.refresh_from_db()
+    assert purchases.balance == 0  # every part it took, it gave back
+    assert gateway.captured == set()
+    assert gateway.voided == {o.payment.reference for o in orders}
+    assert_ledger_clean()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_one_order_key_from_twenty_threads_whose_capture_fails_returns_once(round_, price, gateway):
+    """Twenty submits of one form paying with the failing card: one order, failed, its
+    balance part returned once; every thread lands on that order (none is a 500)."""
+    balance = 2500
+    user = shopper_with_cart(balance=balance)
+    key = f"fail-once-{round_}"
+
+    outcomes = run_together(
+        [place_order_call(user, key=key, card_number=CAPTURE_FAILS_CARD) for _ in range(THREADS)]
+    )
+
+    orders, refused = split(outcomes)
+    assert refused == Counter()
+    order = Order.objects.get()
+    assert {o.pk for o in orders} == {order.pk}
+    assert_failed_and_returned(order, balance=balance)
+    assert Payment.objects.count() == 1
+    assert gateway.captured == set()
+    assert gateway.voided == {order.payment.reference}
+    assert_ledger_clean()
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_twenty_reports_of_one_failed_capture_return_the_balance_once(round_, price, gateway):
+    """A provider that reports one failed capture twenty times at once (retried webhooks,
+    a job run twice): the order's row lock makes the return happen once."""
+    balance = 2500
+    user = shopper_with_cart(balance=balance)
+    order = order_place(
+        user=own_copy(user),
+        session=own_session(),
+        idempotency_key=f"paid-{round_}",
+        card_number=APPROVED_CARD,
+    )
+    # Captured on commit already: make it look authorised again, as if the capture failed.
+    Payment.objects.filter(order=order).update(status=Payment.Status.AUTHORIZED)
+    authorization = gateway._authorizations[f"order:{order.idempotency_key}"]
+
+    outcomes = run_together(
+        [
+            functools.partial(
+                card_payments.order_payment_fail, order_id=order.pk, authorization=authorization
+            )
+            for _ in range(THREADS)
+        ]
+    )
+
+    _, refused = split(outcomes)
+    assert refused == Counter()
+    assert_failed_and_returned(order, balance=balance)
+    assert Transfer.objects.filter(kind=Transfer.Kind.REVERSAL).count() == 1
     assert_ledger_clean()

@@ -1,0 +1,177 @@
+"""The card part of an order once it is written: capture after commit, and what happens when
+the provider fails.
+
+A failed capture marks the payment `failed` and the order `payment_failed`, gives the balance
+part back through the ledger, puts the items back in the cart and releases the hold. Released
+holds are recorded in the database (`VoidedAuthorization`), never only in the cache. No call to
+the provider is made while a row lock is held: captures and voids run after commit.
+"""
+
+import logging
+
+from django.db import DatabaseError, transaction
+
+from checkout.locks import cart_qs_select_for_update, order_qs_select_for_update
+from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, VoidedAuthorization
+from checkout.payments import Authorization, payment_provider_get
+from wallet.models import Account, AuditEntry, Transfer
+from wallet.services import (
+    Leg,
+    audit_record,
+    system_account_get_or_create,
+    transfer_create,
+    wallet_account_get_or_create,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def hold_is_voided(*, reference: str) -> bool:
+    """Whether the hold `reference` was released (or its release was asked): such a hold must
+    never pay for an order."""
+    return VoidedAuthorization.objects.filter(reference=reference).exists()
+
+
+def hold_void(
+    *, authorization: Authorization, reason: str, order_id: int | None = None
+) -> VoidedAuthorization | None:
+    """Release a hold that will not be captured, and record it in the database.
+
+    The record is written before the provider is asked, so a retry of the same checkout form
+    (a provider replays a key's first hold) is refused even if this process dies mid-call;
+    then it says how the call ended. A provider failure is logged and leaves the record
+    `void_failed` for staff (the hold lapses at the provider; nothing was captured).
+    Idempotent on the hold's reference. Never raises: it runs where an error has already
+    happened, or after commit, and must not turn a page into a 500.
+    """
+    provider = payment_provider_get()
+    record = None
+    try:
+        record, _ = VoidedAuthorization.objects.get_or_create(
+            reference=authorization.reference,
+            defaults={
+                "provider": provider.name,
+                "amount": authorization.amount,
+                "currency": authorization.currency,
+                "order_id": order_id,
+                "reason": reason,
+            },
+        )
+    except DatabaseError:
+        logger.exception("hold %s: its release could not be recorded", authorization.reference)
+    if record is not None and record.status == VoidedAuthorization.Status.VOIDED:
+        return record
+    status, error = VoidedAuthorization.Status.VOIDED, ""
+    try:
+        provider.void(authorization)
+    except Exception as failure:
+        logger.exception("hold %s: the provider failed to release it", authorization.reference)
+        status, error = VoidedAuthorization.Status.VOID_FAILED, type(failure).__name__
+    if record is not None:
+        try:
+            record.status, record.error = status, error
+            record.save(update_fields=["status", "error", "updated_at"])
+        except DatabaseError:
+            logger.exception("hold %s: the void's outcome was not recorded", record.reference)
+    return record
+
+
+def payment_capture(*, order_id: int, authorization: Authorization) -> None:
+    """After commit: take the held amount and record what the provider said.
+
+    Success marks the payment `captured`. Any failure of the provider marks the order
+    `payment_failed` (`order_payment_fail`). Never raises: it runs inside the request that
+    placed the order, after the order committed, and an error there must not be a 500.
+    """
+    try:
+        payment_provider_get().capture(authorization)
+    except Exception:
+        logger.exception("order #%s: the card capture failed", order_id)
+        try:
+            order_payment_fail(order_id=order_id, authorization=authorization)
+        except Exception:
+            logger.exception("order #%s: the failed payment was not undone", order_id)
+        return
+    try:
+        Payment.objects.filter(order_id=order_id, status=Payment.Status.AUTHORIZED).update(
+            status=Payment.Status.CAPTURED
+        )
+    except DatabaseError:
+        # The money was taken: the payment row lags behind, and staff must see it.
+        logger.exception("order #%s: captured, but the payment row still says authorised", order_id)
+
+
+def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
+    """Undo an order whose card capture failed: the payment `failed`, the order
+    `payment_failed`, its balance part back to the balance (one transfer from the purchases
+    account, keyed per order, so exactly once however often this runs), its items back in the
+    cart, and after commit the hold released and recorded.
+
+    Locks the order, then the cart, then (in the ledger) the wallet accounts: the global lock
+    order of docs/ledger.md. Idempotent: an order already failed, or a payment already
+    captured, is left as it is.
+    """
+    with transaction.atomic():
+        order = order_qs_select_for_update(order_id=order_id).select_related("user").get()
+        payment = Payment.objects.get(order=order)
+        if order.status == Order.Status.PAYMENT_FAILED:
+            return order
+        if payment.status != Payment.Status.AUTHORIZED:
+            logger.warning(
+                "order #%s: a capture failed on a payment already %s", order_id, payment.status
+            )
+            return order
+        transfer = None
+        # Refunds wait for a captured card payment (`order_refund`), so nothing of the balance
+        # part has gone back yet: it all goes back now.
+        if order.balance_applied:
+            customer = wallet_account_get_or_create(user=order.user, currency=order.currency)
+            purchases = system_account_get_or_create(
+                kind=Account.Kind.PURCHASES, currency=order.currency
+            )
+            transfer = transfer_create(
+                idempotency_key=f"order-payment-failed:{order.idempotency_key}",
+                kind=Transfer.Kind.REVERSAL,
+                description=f"Order {order.number}: card payment failed, balance returned",
+                legs=[
+                    Leg(purchases.pk, -order.balance_applied),
+                    Leg(customer.pk, order.balance_applied),
+                ],
+            ).transfer
+        _cart_restore(order)
+        order.status = Order.Status.PAYMENT_FAILED
+        order.balance_return_transfer = transfer
+        order.save(update_fields=["status", "balance_return_transfer"])
+        payment.status = Payment.Status.FAILED
+        payment.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=order.user,
+            action=AuditEntry.Action.PAYMENT_FAILED,
+            target=f"order {order.number}",
+            detail=f"card capture failed; {order.balance_applied} returned to the balance",
+        )
+        # After commit: the provider call must not hold the order, cart or wallet locks.
+        transaction.on_commit(
+            lambda: hold_void(
+                authorization=authorization,
+                reason=VoidedAuthorization.Reason.CAPTURE_FAILED,
+                order_id=order.pk,
+            ),
+            robust=True,
+        )
+    return order
+
+
+def _cart_restore(order: Order) -> None:
+    """Put the order's items back in the shopper's cart (adding to what is there, capped), so
+    after a failed payment they can pay again without filling it anew."""
+    cart, _ = Cart.objects.get_or_create(user=order.user)
+    cart_qs_select_for_update(user_id=order.user_id).get()
+    lines = {line.product_id: line for line in CartLine.objects.filter(cart=cart)}
+    for item in order.lines.all():
+        line = lines.get(item.product_id)
+        if line is None:
+            CartLine.objects.create(cart=cart, product_id=item.product_id, quantity=item.quantity)
+        else:
+            line.quantity = min(MAX_QUANTITY, line.quantity + item.quantity)
+            line.save(update_fields=["quantity"])
