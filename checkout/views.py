@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
+from accounts.network import client_ip
 from catalog.money import format_money
 from catalog.selectors import shopper_region
 from checkout.exceptions import CheckoutError
 from checkout.forms import CartLineForm, CheckoutCodeForm, PlaceOrderForm, UseBalanceForm
-from checkout.models import Order
 from checkout.selectors import (
     cart_lines_get,
     checkout_quote_get,
@@ -132,15 +132,14 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 "15 characters, like XXXX-XXXXXX-XXXXX.",
             )
         try:
-            redemption = giftcard_redeem(
-                user=request.user, code=code, ip=request.META.get("REMOTE_ADDR")
-            )
+            redemption = giftcard_redeem(user=request.user, code=code, ip=client_ip(request))
         except CodeRefused as refusal:
+            # Locked out: 429; the shared cache is down: 503 `unavailable`, nothing written.
             return CheckoutView.render_page(
                 request,
                 error_reason=refusal.reason,
                 error_message=refusal.message,
-                status=429 if refusal.reason == "locked" else 200,
+                status={"locked": 429, "unavailable": 503}.get(refusal.reason, 200),
             )
         locale = request.user.region.locale
         amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
@@ -163,7 +162,7 @@ class CheckoutBalanceView(LoginRequiredMixin, View):
     def post(self, request):
         form = UseBalanceForm(request.POST)
         if not form.is_valid():
-            # docs/interface.md §6: a refused form says so (it used to be ignored without a word).
+            # CONTRACT §6: a refused form says so (it used to be ignored without a word).
             _form_error(request, "invalid", "Choose whether to use your balance: on or off.")
             return redirect("checkout:checkout")
         use = form.cleaned_data["use_balance"] == "on"
@@ -198,15 +197,7 @@ class PlaceOrderView(LoginRequiredMixin, View):
             return CheckoutView.render_page(
                 request, error_reason=error.reason, error_message=error.message
             )
-        if order.status == Order.Status.PAYMENT_FAILED:
-            # The capture ran on commit and failed: say so plainly, never "thank you".
-            messages.error(
-                request,
-                f"Your card payment for order {order.number} failed. Nothing was charged to "
-                "your card, and your balance and cart are as they were.",
-            )
-        else:
-            messages.success(request, f"Thank you! Your order {order.number} is placed.")
+        messages.success(request, f"Thank you! Your order {order.number} is placed.")
         return redirect("checkout:order", number=order.number)
 
 

@@ -5,8 +5,16 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("CODE_PEPPER", "test-code-pepper")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Production settings require REDIS_URL; without one (the SQLite stage) the suite passes them a
+# placeholder and then uses the local-memory cache, as a single test process may.
+os.environ["REDIS_URL"] = os.environ.get("REDIS_URL") or "redis://placeholder.invalid:6379/0"
 
 from config.settings import *  # noqa: F403
+
+if REDIS_URL == "redis://placeholder.invalid:6379/0":  # noqa: F405
+    REDIS_URL = ""
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    del os.environ["REDIS_URL"]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views import View
 
+from accounts.network import client_ip
 from catalog.money import format_money
 from wallet.exceptions import CodeRefused
 from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm
@@ -34,11 +35,14 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
             redemption = giftcard_redeem(
                 user=request.user,
                 code=form.cleaned_data["code"],
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request),
             )
         except CodeRefused as refusal:
-            status = 429 if refusal.reason == "locked" else 200
-            return self._refused(request, form, refusal.reason, refusal.message, status=status)
+            status = self.REFUSAL_STATUS.get(refusal.reason, 200)
+            response = self._refused(request, form, refusal.reason, refusal.message, status=status)
+            if refusal.reason == "unavailable":
+                response["Retry-After"] = "60"
+            return response
         locale = request.user.region.locale
         amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
         balance = format_money(redemption.balance, currency=redemption.currency, locale=locale)
@@ -48,8 +52,11 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
         return redirect("wallet:overview")
 
     # What the shopper typed is shown back only when it is not a real code (so they can fix
-    # a typo); a real card's code never appears on a page again (CONTRACT §7).
+    # a typo); a real card's code never appears on a page again (docs/interface.md §7).
     ECHO_REASONS = frozenset({"required", "typo", "not_found"})
+    # Locked out: 429. The shared cache that counts guesses is down: 503, nothing was written
+    # (redemption fails closed, docs/interface.md §9). Any other refusal is a form error.
+    REFUSAL_STATUS = {"locked": 429, "unavailable": 503}
 
     def _refused(self, request, form, reason, message, status=200):
         context = {

@@ -100,19 +100,25 @@ def giftcard_issue(
 def giftcard_redeem(*, user, code: str, ip: str | None = None) -> Redemption:
     """Redeem a claim code into the shopper's balance, at once and exactly once.
 
-    Raises `CodeRefused` with the reason of CONTRACT §6 (`typo`, `not_found`,
-    `already_redeemed`, `expired`, `disabled`, `wrong_region`, `locked`); a refusal writes
-    nothing to the database and counts towards the guessing limits of the account and the IP
-    address. Concurrent redemptions of one code queue on the card's row lock: the first wins,
-    the rest see it redeemed. A unique idempotency key per card guards the ledger as well.
+    `ip` is the client address (`accounts.network.client_ip`). Raises `CodeRefused` with the
+    reason of docs/interface.md §6 (`typo`, `not_found`, `already_redeemed`, `expired`,
+    `disabled`, `wrong_region`, `locked`), or `RedemptionUnavailable` (`unavailable`) when the
+    shared cache that counts guesses cannot be reached; a refusal writes nothing to the
+    database. Every attempt takes a slot of the account's and the address's guessing limits
+    before its code is looked up (wallet/guessing.py), and only a success gives it back.
+    Concurrent redemptions of one code queue on the card's row lock: the first wins, the rest
+    see it redeemed. A unique idempotency key per card guards the ledger as well.
     """
-    if guessing.redemption_is_locked(user_id=user.pk, ip=ip):
-        raise CodeRefused("locked")
+    reservation = guessing.redemption_attempt_reserve(user_id=user.pk, ip=ip)
     try:
-        return _giftcard_redeem(user=user, code=code)
+        redemption = _giftcard_redeem(user=user, code=code)
     except CodeRefused:
-        guessing.redemption_failure_record(user_id=user.pk, ip=ip)
+        guessing.redemption_attempt_refused(reservation)
         raise
+    # Any other error keeps the slot taken too: whatever it might have told the guesser about
+    # the code, it stays counted.
+    guessing.redemption_attempt_release(reservation)
+    return redemption
 
 
 def _giftcard_redeem(*, user, code: str) -> Redemption:
