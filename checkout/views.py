@@ -12,6 +12,7 @@ from catalog.money import format_money
 from catalog.selectors import shopper_region
 from checkout.exceptions import CheckoutError
 from checkout.forms import CartLineForm, CheckoutCodeForm, PlaceOrderForm, UseBalanceForm
+from checkout.models import Order
 from checkout.selectors import (
     cart_lines_get,
     checkout_quote_get,
@@ -162,7 +163,7 @@ class CheckoutBalanceView(LoginRequiredMixin, View):
     def post(self, request):
         form = UseBalanceForm(request.POST)
         if not form.is_valid():
-            # CONTRACT §6: a refused form says so (it used to be ignored without a word).
+            # docs/interface.md §6: a refused form says so (it used to be ignored without a word).
             _form_error(request, "invalid", "Choose whether to use your balance: on or off.")
             return redirect("checkout:checkout")
         use = form.cleaned_data["use_balance"] == "on"
@@ -197,7 +198,15 @@ class PlaceOrderView(LoginRequiredMixin, View):
             return CheckoutView.render_page(
                 request, error_reason=error.reason, error_message=error.message
             )
-        messages.success(request, f"Thank you! Your order {order.number} is placed.")
+        if order.status == Order.Status.PAYMENT_FAILED:
+            # The capture ran on commit and failed: say so plainly, never "thank you".
+            messages.error(
+                request,
+                f"Your card payment for order {order.number} failed. Nothing was charged to "
+                "your card, and your balance and cart are as they were.",
+            )
+        else:
+            messages.success(request, f"Thank you! Your order {order.number} is placed.")
         return redirect("checkout:order", number=order.number)
 
 

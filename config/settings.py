@@ -263,3 +263,26 @@ LOGGING = {
 
 # Checkout: the card payment provider (checkout/payments.py) and the order e-mail.
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="checkout.payments.TestGateway")
+
+# Trust hardening, edges (docs/interface.md §9): a dropped database connection is noticed
+# before a request uses it, and every page carries a Content-Security-Policy with no inline
+# script (our own JavaScript lives in static/js/, the admin's in its static files).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Bootstrap draws its icons as data: SVGs
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
