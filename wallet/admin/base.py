@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from catalog.models import Region
 from catalog.money import format_money
-from wallet.exceptions import WalletError
+from wallet.exceptions import NotFound, WalletError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -64,6 +64,12 @@ def post_action(admin_site_view, request, obj_id, action):
         raise PermissionDenied
     try:
         outcome = action()
+    except NotFound as error:
+        # A stale page or a hand-made URL: back to the list, where the object would be.
+        messages.error(request, f"Refused: {error}")
+        return HttpResponseRedirect(
+            reverse(admin_site_view.removesuffix("_change") + "_changelist")
+        )
     except WalletError as error:
         messages.error(request, f"Refused: {error}")
     else:

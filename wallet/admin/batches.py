@@ -16,7 +16,7 @@ from wallet.admin.base import (
     money_display,
     post_action,
 )
-from wallet.exceptions import WalletError
+from wallet.exceptions import NotFound, WalletError
 from wallet.forms import GiftCardBatchRequestForm, ReasonForm
 from wallet.models import (
     GiftCardBatch,
@@ -188,9 +188,9 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
             stream = giftcard_batch_codes_download(batch_id=batch_id, user=request.user)
         except WalletError as error:
             messages.error(request, f"Refused: {error}")
-            return HttpResponseRedirect(
-                reverse("admin:wallet_giftcardbatch_change", args=[batch_id])
-            )
+            view = "changelist" if isinstance(error, NotFound) else "change"
+            args = [] if isinstance(error, NotFound) else [batch_id]
+            return HttpResponseRedirect(reverse(f"admin:wallet_giftcardbatch_{view}", args=args))
         response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="giftcards-batch-{batch_id}.csv"'
         response["Cache-Control"] = "no-store"
