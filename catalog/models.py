@@ -1,16 +1,26 @@
 from django.db import models
 
+from catalog.regions import time_zone_validate
+
 
 class Region(models.Model):
-    """A storefront: a country whose shoppers pay in one currency (CONTRACT §3).
+    """A storefront: a country whose shoppers pay in one currency (docs/interface.md §3).
 
-    Regions are data, created by a migration, so adding one needs no code change.
+    Regions are data, created by a migration, so adding one needs no code change. Its time
+    zone says when a day ends there: a gift card's last day is a day in this zone
+    (`catalog.regions`).
     """
 
     code = models.CharField(max_length=2, primary_key=True)
     name = models.CharField(max_length=64)
     currency = models.CharField(max_length=3)
     locale = models.CharField(max_length=16)
+    time_zone = models.CharField(
+        max_length=64,
+        validators=[time_zone_validate],
+        help_text="IANA time zone name (America/New_York): dates such as a gift card's last "
+        "day end at midnight here.",
+    )
 
     class Meta:
         ordering = ["code"]

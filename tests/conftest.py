@@ -12,13 +12,20 @@ from tests.accounts.two_factor import login_staff
 # Rows that data migrations create. A transactional test (race tests, browser tests) ends by
 # emptying every table, and the tests after it would then run without regions or staff groups.
 _REGIONS = importlib.import_module("catalog.migrations.0002_regions").REGIONS
+_TIME_ZONES = importlib.import_module("catalog.migrations.0004_region_time_zone").TIME_ZONES
 _GROUPS = importlib.import_module("wallet.migrations.0005_staff_groups").GROUPS
 
 
 def _data_migration_rows_restore() -> None:
     for code, name, currency, locale in _REGIONS:
         Region.objects.get_or_create(
-            code=code, defaults={"name": name, "currency": currency, "locale": locale}
+            code=code,
+            defaults={
+                "name": name,
+                "currency": currency,
+                "locale": locale,
+                "time_zone": _TIME_ZONES[code],
+            },
         )
     for name, perms in _GROUPS.items():
         group, created = Group.objects.get_or_create(name=name)

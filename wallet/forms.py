@@ -1,10 +1,10 @@
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.utils import timezone
 
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount
+from catalog.regions import region_day_is_over
 
 
 class GiftCardRedeemForm(forms.Form):
@@ -72,9 +72,14 @@ class GiftCardBatchRequestForm(forms.Form):
         )
 
     def clean_expires_on(self):
+        # The last day is a day in the region's time zone (`region` is cleaned before this
+        # field; when it is invalid, its own error is shown).
         expires_on = self.cleaned_data["expires_on"]
-        if expires_on is not None and expires_on < timezone.localdate():
-            raise forms.ValidationError("The expiry date is in the past.")
+        region = self.cleaned_data.get("region")
+        if expires_on is not None and region is not None and region_day_is_over(region, expires_on):
+            raise forms.ValidationError(
+                f"The expiry date is in the past in {region.name} ({region.time_zone})."
+            )
         return expires_on
 
     def clean(self):

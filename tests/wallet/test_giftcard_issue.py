@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Region
+from catalog.regions import region_today
 from tests.wallet.factories import issue_card
 from tests.wallet.ledger_state import ledger_state
 from wallet.codes import CODE_LENGTH, check_symbol, code_hash
@@ -128,7 +129,9 @@ def test_a_non_positive_amount_is_refused_and_nothing_written(amount):
 def test_a_past_expiry_date_is_refused_and_nothing_written():
     before = ledger_state()
     with pytest.raises(WalletError, match="past"):
-        issue_card(expires_on=timezone.localdate() - datetime.timedelta(days=1))
+        issue_card(
+            expires_on=region_today(Region.objects.get(code="US")) - datetime.timedelta(days=1)
+        )
     assert ledger_state() == before
     assert not GiftCard.objects.exists()
 

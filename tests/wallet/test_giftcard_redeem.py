@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from catalog.regions import region_today
 from tests.accounts.factories import UserFactory
 from tests.wallet.factories import issue_card
 from tests.wallet.ledger_state import ledger_state
@@ -185,15 +186,17 @@ def test_already_redeemed_by_oneself(user):
 def test_expired(user):
     issued = issue_card(expires_on=timezone.localdate())
     GiftCard.objects.filter(pk=issued.card.pk).update(
-        expires_on=timezone.localdate() - datetime.timedelta(days=1)
+        expires_on=region_today(issued.card.region) - datetime.timedelta(days=1)
     )
     _refused("expired", user=user, code=issued.code)
 
 
 def test_expired_once_its_last_day_is_over(user, monkeypatch):
+    # The last day is a day in the card's region (tests/wallet/test_expiry_timezones.py has the
+    # boundaries); a day later is past it in every zone.
     issued = issue_card(expires_on=timezone.localdate())
-    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    monkeypatch.setattr("wallet.services.giftcards.timezone.localdate", lambda: tomorrow)
+    a_day_later = timezone.now() + datetime.timedelta(days=1, hours=14)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: a_day_later)
     _refused("expired", user=user, code=issued.code)
 
 
@@ -245,7 +248,7 @@ def test_every_refusal_counts_against_the_account_and_the_address(user, other_us
         giftcard_redeem(user=other_user, code=code)
     elif reason == "expired":
         GiftCard.objects.filter(pk=issued.card.pk).update(
-            expires_on=timezone.localdate() - datetime.timedelta(days=1)
+            expires_on=region_today(issued.card.region) - datetime.timedelta(days=1)
         )
     elif reason == "disabled":
         _disable(issued.card)

@@ -71,7 +71,9 @@ def _balance(kind: str, currency: str) -> int:
 
 
 def _yesterday() -> str:
-    return (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    """A last day already over in every region: two days before the UTC date is at least
+    yesterday in any zone (tests/wallet/test_expiry_timezones.py has the exact boundaries)."""
+    return (timezone.localdate() - datetime.timedelta(days=2)).isoformat()
 
 
 # --- happy path (in-process) ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from catalog.models import Region
+from catalog.regions import region_day_is_over
 from wallet.bulk_insert import giftcards_bulk_insert
 from wallet.codes import (
     code_hasher,
@@ -46,10 +47,13 @@ class IssuedChunk:
     codes: list[str]
 
 
-def giftcard_batch_validate(*, count: int, amount: int, expires_on: datetime.date | None) -> None:
+def giftcard_batch_validate(
+    *, region: Region, count: int, amount: int, expires_on: datetime.date | None
+) -> None:
     """Refuse a batch that cannot be issued, before anything is written.
 
-    Raises `WalletError` with a one-line reason.
+    `expires_on` is the cards' last valid day in the region's time zone: a day already over
+    there is refused. Raises `WalletError` with a one-line reason.
     """
     if count <= 0:
         raise WalletError("--count must be a whole number above zero.")
@@ -57,8 +61,11 @@ def giftcard_batch_validate(*, count: int, amount: int, expires_on: datetime.dat
         raise WalletError(f"--count above {MAX_BATCH_SIZE:,} is refused; split the campaign.")
     if amount <= 0:
         raise WalletError("the amount must be more than zero.")
-    if expires_on is not None and expires_on < timezone.localdate():
-        raise WalletError(f"the expiry date {expires_on.isoformat()} is in the past.")
+    if expires_on is not None and region_day_is_over(region, expires_on):
+        raise WalletError(
+            f"the expiry date {expires_on.isoformat()} is in the past in {region.code} "
+            f"({region.time_zone})."
+        )
 
 
 def giftcard_batch_create(
@@ -76,7 +83,7 @@ def giftcard_batch_create(
 
     Raises `WalletError` for a count, amount or expiry that cannot be issued.
     """
-    giftcard_batch_validate(count=count, amount=amount, expires_on=expires_on)
+    giftcard_batch_validate(region=region, count=count, amount=amount, expires_on=expires_on)
     now = timezone.now()
     return GiftCardBatch.objects.create(
         name=name[:100],

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Region
+from catalog.regions import region_day_is_over
 from wallet import guessing
 from wallet.codes import (
     CodeTypo,
@@ -62,12 +63,12 @@ def giftcard_issue(
 
     Its value moves from the shop's gift-card funding account to the outstanding gift card
     liability, so the ledger always reconciles. Returns the full code, which is never stored
-    and must be handed over now. Raises `WalletError` for a non-positive amount or a past
-    expiry date.
+    and must be handed over now. `expires_on` is the card's last valid day in the region's
+    time zone. Raises `WalletError` for a non-positive amount or a last day already over there.
     """
     if amount <= 0:
         raise WalletError("a gift card's amount must be positive")
-    if expires_on is not None and expires_on < timezone.localdate():
+    if expires_on is not None and region_day_is_over(region, expires_on):
         raise WalletError("the expiry date is in the past")
     code = code_generate()
     currency = region.currency
@@ -144,7 +145,8 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
             card.batch.approved_by_id,
         ):
             raise CodeRefused("disabled")
-        if card.expires_on is not None and card.expires_on < timezone.localdate():
+        # The last day ends at midnight in the card's region, wherever the server is.
+        if card.expires_on is not None and region_day_is_over(card.region, card.expires_on):
             raise CodeRefused("expired")
         if card.region_id != user.region_id:
             raise CodeRefused("wrong_region")

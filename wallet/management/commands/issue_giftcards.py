@@ -44,7 +44,11 @@ class Command(BaseCommand):
         parser.add_argument("--amount", required=True, help="value of each card: 25.00, 1000 (JPY)")
         parser.add_argument("--region", required=True, help="US, GB, FR, DE or JP")
         parser.add_argument("--output", required=True, help="CSV file to create (must not exist)")
-        parser.add_argument("--expires", help="last day the cards redeem, YYYY-MM-DD")
+        parser.add_argument(
+            "--expires",
+            help="last day the cards redeem, YYYY-MM-DD, in the region's time zone (US: New "
+            "York, JP: Tokyo); it must not be over there already",
+        )
         parser.add_argument("--batch-name", help="a name staff will recognise in the admin")
 
     def handle(self, *args, **options):
@@ -64,7 +68,9 @@ class Command(BaseCommand):
         if not output.parent.is_dir():
             raise CommandError(f"the folder {output.parent} does not exist.")
         try:
-            giftcard_batch_validate(count=count, amount=amount, expires_on=expires_on)
+            giftcard_batch_validate(
+                region=region, count=count, amount=amount, expires_on=expires_on
+            )
         except WalletError as error:
             raise CommandError(str(error)) from None
 
