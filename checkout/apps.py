@@ -12,3 +12,10 @@ class CheckoutConfig(AppConfig):
 
         # A visitor's session cart joins their saved cart when they sign in.
         user_logged_in.connect(cart_merge_on_login, dispatch_uid="checkout.cart_merge_on_login")
+
+        from accounts.services import region_change_guard_register
+        from checkout import region_change
+
+        # A shopper's region changes only with an empty cart and no open order in the old
+        # currency (accounts/services.py).
+        region_change_guard_register(region_change.checkout_region_change_guard, locks="cart")

@@ -1,0 +1,105 @@
+"""Race tests for `user_region_change`, on PostgreSQL with real threads (released together by a
+barrier, five rounds each). SQLite ignores `select_for_update`: these FAIL there, never skip.
+
+    (a) 20 changes of one shopper to one region at once      → one change, one audit entry
+    (b) 10 region changes racing 10 placements of one order  → one order, every change refused,
+                                                               no deadlock (the user row is
+                                                               locked FOR NO KEY UPDATE)
+
+Run: `scripts/test-services.sh .venv/bin/pytest tests/accounts/test_region_change_races.py -q`.
+"""
+
+import functools
+import uuid
+from collections import Counter
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+
+from accounts.models import User
+from accounts.services import user_region_change
+from catalog.models import Region
+from checkout.models import Order
+from tests.accounts.factories import UserFactory
+from tests.checkout.test_races import place_order_call, price, shopper_with_cart  # noqa: F401
+from tests.wallet.test_races import Outcome, run_together
+from wallet.models import AuditEntry
+from wallet.selectors import ledger_reconcile
+
+ROUNDS = range(1, 6)
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def _require_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.fail(
+            f"race tests need PostgreSQL, got {connection.vendor!r}: "
+            "run them with DATABASE_URL=postgres://…",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def staff() -> User:
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_user"))
+    return User.objects.get(pk=user.pk)
+
+
+def _change_call(user: User, code: str, by: User):
+    return functools.partial(
+        user_region_change,
+        user=User.objects.get(pk=user.pk),  # each thread its own copy, as a request would
+        region=Region.objects.get(code=code),
+        by=User.objects.get(pk=by.pk),
+    )
+
+
+def _errors(outcomes: list[Outcome]) -> Counter:
+    return Counter(type(o.error).__name__ for o in outcomes if o.error is not None)
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_twenty_identical_changes_make_one_change_and_one_audit_entry(staff, round_):
+    shopper = UserFactory(region_id="US")
+
+    outcomes = run_together([_change_call(shopper, "JP", staff) for _ in range(20)])
+
+    assert _errors(outcomes) == Counter()
+    assert User.objects.get(pk=shopper.pk).region_id == "JP"
+    # The lock, then the check: every thread after the first sees JP already and writes nothing.
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.REGION_CHANGED).count() == 1
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_region_changes_racing_an_order_never_deadlock_and_never_strand_it(
+    staff,
+    price,  # noqa: F811
+    round_,
+):
+    shopper = shopper_with_cart(balance=price)
+    key = uuid.uuid4().hex
+    calls = []
+    for _ in range(10):
+        calls.append(_change_call(shopper, "JP", staff))
+        calls.append(place_order_call(shopper, key=key))
+
+    outcomes = run_together(calls)
+
+    changes, orders = outcomes[0::2], outcomes[1::2]
+    # Before the order the cart stops the change, after it the open order does; a change that
+    # meets an order being placed waits for its cart lock and then sees the order.
+    assert _errors(changes) == Counter({"RegionChangeRefused": 10})
+    assert _errors(orders) == Counter()
+    assert len({o.value.pk for o in orders}) == 1
+    assert Order.objects.filter(user=shopper).count() == 1
+    assert User.objects.get(pk=shopper.pk).region_id == "US"
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.REGION_CHANGED).exists()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.REFUSED).count() == 10
+    assert ledger_reconcile().clean
