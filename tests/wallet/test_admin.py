@@ -14,10 +14,12 @@ from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client, TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from checkout.models import Order
+from checkout.services import order_refund
 from tests.accounts.factories import UserFactory, enable_totp
 from tests.accounts.two_factor import login_staff
 from tests.wallet.factories import issue_card
@@ -177,11 +179,32 @@ def _shop_rows(tmp_path, shopper) -> None:
     client.post("/checkout/balance/", {"use_balance": "off"})
     page = client.get("/checkout/").content.decode()
     (key,) = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
-    placed = client.post(
-        "/checkout/place-order/", {"idempotency_key": key, "card_number": "4242424242424242"}
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the capture runs after commit
+        placed = client.post(
+            "/checkout/place-order/", {"idempotency_key": key, "card_number": "4242424242424242"}
+        )
     assert placed.status_code == 302
     assert placed["Location"].startswith("/orders/")
+    # A refund of one unit of its card part, by a superuser (not the shopper).
+    order = Order.objects.get(number=placed["Location"].strip("/").split("/")[-1])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        order_refund(
+            order_id=order.pk,
+            from_balance=0,
+            from_card=1,
+            card_to_balance=False,
+            reason="admin smoke",
+            idempotency_key="admin-smoke-refund",
+            by=superuser(),
+        )
+    # A card whose capture fails: a failed order and a voided hold, for their admin pages.
+    assert client.post("/cart/add/", {"product": slug, "quantity": "1"}).status_code == 302
+    page = client.get("/checkout/").content.decode()
+    (key,) = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the capture runs after commit
+        client.post(
+            "/checkout/place-order/", {"idempotency_key": key, "card_number": "4000000000000341"}
+        )
 
 
 def test_every_registered_model_has_working_pages_for_a_superuser(wallet_world, tmp_path):
