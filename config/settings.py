@@ -272,6 +272,12 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "csp.middleware.CSPMiddleware",
 )
+# A NUL byte in a URL is a 404 before any view (PostgreSQL would refuse it in a query: a 500);
+# after the user is known, so the 404 page shows the shop's navigation as on any other page.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "config.nul_bytes.NulBytesMiddleware",
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

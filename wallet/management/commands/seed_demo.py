@@ -19,13 +19,17 @@ class Command(BaseCommand):
             help="where to keep the demo codes (default: var/demo-codes.csv)",
         )
 
-    def handle(self, *args, code_file, **options):
+    def execute(self, *args, **options):
         # The demo users have published passwords (one a superuser): never on a production
-        # database. `make run` sets DEBUG=true (docs/interface.md §4, §9).
+        # database. `make run` sets DEBUG=true (docs/interface.md §4, §9). Refused here, before
+        # the system checks open the database, so a refusal touches nothing at all.
         if not settings.DEBUG:
             raise CommandError(
                 "seed_demo refused: DEBUG is off, and the demo users' passwords are public."
             )
+        return super().execute(*args, **options)
+
+    def handle(self, *args, code_file, **options):
         result = demo_seed(code_file=Path(code_file))
         self.stdout.write(
             f"Demo data ready: {result.users_created} user(s) and "
