@@ -2,11 +2,13 @@
 X-Forwarded-For, and every page with the shared cache unreachable (docs/interface.md §9)."""
 
 import socket
+import uuid
 
 import pytest
 from django.test import Client, override_settings
 
 from accounts.models import User
+from checkout.payments import TestGateway
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import cart_fill, shop_state
@@ -251,3 +253,31 @@ def test_cache_down_password_reset_answers_a_503_page(cache_down, client, mailou
 
     assert response.status_code == 503
     assert mailoutbox == []
+
+
+def test_cache_down_staff_sign_in_at_admin_answers_a_503_page(cache_down, client):
+    staff = UserFactory(is_staff=True)
+
+    sent_to = client.get("/admin/login/")  # staff sign in through the shop's page
+    response = client.post(
+        sent_to["Location"], {"login": staff.email, "password": PASSWORD, "next": "/admin/"}
+    )
+
+    assert sent_to.status_code == 302
+    assert response.status_code == 503
+    assert "_auth_user_id" not in client.session
+
+
+def test_cache_down_a_card_order_is_still_placed(
+    cache_down, user, django_capture_on_commit_callbacks
+):
+    cart_fill(user, (ProductFactory(name="Desk Lamp", prices={"US": 2999}), 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _client_for(user).post(
+            "/checkout/place-order/",
+            {"idempotency_key": uuid.uuid4().hex, "card_number": TestGateway.APPROVED},
+        )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/orders/")
