@@ -1,0 +1,296 @@
+"""Robust edges (docs/interface.md §9): every URL pattern of the shop and the admin, walked with
+malformed ids, answers 404 (or the sign-in redirect for an anonymous visitor), never a 500;
+pages that show a balance, a code or an order are never cached; every page carries a
+Content-Security-Policy without inline script; the 404 and 500 pages are the shop's own.
+
+The walk runs on whatever database the suite runs on, and once more marked `postgres`:
+PostgreSQL refuses a NUL byte in a string, SQLite does not, so a NUL that reaches a query is
+a 500 there only."""
+
+import re
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.views.defaults import server_error
+
+from tests.accounts.factories import UserFactory
+from tests.accounts.two_factor import login_staff
+from tests.checkout.factories import ProductFactory
+from tests.checkout.shopping import APPROVED, order_make
+from tests.wallet.factories import issue_card
+
+pytestmark = pytest.mark.django_db
+
+# What a careless link, a scanner or an attacker puts where an id belongs. Each is written as
+# it goes on the wire: "%00" is a NUL byte once the server decodes the path.
+MALFORMED = {
+    "letters": "abc",
+    "nul": "%00",
+    "nul-inside": "12%0034",
+    "negative": "-1",
+    "zero": "0",
+    "huge": "99999999999999999999",
+    "float": "1.5",
+    "long": "a" * 3000,
+    "unicode": quote("ünï"),
+    "dots": "..%2f..",
+    "quote": "%27%20OR%201%3D1",
+}
+# A malformed id that still names an object: the shop's own order number, the admin's ids.
+PLACEHOLDER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>|\(\?P<(?P<group>\w+)>[^)]*\)")
+
+
+def _patterns(resolver=None, prefix: str = "") -> list[str]:
+    """Every URL pattern of the project as one route string, e.g.
+    `admin/wallet/giftcard/<path:object_id>/change/` or `orders/<order_number:number>/`."""
+    resolver = resolver or get_resolver()
+    found = []
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern).lstrip("^").rstrip("$")
+        if isinstance(entry, URLResolver):
+            found += _patterns(entry, route)
+        elif isinstance(entry, URLPattern) and PLACEHOLDER.search(route):
+            found.append(route)
+    return found
+
+
+def _fill(route: str, value: str) -> str:
+    return "/" + PLACEHOLDER.sub(value, route).replace("\\", "")
+
+
+ROUTES = _patterns()
+
+
+def _clients() -> dict[str, Client]:
+    shopper = UserFactory()
+    issue_card()  # so there is a card, an account and a posting with a real id around
+    order_make(shopper, (ProductFactory(), 1), card=APPROVED)
+    signed_in = Client(raise_request_exception=False)
+    signed_in.force_login(shopper)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    return {
+        "anonymous": Client(raise_request_exception=False),
+        "shopper": signed_in,
+        "staff": login_staff(Client(raise_request_exception=False), staff),
+    }
+
+
+# allauth's e-mail confirmation and password reset links take a token: a bad one is a page
+# that says the link is invalid or expired (200), by design.
+TOKEN_ROUTES = ("accounts/confirm-email/", "accounts/password/reset/key/")
+
+
+CHANGELIST = re.compile(r"^/admin/(\w+/\w+/)?$")
+
+
+def _acceptable(who: str, method: str, route: str, response) -> bool:
+    """404; or, for a visitor who is not staff, the sign-in page (or 403 on the admin); or,
+    for staff in the admin, the admin's own way of saying no: Django's "doesn't exist, perhaps
+    it was deleted?" (or a refused action's message) on the index or a list, or 403 for a GET
+    of a POST-only action and for a page no one may use (delete) before the id is looked up."""
+    status = response.status_code
+    final = response.request["PATH_INFO"]
+    if status == 404:
+        return True
+    if status == 405 and method == "post":  # a page that takes no POST
+        return True
+    if route.startswith("admin/"):
+        if who != "staff":
+            signed_out = response.redirect_chain and final in ("/accounts/login/", "/admin/login/")
+            return status == 403 or (status == 200 and bool(signed_out))
+        if status == 403:
+            return method == "get" or route.endswith("/delete/")
+        return status == 200 and bool(response.redirect_chain) and bool(CHANGELIST.match(final))
+    if response.redirect_chain and final == "/accounts/login/":
+        return who == "anonymous" and status == 200
+    return status == 200 and route.startswith(TOKEN_ROUTES)
+
+
+def _walk() -> dict[str, list[str]]:
+    """Request every route with every malformed value, by every kind of visitor, following
+    redirects: the answers that were none of the acceptable ones (a 500 above all)."""
+    odd: dict[str, list[str]] = {}
+    for who, client in _clients().items():
+        for route in ROUTES:
+            for value in MALFORMED.values():
+                url = _fill(route, value)
+                for method in ("get", "post"):
+                    response = getattr(client, method)(url, follow=True)
+                    if not _acceptable(who, method, route, response):
+                        key = f"{response.status_code} {who} {method.upper()} {route}"
+                        odd.setdefault(key, []).append(value[:20])
+    return odd
+
+
+def test_the_walk_covers_the_shop_and_the_admin():
+    assert "orders/<order_number:number>/" in ROUTES
+    assert "wallet/activity/<int:posting_id>/report/" in ROUTES
+    assert "admin/wallet/giftcard/<path:object_id>/change/" in ROUTES
+    assert "admin/checkout/order/<int:order_id>/refund/" in ROUTES
+    assert sum(route.startswith("admin/") for route in ROUTES) > 50
+
+
+def test_malformed_ids_in_any_url_are_404_never_500():
+    assert _walk() == {}
+
+
+@pytest.mark.postgres
+def test_malformed_ids_in_any_url_are_404_never_500_on_postgresql():
+    assert connection.vendor == "postgresql"
+    assert _walk() == {}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/orders/%00/", "/orders/CP-%00/", "/admin/wallet/giftcard/abc/change/"],
+)
+def test_the_urls_of_the_report_are_404(url, admin_client):
+    shopper = Client()
+    shopper.force_login(UserFactory())
+    client = admin_client if url.startswith("/admin/") else shopper
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert 'data-testid="not-found"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/orders/%00/",
+        "/products/lamp%00/",
+        "/admin/catalog/region/US%00/change/",
+        "/?page=%00",
+        "/admin/accounts/user/?q=a%00b",
+        "/wallet/?page=1&x=%00",
+    ],
+)
+def test_a_nul_byte_anywhere_in_the_url_is_the_shops_404(url, admin_client):
+    client = admin_client if url.startswith("/admin/") else Client()
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert 'data-testid="not-found"' in response.content.decode()
+    assert "Content-Security-Policy" in response.headers
+
+
+# Query strings carry ids and terms too: a page number, the admin's search, sort and page.
+QUERY_PAGES = ["/wallet/", "/orders/", "/"]
+SHOP_PARAMETERS = ["page", "next"]
+ADMIN_PARAMETERS = ["q", "p", "o", "e"]
+QUERY_VALUES = [MALFORMED[name] for name in ("letters", "nul", "negative", "huge", "long")]
+
+
+def _query_walk() -> list[str]:
+    """Every list page (the shop's and every admin changelist) with every malformed value in
+    every query parameter it reads: the requests that answered 500."""
+    clients = _clients()
+    staff, shopper = clients["staff"], clients["shopper"]
+    changelists = [
+        f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for model in admin.site._registry
+    ]
+    failures = []
+    for client, pages, parameters in (
+        (shopper, QUERY_PAGES, SHOP_PARAMETERS),
+        (staff, changelists, ADMIN_PARAMETERS),
+    ):
+        for page in pages:
+            for parameter in parameters:
+                for value in QUERY_VALUES:
+                    url = f"{page}?{parameter}={value}"
+                    if client.get(url, follow=True).status_code >= 500:
+                        failures.append(url[:100])
+    return failures
+
+
+def test_malformed_values_in_query_strings_are_never_a_500():
+    assert _query_walk() == []
+
+
+@pytest.mark.postgres
+def test_malformed_values_in_query_strings_are_never_a_500_on_postgresql():
+    assert connection.vendor == "postgresql"
+    assert _query_walk() == []
+
+
+# --- pages that show a balance, a code or an order are never cached -------------------------
+
+
+def _no_store(response) -> bool:
+    directives = {d.strip() for d in response.headers.get("Cache-Control", "").split(",")}
+    return {"private", "no-store"} <= directives
+
+
+def test_balance_code_and_order_pages_are_private_and_never_stored(admin_client):
+    shopper = UserFactory(region_id="US")
+    order = order_make(shopper, (ProductFactory(), 1), card=APPROVED)
+    card = issue_card()
+    client = Client()
+    client.force_login(shopper)
+    shop = [
+        "/wallet/",
+        "/gift-cards/redeem/",
+        "/checkout/",
+        "/cart/",
+        "/orders/",
+        f"/orders/{order.number}/",
+    ]
+    posts = [
+        ("/gift-cards/redeem/", {"code": "0000-000000-00000"}),
+        ("/checkout/code/", {"code": "0000-000000-00000"}),
+        ("/checkout/place-order/", {"idempotency_key": "x"}),
+    ]
+    staff = [
+        "/admin/wallet/giftcard/",
+        f"/admin/wallet/giftcard/{card.card.pk}/change/",
+        "/admin/wallet/giftcard/code-search/",
+        "/admin/wallet/account/",
+        f"/admin/checkout/order/{order.pk}/change/",
+    ]
+
+    cached = [url for url in shop if not _no_store(client.get(url))]
+    cached += [url for url, data in posts if not _no_store(client.post(url, data))]
+    cached += [url for url in staff if not _no_store(admin_client.get(url))]
+    posted = admin_client.post("/admin/wallet/giftcard/code-search/", {"code": card.code})
+    cached += [] if _no_store(posted) else ["POST /admin/wallet/giftcard/code-search/"]
+
+    assert cached == []
+
+
+# --- the shop's own error pages ---------------------------------------------------------------
+
+
+def test_the_404_page_is_the_shops_own_with_a_way_home_and_to_help():
+    response = Client().get("/no-such-page/")
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'data-testid="not-found"' in html
+    assert 'href="/"' in html
+    assert 'href="/help/"' in html
+    assert 'data-testid="nav-cart"' in html  # the shop's own layout
+
+
+def test_the_500_page_renders_without_the_database_or_context_processors(
+    django_assert_num_queries, rf
+):
+    with django_assert_num_queries(0):
+        response = server_error(rf.get("/wallet/"))
+
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert 'data-testid="server-error"' in html
+    assert 'href="/"' in html
+    assert 'href="/help/"' in html
+
+
+def test_database_connections_are_health_checked():
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
