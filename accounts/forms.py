@@ -5,7 +5,8 @@ from catalog.models import Region
 
 
 class SignupRegionForm(forms.Form):
-    """Added to allauth's sign-up form: the storefront the shopper belongs to (CONTRACT §3, §5).
+    """Added to allauth's sign-up form: the storefront the shopper belongs to (docs/interface.md
+    §3, §5).
 
     allauth's sign-up form inherits from this class, so `field_order` here orders its fields.
     """

@@ -1,4 +1,4 @@
-"""The demo catalog (CONTRACT §4): categories and products priced in every region.
+"""The demo catalog (docs/interface.md §4): categories and products priced in every region.
 Idempotent: products are matched by slug and left alone when present."""
 
 from django.db import transaction

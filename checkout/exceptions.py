@@ -15,7 +15,7 @@ class CheckoutError(Exception):
 
 
 class ProductUnavailable(CheckoutError):
-    reason = "unavailable"
+    reason = "product_unavailable"  # not "unavailable": that is the shared cache being down
 
 
 class InvalidQuantity(CheckoutError):

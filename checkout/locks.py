@@ -1,5 +1,5 @@
-"""The only home of `select_for_update` in checkout (the global lock order is written at the
-top of `checkout/services.py`)."""
+"""The only home of `select_for_update` in checkout (the global lock order is written once, in
+docs/ledger.md)."""
 
 from checkout.models import Cart, Order
 

@@ -4,8 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+from django.views.decorators.debug import sensitive_variables
 
 from accounts.network import client_ip
 from catalog.money import format_money
@@ -118,6 +120,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
     """One box for codes: a claim code is redeemed into the balance (and so applied); a
     promotional code becomes a discount once promotions exist."""
 
+    @method_decorator(sensitive_variables("code"))
     def post(self, request):
         form = CheckoutCodeForm(request.POST)
         if not form.is_valid():

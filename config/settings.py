@@ -31,7 +31,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DEFAULT_REGION = env.str("DEFAULT_REGION", default="US")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.CoinpurseAdminConfig",  # django.contrib.admin, ids answer 404
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -162,7 +162,8 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # EMAIL_URL (django-environ's e-mail URL) becomes Django 6.1's MAILERS entry; the console by
-# default (CONTRACT §2). Production must set it: `check --deploy` refuses the console (mail.E001).
+# default (docs/interface.md §2). Production must set it: `check --deploy` refuses the console
+# (mail.E001).
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 _email_options = {
     option: _email[key]
@@ -203,7 +204,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
-# Wallet: claim-code guessing limits (CONTRACT §7).
+# Wallet: claim-code guessing limits (docs/interface.md §7).
 REDEEM_LIMIT_PER_USER = env.int("REDEEM_LIMIT_PER_USER", default=10)
 REDEEM_LIMIT_PER_IP = env.int("REDEEM_LIMIT_PER_IP", default=30)
 REDEEM_WINDOW_SECONDS = env.int("REDEEM_WINDOW_SECONDS", default=10 * 60)

@@ -1,6 +1,7 @@
 """pytest plugin for `make test`: account for the tests that did not run and pass.
 
-CONTRACT §1: `make test` exits 0 only when every test ran and passed. Plain pytest exits 0 with
+docs/interface.md §1: `make test` exits 0 only when every test ran and passed. Plain pytest exits 0
+with
 skipped or xfailed tests. This plugin lists them loudly at the end of each run and, when
 COINPURSE_TEST_OUTCOMES names a file, appends `<outcome> <node id>` lines to it. scripts/test.sh
 reads that file after the last pytest stage and fails when a test did not pass in *any* stage
@@ -45,9 +46,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if isinstance(report.longrepr, tuple):
             reason = report.longrepr[2]
         terminalreporter.write_line(f"{kind.upper()}: {report.nodeid} {reason}".rstrip())
+
     terminalreporter.write_line(
-        "make test fails unless each of these passes in another stage (CONTRACT §1: every test "
-        "runs and passes). To run a test in one stage only, mark it (postgres, e2e); do not skip.",
+        "make test fails unless each of these passes in another stage (docs/interface.md §1: "
+        "every test runs and passes). To run a test in one stage only, mark it (postgres, e2e); "
+        "do not skip.",
         yellow=True,
         bold=True,
     )

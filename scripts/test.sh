@@ -15,7 +15,7 @@
 #
 # Stops at the first failing stage, prints how long each stage took, and exits non-zero when
 # any stage failed. A pytest run that collects no test fails too (pytest's exit code 5): every
-# test must run and pass (CONTRACT §1). A pytest stage still running after TEST_STAGE_TIMEOUT
+# test must run and pass (docs/interface.md §1). A pytest stage still running after TEST_STAGE_TIMEOUT
 # seconds (default 600) is stopped and fails, so a deadlocked race test cannot hang CI.
 # Run it through `make test`, which first makes sure .venv is installed.
 set -euo pipefail

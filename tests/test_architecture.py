@@ -128,3 +128,16 @@ def test_no_module_is_over_about_400_lines():
         and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     ]
     assert not wrong, "split these modules by concern (a package):\n" + "\n".join(wrong)
+
+
+def test_every_transactional_test_restores_the_database():
+    """A transactional test without `serialized_rollback` ends by emptying the tables, and any
+    content type it created on the way then collides with the next serialized test's restore
+    (a UNIQUE error in its set-up): the two kinds cannot be mixed in one run."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "django_db(transaction=True" in line and "serialized_rollback=True" not in line
+    ]
+    assert not wrong, "add serialized_rollback=True:\n" + "\n".join(wrong)

@@ -103,6 +103,10 @@ def _acceptable(who: str, method: str, route: str, response) -> bool:
         if who != "staff":
             signed_out = response.redirect_chain and final in ("/accounts/login/", "/admin/login/")
             return status == 403 or (status == 200 and bool(signed_out))
+        if "<path:object_id>/" in route and route.endswith(("/change/", "/history/")):
+            # An object's own pages: a malformed id is a 404 in every model admin
+            # (config/admin_site.py), not Django's "perhaps it was deleted?" redirect.
+            return status == 404
         if status == 403:
             return method == "get" or route.endswith("/delete/")
         return status == 200 and bool(response.redirect_chain) and bool(CHANGELIST.match(final))

@@ -1,4 +1,5 @@
-"""The claim-code CSV file (CONTRACT §8): the one place full codes are ever written after issue.
+"""The claim-code CSV file (docs/interface.md §8): the one place full codes are ever written after
+issue.
 
 Header `code,amount,currency,region,expires_at,batch`; amounts in major units as text; the
 file is created exclusively (an existing file is refused) with mode 0600.

@@ -1,4 +1,4 @@
-"""Claim codes (CONTRACT §7): generation, check symbol, normalisation, display and hashing.
+"""Claim codes (docs/interface.md §7): generation, check symbol, normalisation, display and hashing.
 
 A code is 15 symbols of Crockford base32: 14 random symbols from `secrets` (70 bits) and one
 Luhn mod 32 check symbol, so any single mistyped symbol and most swapped neighbours are caught

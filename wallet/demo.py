@@ -1,4 +1,5 @@
-"""Demo data for `make run` (CONTRACT §4). Idempotent: a second run adds only what is missing."""
+"""Demo data for `make run` (docs/interface.md §4). Idempotent: a second run adds only what is
+missing."""
 
 import os
 from dataclasses import dataclass

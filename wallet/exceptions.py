@@ -15,7 +15,8 @@ class IdempotencyConflict(WalletError):
 
 
 class CodeRefused(WalletError):
-    """A claim code was refused: `reason` is CONTRACT §6 `data-reason`, the text plain words."""
+    """A claim code was refused: `reason` is docs/interface.md §6 `data-reason`, the text plain
+    words."""
 
     MESSAGES = {
         "typo": "That doesn't look like a gift card code. Check each character and try again.",

@@ -1,14 +1,13 @@
 """The only home of `select_for_update` in the wallet.
 
 Row locks are always taken in primary-key order so that two transactions locking the same
-rows cannot deadlock. Across apps the global order is written at the top of
-`checkout/services.py`: cart → promotion usage → gift cards → wallet accounts.
+rows cannot deadlock. Across apps the global order is written once, in docs/ledger.md ("The
+global lock order"): a user row → cart or order → subscription → gift card batch or balance
+adjustment → promotion usage → gift cards → wallet accounts.
 
-Staff actions take one lock before all of these: the acting staff member's own user row
+Staff actions take the acting staff member's own user row first
 (`staff_user_qs_select_for_update`), which serialises one person's requests so that their
-rolling 24-hour total is checked and written as one step. No shopper flow locks a user row, so
-it sits first in the global order: staff member → gift card batch or balance adjustment →
-gift cards → wallet accounts.
+rolling 24-hour total is checked and written as one step.
 """
 
 from collections.abc import Iterable

@@ -98,7 +98,7 @@ class ActivityReportCreateView(LoginRequiredMixin, View):
         posting = posting_get_for_user(user=request.user, posting_id=posting_id)
         form = ActivityReportCreateForm(request.POST)
         if not form.is_valid():
-            # CONTRACT §6: a refused form carries `data-testid="form-error"` and a reason.
+            # docs/interface.md §6: a refused form carries `data-testid="form-error"` and a reason.
             context = {
                 "posting": posting,
                 "form": form,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.views.decorators.debug import sensitive_variables
 
 from catalog.money import format_money
 from checkout.exceptions import (
@@ -43,6 +44,8 @@ def _order_number() -> str:
     return "CP-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(8))
 
 
+# The card number must not reach an error report (debug page, error e-mail).
+@sensitive_variables("card_number")
 def order_place(
     *,
     user,

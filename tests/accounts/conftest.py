@@ -5,7 +5,7 @@ from tests.accounts.factories import PASSWORD
 
 @pytest.fixture
 def signup_data():
-    """A valid sign-up POST (CONTRACT §5); keyword arguments replace fields."""
+    """A valid sign-up POST (docs/interface.md §5); keyword arguments replace fields."""
 
     def make(**overrides):
         data = {

@@ -103,3 +103,68 @@ def test_region_changes_racing_an_order_never_deadlock_and_never_strand_it(
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.REGION_CHANGED).exists()
     assert AuditEntry.objects.filter(action=AuditEntry.Action.REFUSED).count() == 10
     assert ledger_reconcile().clean
+
+
+def test_a_region_change_waits_for_a_first_redemption_and_then_refuses(staff):
+    """(c) A shopper's first redemption (no wallet account yet) paused after its writes, before
+    its commit; a region change meanwhile must not slip past it and hide the new balance in
+    the old currency. The redemption holds the shopper's row, so the change waits, then sees
+    the balance and refuses."""
+    import threading
+
+    from django.db import close_old_connections
+
+    import wallet.services.giftcards as giftcards
+    from accounts.exceptions import RegionChangeRefused
+    from tests.wallet.factories import issue_card
+    from wallet.models import Account
+
+    shopper = UserFactory(region_id="US")
+    code = issue_card(amount=2500).code
+    written, release = threading.Event(), threading.Event()
+    real_transfer = giftcards.transfer_create
+
+    def transfer_then_wait(**kwargs):
+        result = real_transfer(**kwargs)
+        written.set()
+        release.wait(timeout=20)
+        return result
+
+    outcome = {}
+
+    def redeem():
+        try:
+            giftcards.giftcard_redeem(user=User.objects.get(pk=shopper.pk), code=code)
+            outcome["redeem"] = "redeemed"
+        finally:
+            close_old_connections()
+
+    def change():
+        try:
+            _change_call(shopper, "GB", staff)()
+            outcome["change"] = "changed"
+        except RegionChangeRefused:
+            outcome["change"] = "refused"
+        finally:
+            close_old_connections()
+
+    giftcards.transfer_create = transfer_then_wait
+    try:
+        redeemer = threading.Thread(target=redeem)
+        redeemer.start()
+        assert written.wait(timeout=20)
+        changer = threading.Thread(target=change)
+        changer.start()
+        changer.join(timeout=1)
+        assert changer.is_alive(), "the region change did not wait for the redemption"
+        release.set()
+        redeemer.join(timeout=20)
+        changer.join(timeout=20)
+    finally:
+        release.set()
+        giftcards.transfer_create = real_transfer
+
+    assert outcome == {"redeem": "redeemed", "change": "refused"}
+    assert User.objects.get(pk=shopper.pk).region_id == "US"
+    assert Account.objects.get(user=shopper, kind=Account.Kind.CUSTOMER).balance == 2500
+    assert ledger_reconcile().clean

@@ -47,7 +47,7 @@ def _totp_activate(client) -> str:
     return secret
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_turning_two_factor_on_ends_the_other_sessions():
     user = UserFactory()
     here, elsewhere = _signed_in(user), _signed_in(user)
@@ -61,7 +61,7 @@ def test_turning_two_factor_on_ends_the_other_sessions():
     assert elsewhere.get("/wallet/")["Location"] == "/accounts/login/?next=/wallet/"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_turning_two_factor_off_ends_the_other_sessions():
     user = UserFactory()
     secret = enable_totp(user)

@@ -109,7 +109,7 @@ def test_the_way_to_set_up_two_factor_stays_open(client):
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_setting_up_two_factor_from_the_redirect_opens_the_admin(client):
     """The journey of the demo admin on first visit: password, set up the app, admin.
     (Transactional: allauth announces the new authenticator once its row is committed.)"""

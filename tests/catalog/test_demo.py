@@ -1,4 +1,4 @@
-"""The demo catalog (CONTRACT §4): categories and products priced in every region."""
+"""The demo catalog (docs/interface.md §4): categories and products priced in every region."""
 
 import pytest
 

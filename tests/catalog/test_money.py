@@ -1,4 +1,5 @@
-"""catalog/money.py: parsing major-unit text into minor units, and display per CONTRACT §3."""
+"""catalog/money.py: parsing major-unit text into minor units, and display per docs/interface.md
+§3."""
 
 import pytest
 

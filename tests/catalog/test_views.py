@@ -1,4 +1,5 @@
-"""The storefront pages: / (list, ?category=, ?q=, ?page=) and /products/<slug>/ (CONTRACT §5)."""
+"""The storefront pages: / (list, ?category=, ?q=, ?page=) and /products/<slug>/ (docs/interface.md
+§5)."""
 
 import pytest
 from django.test import Client

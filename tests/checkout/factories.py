@@ -8,7 +8,7 @@ import factory
 
 from catalog.models import Category, Price, Product
 
-# The demo catalog's prices of a $29.99 product in every region (CONTRACT §3 currencies).
+# The demo catalog's prices of a $29.99 product in every region (docs/interface.md §3 currencies).
 EVERY_REGION = {"US": 2999, "GB": 2399, "FR": 2799, "DE": 2799, "JP": 4500}
 
 

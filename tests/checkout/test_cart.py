@@ -1,4 +1,5 @@
-"""The cart: /cart/, POST /cart/add/ and POST /cart/update/ (CONTRACT §5), for visitors (the
+"""The cart: /cart/, POST /cart/add/ and POST /cart/update/ (docs/interface.md §5), for visitors
+(the
 session) and shoppers (the database), and the services behind them."""
 
 import pytest
@@ -232,7 +233,7 @@ def test_a_product_without_a_price_in_the_shoppers_region_cannot_be_added(client
     response = client.post(ADD, {"product": tea_towel.slug, "quantity": "1"}, follow=True)
 
     error = _refusal(response)
-    assert error.attrs["data-reason"] == "unavailable"
+    assert error.attrs["data-reason"] == "product_unavailable"
     assert "Tea Towel is not sold in the United States store" in error.text
     assert hook(response, "cart-empty")
     assert CartLine.objects.count() == 0
@@ -256,7 +257,7 @@ def test_an_unknown_or_inactive_product_cannot_be_added(client, user, slug):
     response = client.post(ADD, {"product": slug, "quantity": "1"}, follow=True)
 
     error = _refusal(response)
-    assert error.attrs["data-reason"] == "unavailable"
+    assert error.attrs["data-reason"] == "product_unavailable"
     assert "does not exist or is no longer sold" in error.text
     assert CartLine.objects.count() == 0
 
@@ -267,7 +268,7 @@ def test_cart_add_service_raises_product_unavailable(user):
     with pytest.raises(ProductUnavailable) as refused:
         cart_add(user=user, session={}, slug=tea_towel.slug, quantity=1)
 
-    assert refused.value.reason == "unavailable"
+    assert refused.value.reason == "product_unavailable"
     assert not Cart.objects.filter(user=user).exists() or CartLine.objects.count() == 0
 
 
@@ -357,6 +358,6 @@ def test_a_gift_card_product_cannot_be_bought_yet(shopper_client):
     assert 'data-testid="coming-soon"' in page.content.decode()
     assert 'data-testid="add-to-cart"' not in page.content.decode()
     error = hook(response, "form-error")
-    assert error.attrs["data-reason"] == "unavailable"
+    assert error.attrs["data-reason"] == "product_unavailable"
     assert "later release" in error.text
     assert not CartLine.objects.exists()

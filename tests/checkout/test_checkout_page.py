@@ -1,12 +1,14 @@
-"""/checkout/: the order summary, the balance switch and the one box for codes (CONTRACT §5, §6)."""
+"""/checkout/: the order summary, the balance switch and the one box for codes (docs/interface.md
+§5, §6)."""
 
 import datetime
 import re
 
 import pytest
 from django.test import Client, override_settings
-from django.utils import timezone
 
+from catalog.models import Region
+from catalog.regions import region_today
 from checkout.selectors import SESSION_USE_BALANCE
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
@@ -300,7 +302,7 @@ def _refused_code(reason):
         giftcard_redeem(user=UserFactory(), code=issued.code)
     elif reason == "expired":
         GiftCard.objects.filter(pk=issued.card.pk).update(
-            expires_on=timezone.localdate() - datetime.timedelta(days=1)
+            expires_on=region_today(Region.objects.get(code="US")) - datetime.timedelta(days=1)
         )
     elif reason == "disabled":
         GiftCard.objects.filter(pk=issued.card.pk).update(status=GiftCard.Status.DISABLED)

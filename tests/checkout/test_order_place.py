@@ -1,4 +1,5 @@
-"""Placing an order: POST /checkout/place-order/ and `order_place` (CONTRACT §5, issue #4 §5).
+"""Placing an order: POST /checkout/place-order/ and `order_place` (docs/interface.md §5, issue #4
+§5).
 
 Money state is built through the real services; the autouse fixture of conftest.py proves
 `wallet_reconcile` clean after every test.
@@ -272,7 +273,7 @@ def test_a_line_no_longer_sold_is_refused(user, lamp, pan):
     response = _place(_client_for(user))
 
     error = hook(response, "form-error")
-    assert error.attrs["data-reason"] == "unavailable"
+    assert error.attrs["data-reason"] == "product_unavailable"
     assert "Cast-iron Pan" in error.text
     assert shop_state() == before
     with pytest.raises(ProductUnavailable):

@@ -1,4 +1,4 @@
-"""The payment provider interface and the test gateway of CONTRACT §5."""
+"""The payment provider interface and the test gateway of docs/interface.md §5."""
 
 import pytest
 from django.test import override_settings

@@ -1,7 +1,7 @@
 """A new shopper redeems a gift card, fills a cart and pays partly from the balance, partly by
 card; a declined card leaves the balance and the cart as they were.
 
-Shopper journeys in Chromium against the live server (CONTRACT §5, §6). Each step leaves a
+Shopper journeys in Chromium against the live server (docs/interface.md §5, §6). Each step leaves a
 full-page screenshot in test-results/screenshots/ for a person to look at.
 """
 
@@ -76,7 +76,7 @@ def add_books_to_cart(page: Page, live_server, prices: dict[str, int], *, shoot)
 
 
 def expect_split(page: Page, *, subtotal: int, balance: int, due: int) -> None:
-    """The summary hooks of CONTRACT §6 (checkout and order pages alike)."""
+    """The summary hooks of docs/interface.md §6 (checkout and order pages alike)."""
     for testid, amount in [
         ("order-subtotal", subtotal),
         ("order-discount", 0),

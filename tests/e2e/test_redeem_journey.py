@@ -1,6 +1,6 @@
 """A visitor signs up, redeems a gift card from the navigation bar and sees it in the wallet.
 
-Shopper journeys in Chromium against the live server (CONTRACT §5, §6). Each step leaves a
+Shopper journeys in Chromium against the live server (docs/interface.md §5, §6). Each step leaves a
 full-page screenshot in test-results/screenshots/ for a person to look at.
 """
 

@@ -1,4 +1,4 @@
-"""Read CONTRACT §6 page hooks (`data-testid` elements) out of a response."""
+"""Read docs/interface.md §6 page hooks (`data-testid` elements) out of a response."""
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser

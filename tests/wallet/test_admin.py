@@ -170,7 +170,8 @@ def wallet_world(tmp_path):
 
 def _shop_rows(tmp_path, shopper) -> None:
     """Rows for the other apps' registered models, made through their public contract: the
-    demo catalog (`seed_demo`, CONTRACT §4) and an order paid by card through the pages (§5)."""
+    demo catalog (`seed_demo`, docs/interface.md §4) and an order paid by card through the pages
+    (§5)."""
     with override_settings(DEBUG=True):  # seed_demo refuses to run without it
         call_command("seed_demo", "--code-file", str(tmp_path / "demo.csv"), stdout=io.StringIO())
     client = _client(shopper)

@@ -1,4 +1,4 @@
-"""wallet/codes.py: claim codes as CONTRACT §7 describes them."""
+"""wallet/codes.py: claim codes as docs/interface.md §7 describes them."""
 
 import re
 
@@ -50,7 +50,7 @@ def test_contract_check_symbol_vectors(payload, check):
 
 
 def _reference_check(payload: str) -> str:
-    """CONTRACT §7 written out longhand, to compare the implementation against."""
+    """docs/interface.md §7 written out longhand, to compare the implementation against."""
     total = 0
     for position, symbol in enumerate(reversed(payload)):
         value = ALPHABET.index(symbol)

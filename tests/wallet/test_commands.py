@@ -1,4 +1,4 @@
-"""wallet_reconcile and seed_demo (CONTRACT §4, §8)."""
+"""wallet_reconcile and seed_demo (docs/interface.md §4, §8)."""
 
 import csv
 import io

@@ -11,9 +11,10 @@ import pytest
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.test import override_settings
-from django.utils import timezone
 
 import wallet.services.batches as services
+from catalog.models import Region
+from catalog.regions import region_today
 from tests.accounts.factories import UserFactory
 from tests.wallet.ledger_state import ledger_state
 from tests.wallet.staff import (
@@ -150,7 +151,8 @@ def test_requesting_needs_the_issue_permission(approver):
     [(0, 2500, None), (-1, 2500, None), (3, 0, None), (3, -100, None), (3, 2500, -1)],
 )
 def test_a_batch_that_cannot_be_issued_is_refused_with_nothing_written(issuer, count, amount, days):
-    expires_on = None if days is None else timezone.localdate() + datetime.timedelta(days=days)
+    today = region_today(Region.objects.get(code="US"))  # batch_request defaults to US
+    expires_on = None if days is None else today + datetime.timedelta(days=days)
 
     with pytest.raises(WalletError):
         batch_request(issuer, count=count, amount=amount, expires_on=expires_on)

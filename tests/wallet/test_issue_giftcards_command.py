@@ -1,4 +1,5 @@
-"""issue_giftcards (CONTRACT §8, issue #3): in-process through `call_command`, and as a real
+"""issue_giftcards (docs/interface.md §8, issue #3): in-process through `call_command`, and as a
+real
 `manage.py` process for exit codes, stdout/stderr and signals.
 
 The process tests run against their own SQLite file (DATABASE_URL), migrated once per module;

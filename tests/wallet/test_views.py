@@ -1,4 +1,5 @@
-"""The wallet pages: /gift-cards/redeem/, /wallet/ and "Report a problem" (CONTRACT §5, §6)."""
+"""The wallet pages: /gift-cards/redeem/, /wallet/ and "Report a problem" (docs/interface.md §5,
+§6)."""
 
 import datetime
 import re
@@ -7,8 +8,9 @@ import pytest
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
+from catalog.models import Region
+from catalog.regions import region_today
 from tests.accounts.factories import UserFactory
 from tests.wallet.factories import issue_card
 from tests.wallet.ledger_state import ledger_state
@@ -27,11 +29,13 @@ UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")
 # Measured on SQLite and PostgreSQL (inside the test transaction, so atomic blocks show as
 # savepoints); each must stay flat however long the shopper's history.
 REDEEM_GET_QUERIES = 4  # session, user, region, nav balance
-# session, user, savepoint, card (locked), account, shop account, accounts locked, idempotency
-# key, transfer, postings, balances, card, release, region (for the message's locale)
-REDEEM_POST_QUERIES = 14
-# session, user, savepoint, card, rollback to and release the savepoint, nav balance, region
-REDEEM_REFUSED_QUERIES = 8
+# session, user, savepoint, shopper (locked: a region change waits), card (locked), account,
+# shop account, accounts locked, idempotency key, transfer, postings, balances, card, release,
+# region (for the message's locale)
+REDEEM_POST_QUERIES = 15
+# session, user, savepoint, shopper, card, rollback to and release the savepoint, nav balance,
+# region
+REDEEM_REFUSED_QUERIES = 9
 WALLET_QUERIES = 6  # session, user, region, count, balance (shared with the nav), page
 REPORT_GET_QUERIES = 6  # session, user, posting, transfer, region, nav balance
 REPORT_POST_QUERIES = 4  # session, user, posting, report
@@ -56,7 +60,7 @@ def _client_for(user) -> Client:
 
 def _expire(card: GiftCard) -> None:
     GiftCard.objects.filter(pk=card.pk).update(
-        expires_on=timezone.localdate() - datetime.timedelta(days=1)
+        expires_on=region_today(Region.objects.get(code="US")) - datetime.timedelta(days=1)
     )
 
 
@@ -144,7 +148,7 @@ def test_each_refusal_shows_the_form_with_its_reason(shopper_client, user, other
 def test_a_real_cards_code_is_not_shown_back_after_a_refusal(
     shopper_client, user, other_user, reason
 ):
-    """CONTRACT §7: after issue no page shows a full code again, not even the one typed."""
+    """docs/interface.md §7: after issue no page shows a full code again, not even the one typed."""
     code = _refusal_setup(reason, user, other_user)
     response = shopper_client.post(REDEEM, {"code": code_display(code)})
     html = response.content.decode()

@@ -1,10 +1,9 @@
 """Balance adjustments: the requests above the threshold wait here for a second staff member."""
 
 from django.contrib import admin, messages
-from django.shortcuts import get_object_or_404
 from django.urls import path
 
-from wallet.admin.base import ReadOnlyAdmin, money_display, post_action
+from wallet.admin.base import ReadOnlyAdmin, money_display, object_or_404, post_action
 from wallet.exceptions import WalletError
 from wallet.forms import ReasonForm
 from wallet.models import BalanceAdjustment
@@ -77,9 +76,7 @@ class BalanceAdjustmentAdmin(ReadOnlyAdmin):
                 messages.success(request, f"Adjustment #{adjustment_id} approved and applied.")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        adjustment = get_object_or_404(
-            BalanceAdjustment.objects.select_related("account"), pk=object_id
-        )
+        adjustment = object_or_404(BalanceAdjustment.objects.select_related("account"), object_id)
         user = request.user
         extra_context = {
             **(extra_context or {}),

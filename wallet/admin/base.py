@@ -3,8 +3,8 @@ POST button with its outcome as a message.
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 
 from catalog.models import Region
@@ -37,6 +37,20 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def object_or_404(queryset, object_id):
+    """The object of `queryset` with primary key `object_id`, or a 404 — also for an id its
+    primary key cannot parse (`abc`, `1.5`), which `get_object_or_404` would let through as
+    a 500."""
+    try:
+        pk = queryset.model._meta.pk.to_python(object_id)
+    except ValidationError:
+        raise Http404("No such object.") from None
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise Http404("No such object.")
+    return obj
 
 
 def money_display(minor, currency):

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -14,6 +13,7 @@ from wallet.admin.base import (
     ReadOnlyAdmin,
     approval_thresholds_display,
     money_display,
+    object_or_404,
     post_action,
 )
 from wallet.exceptions import NotFound, WalletError
@@ -131,7 +131,7 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/wallet/giftcardbatch/request.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        batch = get_object_or_404(GiftCardBatch, pk=object_id)
+        batch = object_or_404(GiftCardBatch.objects.all(), object_id)
         user = request.user
         waiting = batch.status == GiftCardBatch.Status.PENDING_APPROVAL
         extra_context = {

@@ -172,11 +172,6 @@ class GiftCardAdmin(CodeSearchMixin, ReadOnlyAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # The stock admin redirects to its index ("Perhaps it was deleted?"); a malformed or
-        # unknown id in a card's address is a plain 404 (docs/interface.md §9).
-        raise Http404("No such gift card.")
-
     def get_urls(self):
         return [
             path(

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
+from accounts.locks import user_qs_select_for_update
 from catalog.models import Region
 from catalog.regions import region_day_is_over
 from wallet import guessing
@@ -98,6 +100,8 @@ def giftcard_issue(
     return IssuedGiftCard(card=card, code=code)
 
 
+# A full code is a bearer secret: an error report (debug page, error e-mail) must not show it.
+@sensitive_variables("code")
 def giftcard_redeem(*, user, code: str, ip: str | None = None) -> Redemption:
     """Redeem a claim code into the shopper's balance, at once and exactly once.
 
@@ -122,12 +126,18 @@ def giftcard_redeem(*, user, code: str, ip: str | None = None) -> Redemption:
     return redemption
 
 
+@sensitive_variables("code", "canonical")
 def _giftcard_redeem(*, user, code: str) -> Redemption:
     try:
         canonical = code_normalize(code)
     except CodeTypo:
         raise CodeRefused("typo") from None
     with transaction.atomic():
+        # The shopper's row first (level 0 of the lock order, docs/ledger.md): a region change
+        # (accounts.services.user_region_change) takes the same lock, so the region checked
+        # below cannot change before this credit commits in its currency. NO KEY UPDATE: it
+        # does not block the rows that point at the user (a new wallet account).
+        shopper = user_qs_select_for_update(user_id=user.pk).get()
         card = giftcard_qs_select_for_update(code_hash=code_hash(canonical)).first()
         if card is None:
             raise CodeRefused("not_found")
@@ -148,7 +158,7 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         # The last day ends at midnight in the card's region, wherever the server is.
         if card.expires_on is not None and region_day_is_over(card.region, card.expires_on):
             raise CodeRefused("expired")
-        if card.region_id != user.region_id:
+        if card.region_id != shopper.region_id:
             raise CodeRefused("wrong_region")
 
         account = wallet_account_get_or_create(user=user, currency=card.currency)
