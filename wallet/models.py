@@ -206,6 +206,11 @@ class GiftCard(models.Model):
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     status_reason = models.CharField(max_length=200, blank=True)
+    # Who last disabled or re-enabled it: that staff member may not redeem it (no staff action
+    # moves value to the person acting, docs/interface.md §9).
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     expires_on = models.DateField(null=True, blank=True, help_text="Last day it can be redeemed.")
     batch = models.ForeignKey(
         GiftCardBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="cards"

@@ -99,6 +99,24 @@ def test_a_disabled_card_is_refused_and_a_re_enabled_one_redeems(support, user):
     ]
 
 
+def test_the_staff_member_who_re_enabled_a_card_cannot_redeem_it(support):
+    """Support looks a card up by its code, re-enables it, and tries to pocket it: refused
+    (`disabled`, nothing written); the shopper it belongs to redeems it as usual."""
+    issued = issue_card(amount=2500)
+    card_id = issued.card.pk
+    giftcard_status_set(card_id=card_id, status="disabled", reason="reported stolen", by=support)
+    giftcard_status_set(card_id=card_id, status="active", reason="found again", by=support)
+    before = ledger_state()
+
+    assert redeem_outcome(support, issued.code) == "disabled"
+
+    assert ledger_state() == before
+    assert GiftCard.objects.get(pk=card_id).status == GiftCard.Status.ACTIVE
+    shopper = UserFactory(region_id="US")
+    assert redeem_outcome(shopper, issued.code) == "redeemed"
+    assert ledger_reconcile().clean
+
+
 def test_a_card_of_an_issued_batch_can_be_disabled(support, user):
     batch = batch_request(support, count=3)
     text = "".join(giftcard_batch_codes_download(batch_id=batch.pk, user=support))

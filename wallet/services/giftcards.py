@@ -155,6 +155,10 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
             card.batch.approved_by_id,
         ):
             raise CodeRefused("disabled")
+        # Likewise the staff member who last disabled or re-enabled it (support looked the card
+        # up by its code): re-enabling a card and then redeeming it oneself is refused.
+        if card.status_changed_by_id == user.pk:
+            raise CodeRefused("disabled")
         # The last day ends at midnight in the card's region, wherever the server is.
         if card.expires_on is not None and region_day_is_over(card.region, card.expires_on):
             raise CodeRefused("expired")

@@ -286,6 +286,7 @@ def giftcard_status_set(*, card_id: int, status: str, reason: str, by) -> GiftCa
             raise InvalidState(f"the card is {card.get_status_display().lower()}")
         card.status = status
         card.status_reason = reason.strip()[:200]
-        card.save(update_fields=["status", "status_reason"])
+        card.status_changed_by = by
+        card.save(update_fields=["status", "status_reason", "status_changed_by"])
         audit_record(actor=by, action=action, target=f"gift card #{card.pk}", detail=reason)
     return card
