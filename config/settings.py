@@ -293,3 +293,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# Shop e-mails (config/mail.py, templates/email/): links in a message are absolute, built from
+# SITE_URL (messages are sent after commit, without a request, and never from a Host header).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
