@@ -121,6 +121,9 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
                 "order #%s: a capture failed on a payment already %s", order_id, payment.status
             )
             return order
+        # The cart before the ledger's wallet accounts: the global lock order (docs/ledger.md),
+        # as `order_place` takes them, so the two can never wait on each other.
+        _cart_restore(order)
         transfer = None
         # Refunds wait for a captured card payment (`order_refund`), so nothing of the balance
         # part has gone back yet: it all goes back now.
@@ -138,7 +141,6 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
                     Leg(customer.pk, order.balance_applied),
                 ],
             ).transfer
-        _cart_restore(order)
         order.status = Order.Status.PAYMENT_FAILED
         order.balance_return_transfer = transfer
         order.save(update_fields=["status", "balance_return_transfer"])
