@@ -1,5 +1,6 @@
 from django.db import models
 
+from catalog.images import product_image_path
 from catalog.regions import time_zone_validate
 
 
@@ -64,6 +65,11 @@ class Product(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def image_path(self) -> str:
+        """Its illustration's static path (catalog/images.py)."""
+        return product_image_path(self.slug)
 
 
 class Price(models.Model):
