@@ -120,6 +120,11 @@ elif not DEBUG:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MIDDLEWARE += ["config.cache_outage.CacheOutageMiddleware"]  # last: it sees the views' errors
+# A signed-in person's pages show their balance in the navigation: never cached.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "config.private_pages.PrivatePagesMiddleware",
+)
 
 # Client address (accounts/network.py): how many proxies of ours stand in front of the app,
 # each appending to X-Forwarded-For. 0: REMOTE_ADDR, the header is ignored. allauth's limits
