@@ -76,3 +76,53 @@ class User(AbstractUser):
             secret=secret,
             algorithm="sha256",
         ).hexdigest()
+
+
+class Address(models.Model):
+    """A saved delivery address of a shopper (docs/interface.md §10). Its country is always the
+    region it was saved in (the shopper's store); checkout offers only the addresses of the
+    shopper's current region. An order copies the address it ships to, so editing or deleting
+    an address never changes an order."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
+    )
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
+    full_name = models.CharField("full name", max_length=100)
+    line1 = models.CharField("address line 1", max_length=120)
+    line2 = models.CharField("address line 2", max_length=120, blank=True)
+    city = models.CharField(max_length=80)
+    postal_code = models.CharField("postal code", max_length=12)
+    phone = models.CharField(max_length=30, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            # At most one default per shopper, whatever two tabs do at once.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_default=True),
+                name="accounts_address_one_default",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name}, {self.line1}, {self.city} {self.postal_code}"
+
+    @property
+    def lines(self) -> list[str]:
+        """The address as it is written on a parcel, one line each."""
+        return [
+            line
+            for line in (
+                self.full_name,
+                self.line1,
+                self.line2,
+                f"{self.postal_code} {self.city}",
+                self.region.name,
+            )
+            if line
+        ]

@@ -6,12 +6,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from catalog.money import MoneyError, format_money, parse_amount
 from checkout.exceptions import CheckoutError
-from checkout.forms import RefundForm
+from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Payment, Refund, VoidedAuthorization
-from checkout.services import order_refund
+from checkout.services import order_deliver, order_refund, order_ship
 from wallet.admin import ReadOnlyInline
 from wallet.exceptions import WalletError
 
@@ -73,6 +74,20 @@ class OrderAdmin(admin.ModelAdmin):
         "balance_transfer",
         "balance_return_transfer",
         "created_at",
+        # Shipping as placed, and its progress (docs/interface.md §10).
+        "shipping",
+        "shipping_method",
+        "ship_name",
+        "ship_line1",
+        "ship_line2",
+        "ship_city",
+        "ship_postal_code",
+        "ship_country",
+        "ship_phone",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "delivered_at",
     ]
     fields = readonly_fields
     exclude = ["idempotency_key"]
@@ -103,6 +118,16 @@ class OrderAdmin(admin.ModelAdmin):
                 "<int:order_id>/refund/",
                 self.admin_site.admin_view(self.refund_view),
                 name="checkout_order_refund",
+            ),
+            path(
+                "<int:order_id>/ship/",
+                self.admin_site.admin_view(require_POST(self.ship_view)),
+                name="checkout_order_ship",
+            ),
+            path(
+                "<int:order_id>/deliver/",
+                self.admin_site.admin_view(require_POST(self.deliver_view)),
+                name="checkout_order_deliver",
             ),
             *super().get_urls(),
         ]
@@ -149,6 +174,36 @@ class OrderAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/checkout/order/refund.html", context)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["ship_form"] = ShipForm()
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def ship_view(self, request, order_id):
+        """POST only: mark the order shipped (carrier, tracking number); audited, e-mailed."""
+        order = get_object_or_404(Order, pk=order_id)
+        form = ShipForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Enter the carrier and the tracking number.")
+        else:
+            try:
+                order_ship(order_id=order.pk, by=request.user, **form.cleaned_data)
+            except CheckoutError as error:
+                messages.error(request, f"Order {order.number} not shipped: {error}")
+            else:
+                messages.success(request, f"Order {order.number} marked shipped.")
+        return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
+
+    def deliver_view(self, request, order_id):
+        """POST only: mark a shipped order delivered; audited."""
+        order = get_object_or_404(Order, pk=order_id)
+        try:
+            order_deliver(order_id=order.pk, by=request.user)
+        except CheckoutError as error:
+            messages.error(request, f"Order {order.number} not marked delivered: {error}")
+        else:
+            messages.success(request, f"Order {order.number} marked delivered.")
+        return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
 
 
 @admin.register(Payment)

@@ -42,3 +42,16 @@ class CheckoutChanged(CheckoutError):
 
 class RefundRefused(CheckoutError):
     reason = "refund_refused"
+
+
+class AddressRequired(CheckoutError):
+    """A cart with a physical item has nowhere to go yet (docs/interface.md §10)."""
+
+    reason = "address_required"
+
+
+class OrderTransitionRefused(CheckoutError):
+    """Staff asked for a step the order cannot take (ship a failed or refunded order, deliver
+    one not shipped)."""
+
+    reason = "transition_refused"

@@ -52,3 +52,20 @@ class RefundForm(forms.Form):
     idempotency_key = forms.RegexField(
         regex=r"^[0-9a-f]{32}$", max_length=32, widget=forms.HiddenInput
     )
+
+
+class ShippingForm(forms.Form):
+    method = forms.ChoiceField(choices=[("standard", "Standard"), ("express", "Express")])
+
+
+class SavedAddressForm(forms.Form):
+    """Ship to a saved address: its id (docs/interface.md §10)."""
+
+    address = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class ShipForm(forms.Form):
+    """Staff: mark an order shipped (admin)."""
+
+    carrier = forms.CharField(max_length=60)
+    tracking_number = forms.CharField(max_length=60, label="Tracking number")

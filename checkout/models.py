@@ -49,20 +49,22 @@ class CartLine(models.Model):
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PAID = "paid", "Placed"
-        PARTLY_REFUNDED = "partly_refunded", "Partially refunded"
+        # The words of docs/interface.md §10, stored as they are shown (`data-status`).
+        PLACED = "placed", "Placed"
+        SHIPPED = "shipped", "Shipped"
+        # Handed over; a digital-only order is delivered the moment it is paid.
+        DELIVERED = "delivered", "Delivered"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
         # The card capture failed after the order was written: nothing was charged to the
         # card, the balance part went back to the balance and the hold was released.
         PAYMENT_FAILED = "payment_failed", "Payment failed"
+        CANCELLED = "cancelled", "Cancelled"
 
-    # The order page's `data-status` (docs/interface.md §10), whose words issue 8 extends.
-    PAGE_STATUS = {
-        Status.PAID: "placed",
-        Status.PARTLY_REFUNDED: "partially_refunded",
-        Status.REFUNDED: "refunded",
-        Status.PAYMENT_FAILED: "payment_failed",
-    }
+    class ShippingMethod(models.TextChoices):
+        NONE = "", "Nothing to ship"
+        STANDARD = "standard", "Standard"
+        EXPRESS = "express", "Express"
 
     number = models.CharField(max_length=20, unique=True)
     user = models.ForeignKey(
@@ -70,7 +72,7 @@ class Order(models.Model):
     )
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
     # The same key twice (double click, replayed POST, a second tab) lands on this order.
     idempotency_key = models.CharField(max_length=64, unique=True)
     subtotal = models.BigIntegerField()
@@ -86,14 +88,35 @@ class Order(models.Model):
     balance_return_transfer = models.ForeignKey(
         "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Shipping as it was when the order was placed (docs/interface.md §10): the price, the
+    # method and a copy of the address, so a later edit of the address book changes nothing.
+    shipping = models.BigIntegerField(default=0)
+    shipping_method = models.CharField(
+        max_length=10, choices=ShippingMethod.choices, default="", blank=True
+    )
+    ship_name = models.CharField(max_length=100, blank=True)
+    ship_line1 = models.CharField(max_length=120, blank=True)
+    ship_line2 = models.CharField(max_length=120, blank=True)
+    ship_city = models.CharField(max_length=80, blank=True)
+    ship_postal_code = models.CharField(max_length=12, blank=True)
+    ship_country = models.CharField(max_length=2, blank=True)
+    ship_phone = models.CharField(max_length=30, blank=True)
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=60, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("refund_order", "Can refund orders")]
+        permissions = [
+            ("refund_order", "Can refund orders"),
+            ("fulfil_order", "Can mark orders shipped and delivered"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(subtotal__gte=0)
+                & Q(shipping__gte=0)
                 & Q(discount__gte=0)
                 & Q(balance_applied__gte=0)
                 & Q(card_charged__gte=0),
@@ -102,6 +125,7 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(
                     subtotal=models.F("discount")
+                    - models.F("shipping")
                     + models.F("balance_applied")
                     + models.F("card_charged")
                 ),
@@ -124,7 +148,7 @@ class Order(models.Model):
 
     @property
     def total(self) -> int:
-        return self.subtotal - self.discount
+        return self.subtotal + self.shipping - self.discount
 
     @property
     def refunded(self) -> int:
@@ -132,7 +156,56 @@ class Order(models.Model):
 
     @property
     def page_status(self) -> str:
-        return self.PAGE_STATUS.get(self.status, self.status)
+        """The order page's `data-status`: the stored word itself."""
+        return self.status
+
+    @property
+    def ships(self) -> bool:
+        return bool(self.shipping_method)
+
+    @property
+    def ship_lines(self) -> list[str]:
+        """The address it ships to, one line each, as written on the parcel."""
+        lines = [
+            self.ship_name,
+            self.ship_line1,
+            self.ship_line2,
+            f"{self.ship_postal_code} {self.ship_city}".strip(),
+        ]
+        return [line for line in lines if line]
+
+
+class ShippingRate(models.Model):
+    """What a region charges to ship a parcel by one method (docs/interface.md §10): data, kept
+    by staff, in the region's currency (minor units; JPY whole yen). Standard shipping is free
+    from `free_from` (the subtotal after discounts), when set."""
+
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(
+        max_length=10,
+        choices=[
+            (Order.ShippingMethod.STANDARD, "Standard"),
+            (Order.ShippingMethod.EXPRESS, "Express"),
+        ],
+    )
+    amount = models.BigIntegerField()
+    free_from = models.BigIntegerField(
+        null=True, blank=True, help_text="Free from this subtotal (minor units); empty: never."
+    )
+    delivery_days = models.CharField(max_length=20, help_text='Shown to shoppers, e.g. "3-5".')
+
+    class Meta:
+        ordering = ["region", "method"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "method"], name="checkout_rate_unique"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & (Q(free_from__isnull=True) | Q(free_from__gte=0)),
+                name="checkout_rate_non_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region_id} {self.method}"
 
 
 class OrderLine(models.Model):
@@ -142,6 +215,8 @@ class OrderLine(models.Model):
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.BigIntegerField()
     line_total = models.BigIntegerField()
+    # As it was sold: a digital item is delivered at once and listed in the shopper's library.
+    is_digital = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]

@@ -37,12 +37,16 @@ urlpatterns = [
         name="code",
     ),
     path("checkout/balance/", views.CheckoutBalanceView.as_view(), name="balance"),
+    path("checkout/address/", views.CheckoutAddressView.as_view(), name="address"),
+    path("checkout/shipping/", views.CheckoutShippingView.as_view(), name="shipping"),
     path(
         "checkout/place-order/",
         never_cache(sensitive_post_parameters("card_number")(views.PlaceOrderView.as_view())),
         name="place_order",
     ),
     path("orders/", never_cache(views.OrderListView.as_view()), name="orders"),
+    # Before the order page: "library" would read as an order number.
+    path("orders/library/", never_cache(views.LibraryView.as_view()), name="library"),
     path(
         "orders/<order_number:number>/",
         never_cache(views.OrderDetailView.as_view()),

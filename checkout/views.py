@@ -9,19 +9,36 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.forms import AddressForm
 from accounts.network import client_ip
 from catalog.money import format_money
 from catalog.selectors import shopper_region
 from checkout.exceptions import CheckoutError
-from checkout.forms import CartLineForm, CheckoutCodeForm, PlaceOrderForm, UseBalanceForm
+from checkout.forms import (
+    CartLineForm,
+    CheckoutCodeForm,
+    PlaceOrderForm,
+    SavedAddressForm,
+    ShippingForm,
+    UseBalanceForm,
+)
 from checkout.models import Order
 from checkout.selectors import (
     cart_lines_get,
+    checkout_addresses_get,
     checkout_quote_get,
+    library_for_user,
     order_get_for_user,
     order_list_for_user,
 )
-from checkout.services import cart_add, cart_update, checkout_use_balance_set, order_place
+from checkout.services import (
+    cart_add,
+    cart_update,
+    checkout_address_set,
+    checkout_shipping_set,
+    checkout_use_balance_set,
+    order_place,
+)
 from wallet.codes import CodeTypo, code_normalize
 from wallet.exceptions import CodeRefused
 from wallet.selectors import Balance
@@ -99,10 +116,25 @@ class CheckoutView(LoginRequiredMixin, View):
         return self.render_page(request)
 
     @staticmethod
-    def render_page(request, *, error_reason="", error_message="", status=200, card_error=""):
+    def render_page(
+        request,
+        *,
+        error_reason="",
+        error_message="",
+        status=200,
+        card_error="",
+        address_form=None,
+    ):
         quote = checkout_quote_get(user=request.user, session=request.session)
+        addresses, address = ([], None)
+        if quote.needs_shipping:
+            addresses, address = checkout_addresses_get(user=request.user, session=request.session)
         context = {
             "quote": quote,
+            "addresses": addresses,
+            "address": address,
+            "address_form": address_form
+            or AddressForm(region_code=request.user.region_id, auto_id="id_address_%s"),
             # The navigation bar shows the balance the summary used: one read, never two
             # figures that disagree.
             "nav_balance": Balance(amount=quote.balance_available, currency=quote.currency),
@@ -160,6 +192,49 @@ def _looks_like_claim_code(text: str) -> bool:
         cleaned = text.replace(" ", "").replace("-", "")
         return 13 <= len(cleaned) <= 17
     return True
+
+
+class CheckoutAddressView(LoginRequiredMixin, View):
+    """Where the order goes: a saved address (`address`) or a new one, saved to the book."""
+
+    def post(self, request):
+        if "address" in request.POST:
+            form = SavedAddressForm(request.POST)
+            if not form.is_valid():
+                _form_error(request, "invalid", "Choose one of your saved addresses.")
+                return redirect("checkout:checkout")
+            checkout_address_set(
+                user=request.user,
+                session=request.session,
+                address_id=form.cleaned_data["address"],
+            )
+            messages.success(request, "Your order will be sent to the address you chose.")
+            return redirect("checkout:checkout")
+        form = AddressForm(
+            request.POST, region_code=request.user.region_id, auto_id="id_address_%s"
+        )
+        if not form.is_valid():
+            return CheckoutView.render_page(
+                request,
+                error_reason="address_invalid",
+                error_message="Check the address: some fields need a change.",
+                address_form=form,
+                status=400,
+            )
+        checkout_address_set(user=request.user, session=request.session, data=form.cleaned_data)
+        messages.success(request, "Address saved to your address book.")
+        return redirect("checkout:checkout")
+
+
+class CheckoutShippingView(LoginRequiredMixin, View):
+    def post(self, request):
+        form = ShippingForm(request.POST)
+        if not form.is_valid():
+            _form_error(request, "invalid", "Choose standard or express shipping.")
+            return redirect("checkout:checkout")
+        checkout_shipping_set(session=request.session, method=form.cleaned_data["method"])
+        messages.info(request, f"{form.cleaned_data['method'].capitalize()} shipping chosen.")
+        return redirect("checkout:checkout")
 
 
 class CheckoutBalanceView(LoginRequiredMixin, View):
@@ -224,4 +299,25 @@ class OrderListView(LoginRequiredMixin, View):
 class OrderDetailView(LoginRequiredMixin, View):
     def get(self, request, number):
         order = order_get_for_user(user=request.user, number=number)
-        return render(request, "checkout/order_detail.html", {"order": order})
+        context = {"order": order, "timeline": _timeline(order)}
+        return render(request, "checkout/order_detail.html", context)
+
+
+def _timeline(order: Order) -> list[dict]:
+    """Placed → shipped → delivered, each with its date once it happened (a digital-only
+    order goes straight from placed to delivered)."""
+    steps = [{"key": "placed", "label": "Placed", "at": order.created_at}]
+    if order.status == Order.Status.PAYMENT_FAILED:
+        return [*steps, {"key": "payment_failed", "label": "Payment failed", "at": None}]
+    if order.ships:
+        steps.append({"key": "shipped", "label": "Shipped", "at": order.shipped_at})
+    steps.append({"key": "delivered", "label": "Delivered", "at": order.delivered_at})
+    return steps
+
+
+class LibraryView(LoginRequiredMixin, View):
+    """Your library: the digital items bought, delivered at once."""
+
+    def get(self, request):
+        page = Paginator(library_for_user(user=request.user), 50).get_page(request.GET.get("page"))
+        return render(request, "checkout/library.html", {"page": page})

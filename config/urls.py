@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/logout/", LogoutView.as_view()),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
     path("", include("wallet.urls")),
     path("", include("checkout.urls")),
     path("", include("catalog.urls")),

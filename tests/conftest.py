@@ -14,6 +14,7 @@ from tests.accounts.two_factor import login_staff
 _REGIONS = importlib.import_module("catalog.migrations.0002_regions").REGIONS
 _TIME_ZONES = importlib.import_module("catalog.migrations.0004_region_time_zone").TIME_ZONES
 _GROUPS = importlib.import_module("wallet.migrations.0005_staff_groups").GROUPS
+_RATES = importlib.import_module("checkout.migrations.0003_shipping_and_progress").RATES
 
 
 def _data_migration_rows_restore() -> None:
@@ -26,6 +27,14 @@ def _data_migration_rows_restore() -> None:
                 "locale": locale,
                 "time_zone": _TIME_ZONES[code],
             },
+        )
+    from checkout.models import ShippingRate
+
+    for region, method, amount, free_from, days in _RATES:
+        ShippingRate.objects.get_or_create(
+            region_id=region,
+            method=method,
+            defaults={"amount": amount, "free_from": free_from, "delivery_days": days},
         )
     for name, perms in _GROUPS.items():
         group, created = Group.objects.get_or_create(name=name)

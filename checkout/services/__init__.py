@@ -3,6 +3,8 @@
 - `cart`: the cart and the checkout switches
 - `orders`: placing an order and paying for it
 - `refunds`: refunds per source
+- `fulfilment`: shipped and delivered
+- `shipping`: the address and the method chosen at checkout
 """
 
 from checkout.services.cart import (
@@ -11,14 +13,20 @@ from checkout.services.cart import (
     cart_update,
     checkout_use_balance_set,
 )
+from checkout.services.fulfilment import order_deliver, order_ship
 from checkout.services.orders import order_place
 from checkout.services.refunds import order_refund
+from checkout.services.shipping import checkout_address_set, checkout_shipping_set
 
 __all__ = [
     "cart_add",
     "cart_merge_on_login",
     "cart_update",
+    "checkout_address_set",
+    "checkout_shipping_set",
     "checkout_use_balance_set",
+    "order_deliver",
     "order_place",
     "order_refund",
+    "order_ship",
 ]

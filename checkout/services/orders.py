@@ -6,14 +6,13 @@ after commit (`card_payments`).
 import logging
 import secrets
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from catalog.money import format_money
+from checkout.emails import order_placed_mail_send
 from checkout.exceptions import (
+    AddressRequired,
     CardRequired,
     CheckoutChanged,
     CheckoutError,
@@ -25,6 +24,7 @@ from checkout.locks import cart_qs_select_for_update
 from checkout.models import CartLine, Order, OrderLine, Payment, VoidedAuthorization
 from checkout.payments import payment_provider_get
 from checkout.selectors import (
+    checkout_addresses_get,
     checkout_quote_get,
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
@@ -85,6 +85,11 @@ def order_place(
     if quote.unavailable:
         names = ", ".join(line.name for line in quote.unavailable)
         raise ProductUnavailable(f"Not sold in your region: {names}. Remove it to continue.")
+    address = None
+    if quote.needs_shipping:
+        _, address = checkout_addresses_get(user=user, session=session)
+        if address is None:
+            raise AddressRequired("Add the address we should send your order to.")
     # The shopper agreed to the figures of the summary they saw; another tab may have changed
     # the cart or the balance since, and then they must see the new figures before paying.
     if (expected_total is not None and expected_total != quote.total) or (
@@ -136,6 +141,7 @@ def order_place(
             session=session,
             idempotency_key=idempotency_key,
             quote=quote,
+            address=address,
             authorization=authorization,
         )
     except Exception:
@@ -161,7 +167,7 @@ def _order_replayed(order: Order, user) -> Order:
     return order
 
 
-def _order_write(*, user, session, idempotency_key, quote, authorization) -> Order:
+def _order_write(*, user, session, idempotency_key, quote, address, authorization) -> Order:
     with transaction.atomic():
         # 1. The cart: concurrent orders of one shopper queue here.
         if cart_qs_select_for_update(user_id=user.pk).first() is None:
@@ -170,10 +176,11 @@ def _order_write(*, user, session, idempotency_key, quote, authorization) -> Ord
         if existing is not None:
             return _order_replayed(existing, user)
         fresh = checkout_quote_get(user=user, session=session)
-        if (fresh.lines, fresh.total, fresh.balance_applied) != (
+        if (fresh.lines, fresh.total, fresh.balance_applied, fresh.shipping_line) != (
             quote.lines,
             quote.total,
             quote.balance_applied,
+            quote.shipping_line,
         ):
             raise CheckoutChanged(
                 "Your cart or balance changed while you were paying. Check the summary again."
@@ -203,10 +210,12 @@ def _order_write(*, user, session, idempotency_key, quote, authorization) -> Ord
             currency=quote.currency,
             idempotency_key=idempotency_key,
             subtotal=quote.subtotal,
+            shipping=quote.shipping,
             discount=quote.discount,
             balance_applied=quote.balance_applied,
             card_charged=quote.amount_due,
             balance_transfer=transfer,
+            **_shipping_fields(quote, address),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -216,6 +225,7 @@ def _order_write(*, user, session, idempotency_key, quote, authorization) -> Ord
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.total,
+                is_digital=line.digital,
             )
             for line in quote.lines
         )
@@ -238,39 +248,22 @@ def _order_write(*, user, session, idempotency_key, quote, authorization) -> Ord
                 lambda: payment_capture(order_id=order.pk, authorization=authorization),
                 robust=True,
             )
-        transaction.on_commit(lambda: _order_confirmation_send(order.pk), robust=True)
+        transaction.on_commit(lambda: order_placed_mail_send(order_id=order.pk), robust=True)
     return order
 
 
-def _order_confirmation_send(order_id: int) -> None:
-    order = (
-        Order.objects.select_related("user", "region").prefetch_related("lines").get(pk=order_id)
-    )
-    locale = order.region.locale  # amounts as the shopper's store shows them (docs/interface.md §3)
-    context = {
-        "order": order,
-        "subtotal": format_money(order.subtotal, currency=order.currency, locale=locale),
-        "balance": format_money(order.balance_applied, currency=order.currency, locale=locale),
-        "card": format_money(order.card_charged, currency=order.currency, locale=locale),
-        "total": format_money(order.total, currency=order.currency, locale=locale),
+def _shipping_fields(quote, address) -> dict:
+    """The order's shipping as it is now: the method and a copy of the address (a later edit
+    of the address book changes no order). Nothing to ship: delivered at once (digital)."""
+    if not quote.needs_shipping:
+        return {"status": Order.Status.DELIVERED, "delivered_at": timezone.now()}
+    return {
+        "shipping_method": quote.shipping_method,
+        "ship_name": address.full_name,
+        "ship_line1": address.line1,
+        "ship_line2": address.line2,
+        "ship_city": address.city,
+        "ship_postal_code": address.postal_code,
+        "ship_country": address.region_id,
+        "ship_phone": address.phone,
     }
-    # This runs after the capture's callback: an order whose card payment failed is told so,
-    # never thanked for a payment that did not happen.
-    failed = order.status == Order.Status.PAYMENT_FAILED
-    template = "payment_failed" if failed else "order_confirmation"
-    subject = (
-        f"Your card payment for order {order.number} failed"
-        if failed
-        else f"Your order {order.number}"
-    )
-    try:
-        send_mail(
-            subject=f"[Coinpurse] {subject}",
-            message=render_to_string(f"checkout/email/{template}.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[order.user.email],
-        )
-    except Exception:
-        # The order is committed: a mail server's failure must not turn its page into an
-        # error, but it must not pass unnoticed either.
-        logger.exception("order %s: the confirmation e-mail was not sent", order.number)

@@ -4,6 +4,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from checkout.emails import order_refunded_mail_send
 from checkout.exceptions import (
     RefundRefused,
 )
@@ -168,7 +169,7 @@ def _order_refund(
             order.status = (
                 Order.Status.REFUNDED
                 if order.refunded == order.total
-                else Order.Status.PARTLY_REFUNDED
+                else Order.Status.PARTIALLY_REFUNDED
             )
             order.save(update_fields=["balance_refunded", "card_refunded", "status"])
             to_card = bool(from_card and not card_to_balance)
@@ -196,6 +197,10 @@ def _order_refund(
             if to_card:
                 # After commit: the provider is an outside call, never made under the lock.
                 transaction.on_commit(lambda: _card_refund(refund.pk), robust=True)
+            # The shopper hears of it after commit (never the staff reason: it is internal).
+            transaction.on_commit(
+                lambda: order_refunded_mail_send(refund_id=refund.pk), robust=True
+            )
             logger.info("order %s refunded: %s to balance", order.number, to_balance)
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()

@@ -29,7 +29,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Product {n:03d}")
     slug = factory.Sequence(lambda n: f"product-{n:03d}")
     category = factory.SubFactory(CategoryFactory)
-    kind = Product.Kind.PHYSICAL
+    # Digital unless a test says otherwise: the tests written before shipping existed price
+    # carts without it; shipping tests ask for `kind=Product.Kind.PHYSICAL`.
+    kind = Product.Kind.DIGITAL
     description = "A thing worth buying."
 
     @factory.post_generation

@@ -31,8 +31,40 @@ def balance(user) -> int:
     return wallet_balance_get(user=user).amount
 
 
+ADDRESSES = {
+    "US": "10001",
+    "GB": "SW1A 1AA",
+    "FR": "75001",
+    "DE": "10115",
+    "JP": "100-0001",
+}
+
+
+def address_give(user):
+    """A saved default address in the shopper's region (a physical item needs one to ship)."""
+    from accounts.addresses import address_create
+    from accounts.models import Address
+
+    existing = Address.objects.filter(user=user, region_id=user.region_id).first()
+    if existing is not None:
+        return existing
+    return address_create(
+        user=user,
+        data={
+            "full_name": "Sam Shopper",
+            "line1": "1 Test Street",
+            "line2": "",
+            "city": "Testville",
+            "postal_code": ADDRESSES[user.region_id],
+            "phone": "",
+        },
+    )
+
+
 def cart_fill(user, *lines) -> None:
-    """Put `(product, quantity)` lines in the shopper's saved cart through `cart_add`."""
+    """Put `(product, quantity)` lines in the shopper's saved cart through `cart_add`; the
+    shopper gets a default address if they have none (a physical item ships)."""
+    address_give(user)
     for product, quantity in lines:
         cart_add(user=user, session={}, slug=product.slug, quantity=quantity)
 

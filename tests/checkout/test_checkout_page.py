@@ -27,7 +27,9 @@ BALANCE = "/checkout/balance/"
 PLACE = "/checkout/place-order/"
 
 # Measured on SQLite; flat however many lines the cart holds.
-CHECKOUT_QUERIES = 5  # session, user, region, balance (shared with the nav), lines (priced)
+CHECKOUT_QUERIES = (
+    6  # session, user, region, balance (shared with the nav), lines (priced), shipping rates
+)
 
 UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")  # well formed, never issued
 TYPO_CODE = UNKNOWN_CODE[:-1] + ("1" if UNKNOWN_CODE[-1] != "1" else "2")  # wrong check symbol

@@ -11,6 +11,7 @@ import pytest
 from django.db import IntegrityError
 from django.test import Client
 
+from checkout import emails as checkout_emails
 from checkout.exceptions import (
     CardRequired,
     CheckoutChanged,
@@ -94,7 +95,11 @@ def test_an_order_paid_fully_by_the_balance_needs_no_card(
         9497,
         0,
     )
-    assert (order.currency, order.region_id, order.status) == ("USD", "US", "paid")
+    assert (order.currency, order.region_id, order.status) == (
+        "USD",
+        "US",
+        "delivered",
+    )  # digital: delivered at once
     assert balance(user) == 10_000 - 9497
     assert order.balance_transfer.kind == Transfer.Kind.ORDER_PAYMENT
     assert not Payment.objects.exists()
@@ -591,7 +596,7 @@ def test_a_mail_server_failure_is_logged_and_the_order_stands(
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("no mail server")
 
-    monkeypatch.setattr(services, "send_mail", refuse)
+    monkeypatch.setattr(checkout_emails, "mail_send", refuse)
     cart_fill(user, (lamp, 1))
 
     with django_capture_on_commit_callbacks(execute=True):

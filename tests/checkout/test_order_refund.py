@@ -97,7 +97,7 @@ def test_partial_refunds_add_up_to_a_full_refund(user, lamp, refunder):
 
     _refund(order, refunder, balance_part=999)
     order.refresh_from_db()
-    assert (order.balance_refunded, order.status) == (999, "partly_refunded")
+    assert (order.balance_refunded, order.status) == (999, "partially_refunded")
 
     _refund(order, refunder, balance_part=2000)
     order.refresh_from_db()
@@ -125,7 +125,7 @@ def test_the_card_part_goes_back_through_the_provider_after_commit(
     assert refund.provider_reference.startswith("test_refund_")
     assert refund.card_destination == Refund.Destination.CARD
     assert refund.transfer is None
-    assert (split_order.card_refunded, split_order.status) == (1500, "partly_refunded")
+    assert (split_order.card_refunded, split_order.status) == (1500, "partially_refunded")
     assert split_order.payment.status == "partly_refunded"  # 15.00 of the 39.98 charged
     assert balance(user) == 0
 

@@ -70,7 +70,7 @@ def test_the_history_lists_the_shoppers_orders_newest_first(user, other_user, la
     assert _numbers(response) == [second.number, first.number]
     assert theirs.number not in response.content.decode()
     assert "$59.98" in hooks(response, "order-row")[0].text
-    assert "Placed" in hooks(response, "order-row")[0].text
+    assert "Delivered" in hooks(response, "order-row")[0].text
 
 
 def test_the_history_is_paginated(user, lamp):

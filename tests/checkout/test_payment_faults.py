@@ -77,7 +77,7 @@ def test_a_payment_is_authorized_until_the_capture_succeeds(
 
     assert Payment.objects.get().status == Payment.Status.CAPTURED
     assert gateway.captured == {order.payment.reference}
-    assert Order.objects.get().status == Order.Status.PAID
+    assert Order.objects.get().status == Order.Status.DELIVERED  # digital: delivered at once
 
 
 # --- the test card whose capture fails ------------------------------------------------------
@@ -175,7 +175,7 @@ def test_a_late_failure_report_leaves_a_captured_payment_alone(
     card_payments.order_payment_fail(order_id=order.pk, authorization=authorization)
 
     assert shop_state() == before
-    assert Order.objects.get().status == Order.Status.PAID
+    assert Order.objects.get().status == Order.Status.DELIVERED
 
 
 def test_a_replay_of_a_failed_orders_form_lands_on_that_order(
@@ -233,7 +233,7 @@ def test_a_normal_card_order_shows_placed(user, lamp):
     response = client.post(PLACE, {"idempotency_key": new_key(), "card_number": APPROVED})
 
     page = client.get(response["Location"])
-    assert hook(page, "order-status").attrs["data-status"] == "placed"
+    assert hook(page, "order-status").attrs["data-status"] == "delivered"
     assert "Thank you!" in hook(page, "message").text
     assert Payment.objects.get().status == Payment.Status.CAPTURED
 

@@ -163,7 +163,7 @@ def test_twenty_orders_paid_by_the_whole_balance_only_one_is_placed(round_, pric
     (order,) = orders
     assert Order.objects.get() == order
     assert (order.status, order.subtotal, order.balance_applied, order.card_charged) == (
-        Order.Status.PAID,
+        Order.Status.PLACED,
         price,
         price,
         0,
@@ -270,7 +270,7 @@ def test_twenty_refunds_at_once_never_exceed_what_was_paid(round_, price):
     assert (order.balance_refunded, order.card_refunded, order.status) == (
         refunded,
         0,
-        Order.Status.PARTLY_REFUNDED,
+        Order.Status.PARTIALLY_REFUNDED,
     )
     assert Refund.objects.filter(order=order).count() == len(refunds)
     assert Transfer.objects.filter(kind=Transfer.Kind.REFUND).count() == len(refunds)
@@ -305,7 +305,9 @@ def test_one_refund_key_from_twenty_threads_refunds_once(round_, share, price):
     assert (refund.from_balance, refund.idempotency_key) == (part, key)
     order.refresh_from_db()
     assert order.balance_refunded == part
-    assert order.status == (Order.Status.REFUNDED if share == 100 else Order.Status.PARTLY_REFUNDED)
+    assert order.status == (
+        Order.Status.REFUNDED if share == 100 else Order.Status.PARTIALLY_REFUNDED
+    )
     assert Transfer.objects.filter(kind=Transfer.Kind.REFUND).count() == 1
     assert wallet_balance_get(user=order.user).amount == part
     assert_ledger_clean()

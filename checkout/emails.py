@@ -1,0 +1,94 @@
+"""The order e-mails (docs/interface.md §10): placed (or its card payment failed), shipped,
+refunded. Each is text + HTML on the one base template (templates/email/), links to its order
+page (absolute, from SITE_URL: config/mail.py) and is sent after commit. A mail server that
+fails is logged, never a 500: the order is already committed. No card number is ever in one
+(only the order's amounts)."""
+
+import logging
+
+from django.urls import reverse
+
+from catalog.money import format_money
+from checkout.models import Order, Refund
+from config.mail import mail_send
+
+logger = logging.getLogger(__name__)
+
+
+def _money(order: Order, amount: int) -> str:
+    # Amounts as the shopper's store shows them (docs/interface.md §3).
+    return format_money(amount, currency=order.currency, locale=order.region.locale)
+
+
+def _order_send(order: Order, *, template: str, subject: str, extra: dict | None = None) -> None:
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "subtotal": _money(order, order.subtotal),
+        "shipping": _money(order, order.shipping),
+        "balance": _money(order, order.balance_applied),
+        "card": _money(order, order.card_charged),
+        "total": _money(order, order.total),
+        "action_url": reverse("checkout:order", kwargs={"number": order.number}),
+        "action_label": "View your order",
+        **(extra or {}),
+    }
+    try:
+        mail_send(
+            to=order.user.email,
+            subject=f"[Coinpurse] {subject}",
+            template=f"checkout/email/{template}",
+            context=context,
+        )
+    except Exception:
+        # The order is committed: a mail server's failure must not turn its page into an
+        # error, but it must not pass unnoticed either.
+        name = {"order_placed": "confirmation"}.get(template, template.replace("_", " "))
+        logger.exception("order %s: the %s e-mail was not sent", order.number, name)
+
+
+def _order_get(order_id: int) -> Order:
+    return Order.objects.select_related("user", "region").get(pk=order_id)
+
+
+def order_placed_mail_send(*, order_id: int) -> None:
+    """After commit (after the capture's callback): the confirmation, or — when the card
+    capture failed — that it failed, never thanks for a payment that did not happen."""
+    order = _order_get(order_id)
+    if order.status == Order.Status.PAYMENT_FAILED:
+        _order_send(
+            order,
+            template="payment_failed",
+            subject=f"Your card payment for order {order.number} failed",
+        )
+    else:
+        _order_send(order, template="order_placed", subject=f"Your order {order.number}")
+
+
+def order_shipped_mail_send(*, order_id: int) -> None:
+    order = _order_get(order_id)
+    _order_send(order, template="order_shipped", subject=f"Your order {order.number} is on its way")
+
+
+def order_refunded_mail_send(*, refund_id: int) -> None:
+    refund = Refund.objects.select_related("order__user", "order__region").get(pk=refund_id)
+    order = refund.order
+    _order_send(
+        order,
+        template="order_refunded",
+        subject=f"A refund for your order {order.number}",
+        extra={
+            "refund": refund,
+            "refund_amount": _money(order, refund.amount),
+            "to_balance": _money(
+                order,
+                refund.from_balance
+                + (
+                    refund.from_card if refund.card_destination == Refund.Destination.BALANCE else 0
+                ),
+            ),
+            "to_card": _money(
+                order, refund.from_card if refund.card_destination == Refund.Destination.CARD else 0
+            ),
+        },
+    )
