@@ -2,6 +2,7 @@
 §5)."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from catalog.views import PRODUCTS_PER_PAGE
@@ -13,8 +14,14 @@ pytestmark = pytest.mark.django_db
 
 # Measured on SQLite; each stays flat however many products the shop sells.
 LIST_QUERIES_VISITOR = 4  # region, count, categories, page of products (priced by a subquery)
-LIST_QUERIES_SHOPPER = 7  # + session, user, nav balance
-DETAIL_QUERIES_SHOPPER = 5  # session, user, region, product (priced), nav balance
+# The nav's cart count: one query for a shopper (checkout/context_processors.py), none for a
+# visitor, whose cart is in the session the page loads anyway.
+NAV_CART = int(
+    "checkout.context_processors.cart_count"
+    in settings.TEMPLATES[0]["OPTIONS"]["context_processors"]
+)
+LIST_QUERIES_SHOPPER = 7 + NAV_CART  # + session, user, nav balance (, nav cart count)
+DETAIL_QUERIES_SHOPPER = 5 + NAV_CART  # session, user, region, product (priced), nav balance
 
 
 def _slugs(response):
