@@ -93,5 +93,5 @@ class AddressForm(forms.ModelForm):
         for name in self.errors:
             if name in self.fields:
                 widget = self.fields[name].widget
-                widget.attrs["aria-describedby"] = f"id_{name}_error"
+                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
                 widget.attrs["class"] = "form-control is-invalid"

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from catalog.money import MoneyError, format_money, parse_amount
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
-from checkout.models import Order, OrderLine, Payment, Refund, VoidedAuthorization
+from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
 from checkout.services import order_deliver, order_refund, order_ship
 from wallet.admin import ReadOnlyInline
 from wallet.exceptions import WalletError
@@ -269,3 +269,23 @@ class RefundAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ShippingRate)
+class ShippingRateAdmin(admin.ModelAdmin):
+    """What each region charges to ship (docs/interface.md §10). Amounts in minor units of the
+    region's currency; the list shows them as money."""
+
+    list_display = ["region", "method", "amount_display", "free_from_display", "delivery_days"]
+    list_filter = ["region", "method"]
+    list_select_related = ["region"]
+
+    @admin.display(description="rate", ordering="amount")
+    def amount_display(self, obj):
+        return format_money(obj.amount, currency=obj.region.currency)
+
+    @admin.display(description="free from", ordering="free_from")
+    def free_from_display(self, obj):
+        if obj.free_from is None:
+            return "never"
+        return format_money(obj.free_from, currency=obj.region.currency)
