@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -101,6 +102,7 @@ class UserAdmin(BaseUserAdmin):
             "title": f"Change the region of {user}",
             "subject": user,
             "form": form,
+            "adminform": helpers.AdminForm(form, [(None, {"fields": ["region"]})], {}),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/accounts/user/region_change.html", context)

@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
 
+from catalog.admin_money import money_display
 from catalog.models import Category, Price, Product, Region
+from catalog.money import MoneyError, parse_amount, to_major_text
 
 
 @admin.register(Region)
@@ -16,11 +19,49 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class PriceForm(forms.ModelForm):
+    """A price typed as money in its region's currency ("36.99", "3000" for yen), stored in
+    minor units; staff never type or read cents."""
+
+    amount = forms.CharField(
+        max_length=20, label="price", help_text="In the region's currency: 36.99, or 3000 for yen."
+    )
+
+    class Meta:
+        model = Price
+        fields = ["region", "amount"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["amount"] = to_major_text(
+                self.instance.amount, currency=self.instance.region.currency
+            )
+
+    def clean_amount(self):
+        region = self.cleaned_data.get("region")
+        if region is None:
+            return None  # the region's own error is shown
+        try:
+            return parse_amount(self.cleaned_data["amount"], currency=region.currency)
+        except MoneyError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
 class PriceInline(admin.TabularInline):
     model = Price
+    form = PriceForm
     extra = 0
-    fields = ["region", "amount"]
-    verbose_name = "price (minor units: cents, pence, yen)"
+    show_original = False  # the price's own text is in minor units; its columns say it
+    fields = ["region", "amount", "price_display"]
+    readonly_fields = ["price_display"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("region")
+
+    @admin.display(description="shown as")
+    def price_display(self, obj):
+        return money_display(obj.amount, obj.region.currency) if obj.pk else "—"
 
 
 @admin.register(Product)

@@ -102,6 +102,7 @@ def test_an_adjustment_above_the_threshold_waits_and_a_second_person_approves_it
         "direction": "credit",
         "amount": "750.00",
         "reason": "lost parcel",
+        "confirm": "Confirm",  # the second step: the amount was read back first
     }
 
     first = client.post(url, data)
@@ -186,6 +187,7 @@ def test_the_self_credit_attack_through_the_admin_is_refused_and_recorded():
             "direction": "credit",
             "amount": "500.00",
             "reason": "me",
+            "confirm": "Confirm",
         },
     )
 
@@ -210,6 +212,7 @@ def test_an_absurd_adjustment_in_the_admin_is_a_form_error():
             "direction": "credit",
             "amount": "10000000000.00",
             "reason": "x",
+            "confirm": "Confirm",
         },
     )
 
@@ -261,6 +264,8 @@ def test_the_adjustment_pages_query_counts_do_not_grow():
             assert client.get(url).status_code == 200
         return len(queries)
 
+    for url in (ADJUSTMENTS, _change(BalanceAdjustment.objects.first())):
+        client.get(url)  # warm the per-process caches (content types) first
     few_list = measure(ADJUSTMENTS)
     few_page = measure(_change(BalanceAdjustment.objects.first()))
     _pending(staff_user(ADJUSTERS), 20)

@@ -3,12 +3,14 @@ POST button with its outcome as a message.
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 
+# Re-exported: every wallet admin module formats money through this one helper.
+from catalog.admin_money import money_display, money_in_text  # noqa: F401
 from catalog.models import Region
-from catalog.money import format_money
 from wallet.exceptions import NotFound, WalletError
 
 
@@ -39,6 +41,27 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class WaitingForMeFilter(admin.SimpleListFilter):
+    """`?waiting_for_me=1`: what the signed-in staff member may approve — waiting, asked for
+    by someone else. The admin index links here with the count. The model admin says which
+    rows by `waiting_for(request, queryset)`."""
+
+    title = "approval"
+    parameter_name = "waiting_for_me"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Waiting for my approval")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return self._model_admin.waiting_for(request, queryset)
+        return queryset
+
+    def __init__(self, request, params, model, model_admin):
+        self._model_admin = model_admin
+        super().__init__(request, params, model, model_admin)
+
+
 def object_or_404(queryset, object_id):
     """The object of `queryset` with primary key `object_id`, or a 404 — also for an id its
     primary key cannot parse (`abc`, `1.5`), which `get_object_or_404` would let through as
@@ -51,10 +74,6 @@ def object_or_404(queryset, object_id):
     if obj is None:
         raise Http404("No such object.")
     return obj
-
-
-def money_display(minor, currency):
-    return format_money(minor, currency=currency)
 
 
 def approval_threshold_display(threshold, *, currency: str) -> str:
@@ -70,6 +89,13 @@ def approval_thresholds_display(threshold) -> str:
     """Each region currency's approval threshold: "€4,500.00, £4,000.00, ¥750,000, $5,000.00"."""
     currencies = sorted(set(Region.objects.values_list("currency", flat=True)))
     return ", ".join(approval_threshold_display(threshold, currency=c) for c in currencies)
+
+
+def admin_form(form, *, name: str | None = None, description: str = "") -> helpers.AdminForm:
+    """`form` as the admin's own fieldset (labels, help, errors tied to their inputs), for a
+    custom admin page: every field of the form in one fieldset, in the form's order."""
+    fieldset = {"fields": list(form.fields), "description": description}
+    return helpers.AdminForm(form, [(name, fieldset)], {})
 
 
 def post_action(admin_site_view, request, obj_id, action):

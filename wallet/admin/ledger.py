@@ -13,8 +13,10 @@ from django.utils.html import format_html
 from wallet.admin.base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
+    admin_form,
     approval_threshold_display,
     money_display,
+    object_or_404,
 )
 from wallet.exceptions import WalletError
 from wallet.forms import BalanceAdjustForm
@@ -30,12 +32,26 @@ from wallet.services import (
 from wallet.services.thresholds import balance_adjustment_threshold
 
 
-class PostingInline(ReadOnlyInline):
+class PostingAmounts:
+    """A posting's movement, signed ("+$15.00", or the minus sign), and the balance after it,
+    as money."""
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, obj):
+        return money_display(obj.amount, obj.currency, signed=True)
+
+    @admin.display(description="balance after", ordering="balance_after")
+    def balance_after_display(self, obj):
+        return money_display(obj.balance_after, obj.currency)
+
+
+class PostingInline(PostingAmounts, ReadOnlyInline):
     model = Posting
-    fields = ["id", "transfer", "amount", "balance_after", "currency"]
+    fields = ["id", "transfer", "amount_display", "balance_after_display"]
     readonly_fields = fields
     ordering = ["-id"]
     show_change_link = True
+    show_original = False  # a posting's own text is in minor units; its columns say it
     max_num = 0
 
     def get_queryset(self, request):
@@ -73,8 +89,10 @@ class AccountAdmin(ReadOnlyAdmin):
         ]
 
     def adjust_view(self, request, account_id):
-        """Adjust a customer balance with a reason: posts an adjustment transfer, or above the
-        threshold asks a second staff member to approve it."""
+        """Adjust a customer balance with a reason, in two steps: the form, then a page that
+        states the movement in money ("Credit $25.00 to …?") with Confirm and Back; only the
+        confirmed POST posts the adjustment transfer (or, above the threshold, asks a second
+        staff member to approve it). The idempotency key rides along both steps."""
         if not request.user.has_perm("wallet.adjust_balance"):
             if request.method == "POST":
                 audit_refusal_record(
@@ -83,70 +101,100 @@ class AccountAdmin(ReadOnlyAdmin):
                     detail="balance adjustment: no permission to adjust balances",
                 )
             raise PermissionDenied
-        account = get_object_or_404(Account, pk=account_id, kind=Account.Kind.CUSTOMER)
+        account = get_object_or_404(
+            Account.objects.select_related("user"), pk=account_id, kind=Account.Kind.CUSTOMER
+        )
+        confirming = False
         if request.method == "POST":
             form = BalanceAdjustForm(request.POST, currency=account.currency)
-            if form.is_valid():
-                try:
-                    result = wallet_adjust(
-                        account_id=account.pk,
-                        amount=form.signed_amount(),
-                        reason=form.cleaned_data["reason"],
-                        idempotency_key=f"admin-adjust:{form.cleaned_data['idempotency_key']}",
-                        by=request.user,
-                    )
-                except WalletError as error:
-                    form.add_error(None, f"Refused: {error}")
-                else:
-                    earlier = " (already asked for earlier)" if result.replayed else ""
-                    if result.pending:
-                        messages.warning(
-                            request,
-                            f"The adjustment waits for approval by another staff member{earlier}:"
-                            " it is above what one person may adjust alone.",
-                        )
-                        return HttpResponseRedirect(
-                            reverse(
-                                "admin:wallet_balanceadjustment_change",
-                                args=[result.adjustment.pk],
-                            )
-                        )
-                    if result.applied is None:  # a replay of a request since rejected
-                        messages.error(
-                            request, f"Refused: the adjustment is {result.adjustment.status}."
-                        )
-                    else:
-                        balance = result.balance_after(account.pk)
-                        messages.success(
-                            request,
-                            "Adjustment posted"
-                            + (" (already posted earlier)" if result.replayed else "")
-                            + f". The balance is now {money_display(balance, account.currency)}.",
-                        )
-                    return HttpResponseRedirect(
-                        reverse("admin:wallet_account_change", args=[account.pk])
-                    )
+            if "back" in request.POST:
+                pass  # the form again, filled in as it was
+            elif form.is_valid() and "confirm" not in request.POST:
+                confirming = True
+            elif form.is_valid():
+                done = self._adjust_post(request, account, form)
+                if done is not None:
+                    return done
         else:
             form = BalanceAdjustForm(
                 initial={"idempotency_key": uuid.uuid4().hex}, currency=account.currency
             )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Adjust the balance of {account}",
+            "title": f"Adjust the balance of {account.user.email}",
             "account": account,
             "balance": money_display(account.balance, account.currency),
             "form": form,
+            "adminform": admin_form(form),
+            "confirming": confirming,
             "own_account": account.user_id == request.user.pk,
             "approval_max": approval_threshold_display(
                 balance_adjustment_threshold, currency=account.currency
             ),
             "opts": self.model._meta,
         }
+        if confirming:
+            amount = form.signed_amount()
+            context |= {
+                "title": "Confirm the balance adjustment",
+                "movement": "Credit" if amount > 0 else "Debit",
+                "amount": money_display(abs(amount), account.currency),
+                "balance_after": money_display(account.balance + amount, account.currency),
+            }
         return TemplateResponse(request, "admin/wallet/account/adjust.html", context)
+
+    def _adjust_post(self, request, account, form):
+        """The confirmed adjustment through `wallet_adjust`: a redirect with the outcome in
+        money, or None with the refusal on the form."""
+        data = form.cleaned_data
+        amount = form.signed_amount()
+        # The shopper-facing description, when the form asks for one.
+        extra = {"description": data["description"]} if "description" in data else {}
+        try:
+            result = wallet_adjust(
+                account_id=account.pk,
+                amount=amount,
+                reason=data["reason"],
+                idempotency_key=f"admin-adjust:{data['idempotency_key']}",
+                by=request.user,
+                **extra,
+            )
+        except WalletError as error:
+            form.add_error(None, f"Refused: {error}")
+            return None
+        movement = _movement(amount, account)
+        earlier = " (already asked for earlier)" if result.replayed else ""
+        if result.pending:
+            messages.warning(
+                request,
+                f"{movement} waits for approval by another staff member{earlier}: it is above"
+                " what one person may adjust alone. Nothing has moved yet.",
+            )
+            return HttpResponseRedirect(
+                reverse("admin:wallet_balanceadjustment_change", args=[result.adjustment.pk])
+            )
+        if result.applied is None:  # a replay of a request since rejected
+            messages.error(request, f"Refused: the adjustment is {result.adjustment.status}.")
+        else:
+            balance = money_display(result.balance_after(account.pk), account.currency)
+            messages.success(
+                request,
+                f"{movement}: posted"
+                + (" (already posted earlier)" if result.replayed else "")
+                + f". The balance is now {balance}.",
+            )
+        return HttpResponseRedirect(reverse("admin:wallet_account_change", args=[account.pk]))
+
+
+def _movement(amount: int, account) -> str:
+    """ "Credit of $25.00 to demo@example.com's USD balance", for the messages."""
+    verb, word = ("Credit", "to") if amount > 0 else ("Debit", "from")
+    money = money_display(abs(amount), account.currency)
+    return f"{verb} of {money} {word} {account.user.email}'s {account.currency} balance"
 
 
 class TransferPostingInline(PostingInline):
-    fields = ["id", "account", "amount", "balance_after", "currency"]
+    fields = ["id", "account", "amount_display", "balance_after_display"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -164,11 +212,20 @@ class TransferAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Posting)
-class PostingAdmin(ReadOnlyAdmin):
-    list_display = ["id", "transfer", "account", "amount", "balance_after", "currency"]
+class PostingAdmin(PostingAmounts, ReadOnlyAdmin):
+    list_display = ["id", "transfer", "account", "amount_display", "balance_after_display"]
+    readonly_fields = ["transfer", "account", "amount_display", "balance_after_display"]
+    fields = readonly_fields
     list_filter = ["currency", "account__kind"]
     search_fields = ["account__user__email"]
     list_select_related = ["transfer", "account__user"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        posting = object_or_404(Posting.objects.all(), object_id)
+        # The heading in money; the stored text of a posting is in minor units.
+        heading = f"Posting #{posting.pk}: {self.amount_display(posting)}"
+        extra_context = {**(extra_context or {}), "subtitle": heading}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def lookup_allowed(self, lookup, value, request=None):
         # The account page links here with ?account__id__exact=<id>.
