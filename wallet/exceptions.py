@@ -60,3 +60,7 @@ class OverLimit(WalletError):
 
 class NotFound(WalletError):
     """The object named by the caller does not exist (a stale page, a hand-made URL)."""
+
+
+class AlreadyReported(WalletError):
+    """The shopper has already reported this activity row (one report per row and shopper)."""

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount
 from catalog.regions import region_day_is_over
+from wallet.models import ADJUSTMENT_DESCRIPTION_DEFAULT, SupportRequest
 
 
 class GiftCardRedeemForm(forms.Form):
@@ -37,6 +38,43 @@ class ActivityReportCreateForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Tell us briefly what looks wrong."},
+    )
+
+
+class SupportRequestCreateForm(forms.Form):
+    """The contact form of /help/; the name and e-mail are prefilled for a signed-in shopper."""
+
+    name = forms.CharField(
+        label="Your name",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name", "class": "form-control"}),
+        error_messages={"required": "Tell us your name."},
+    )
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="We answer by e-mail.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": "form-control"}),
+        error_messages={
+            "required": "Give us an e-mail address to answer.",
+            "invalid": "Enter an e-mail address such as name@example.com.",
+        },
+    )
+    topic = forms.ChoiceField(
+        label="What is it about?",
+        choices=[("", "Choose a topic…"), *SupportRequest.Topic.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+        error_messages={"required": "Choose a topic.", "invalid_choice": "Choose a topic."},
+    )
+    message = forms.CharField(
+        label="Your message",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5, "class": "form-control"}),
+        help_text="Never include a full gift card code or card number: the last 4 symbols are "
+        "enough for us to find it.",
+        error_messages={
+            "required": "Tell us how we can help.",
+            "max_length": "Please keep it under 4,000 characters.",
+        },
     )
 
 
@@ -104,13 +142,40 @@ class BalanceAdjustForm(forms.Form):
 
     direction = forms.ChoiceField(choices=[("credit", "Credit (add)"), ("debit", "Debit (take)")])
     amount = forms.CharField(max_length=20, help_text="In the account's currency: 10.00")
-    reason = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"size": 60}))
+    # Two texts: the internal note stays with staff (the adjustment, the audit log); the
+    # description is what the shopper reads in their wallet activity.
+    reason = forms.CharField(
+        max_length=150,
+        label="Internal note",
+        help_text="Staff only: why you adjust. The shopper never sees it.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    # Required when the form shows it (`clean_description`); a POST made without the field at
+    # all (an older page) gets the default, so the note can never become the description.
+    description = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Description the shopper sees",
+        initial=ADJUSTMENT_DESCRIPTION_DEFAULT,
+        help_text='Shown in the shopper\'s wallet activity, e.g. "Goodwill credit".',
+        widget=forms.TextInput(attrs={"size": 60, "required": True}),
+    )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, currency: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
         self.fields["amount"].help_text = f"In {currency}."
+
+    def clean_description(self):
+        if "description" not in self.data:
+            return ADJUSTMENT_DESCRIPTION_DEFAULT
+        description = self.cleaned_data["description"].strip()
+        if not description:
+            raise forms.ValidationError(
+                'Say what the shopper will read, e.g. "Balance adjustment".', code="required"
+            )
+        return description
 
     def clean_amount(self):
         try:

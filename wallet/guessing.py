@@ -97,6 +97,12 @@ def _lock_key(scope: str) -> str:
     return f"{_PREFIX}:lock:{scope}"
 
 
+def _lock_value() -> int:
+    # A lock holds the time it ends (Unix seconds), so the page can say how long is left: the
+    # cache API has no portable "time to live".
+    return int(time.time()) + settings.REDEEM_LOCKOUT_SECONDS
+
+
 def redemption_attempt_reserve(*, user_id: int, ip: str | None) -> Reservation:
     """Take this attempt's slot in the account's and the address's counters, before any look-up.
 
@@ -132,7 +138,9 @@ def redemption_attempt_reserve(*, user_id: int, ip: str | None) -> Reservation:
         _give_back_quietly(taken)
         if time.monotonic() >= deadline:
             try:
-                cache.add(_lock_key(full[0].scope), 1, timeout=settings.REDEEM_LOCKOUT_SECONDS)
+                cache.add(
+                    _lock_key(full[0].scope), _lock_value(), timeout=settings.REDEEM_LOCKOUT_SECONDS
+                )
             except CACHE_ERRORS:
                 logger.warning("guessing limits: cache unreachable while starting a lockout")
             raise CodeRefused("locked")
@@ -176,7 +184,9 @@ def redemption_attempt_refused(reservation: Reservation) -> None:
     for slot in reservation.slots:
         if slot.number >= slot.limit:
             try:
-                cache.add(_lock_key(slot.scope), 1, timeout=settings.REDEEM_LOCKOUT_SECONDS)
+                cache.add(
+                    _lock_key(slot.scope), _lock_value(), timeout=settings.REDEEM_LOCKOUT_SECONDS
+                )
             except CACHE_ERRORS:
                 # The counter already holds the last slot: the next attempt finds none left
                 # and starts the lockout then. The refusal itself stands either way.
@@ -199,3 +209,25 @@ def redemption_failure_count(*, user_id: int, ip: str | None = None) -> dict[str
     """The slots taken in the current window, per scope: the refused codes, plus any attempt
     still being answered (for tests and staff)."""
     return {scope: cache.get(_count_key(scope), 0) for scope, _ in _scopes(user_id=user_id, ip=ip)}
+
+
+def redemption_lock_seconds_left(*, user_id: int, ip: str | None) -> int:
+    """How many seconds this account or address stays locked out (0 when it is not locked).
+    Raises the cache's error when it cannot be reached (`CACHE_ERRORS`)."""
+    keys = [_lock_key(scope) for scope, _ in _scopes(user_id=user_id, ip=ip)]
+    ends = cache.get_many(keys).values()
+    if not ends:
+        return 0
+    now = int(time.time())
+    # A lock written before locks held their end time (the value 1): say the whole lockout.
+    left = [end - now if end > 1 else settings.REDEEM_LOCKOUT_SECONDS for end in ends]
+    return max(1, *left)
+
+
+def redemption_attempts_left(*, user_id: int, ip: str | None) -> int:
+    """How many more refused codes the account and the address may make in this window before
+    redemption locks (the smaller of the two). Raises the cache's error when it cannot be
+    reached (`CACHE_ERRORS`)."""
+    scopes = _scopes(user_id=user_id, ip=ip)
+    counts = cache.get_many([_count_key(scope) for scope, _ in scopes])
+    return max(0, min(limit - counts.get(_count_key(scope), 0) for scope, limit in scopes))

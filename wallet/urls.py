@@ -21,4 +21,11 @@ urlpatterns = [
         never_cache(views.ActivityReportCreateView.as_view()),
         name="activity_report",
     ),
+    path(
+        "wallet/reports/<int:report_id>/",
+        never_cache(views.ActivityReportDetailView.as_view()),
+        name="report",
+    ),
+    # The contact form carries no balance or code, but it is a form: never a cached copy.
+    path("help/", never_cache(views.HelpView.as_view()), name="help"),
 ]

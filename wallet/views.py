@@ -1,16 +1,33 @@
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views import View
 
 from accounts.network import client_ip
 from catalog.money import format_money
-from wallet.exceptions import CodeRefused
-from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm
-from wallet.selectors import posting_get_for_user, wallet_activity_list, wallet_balance_get
-from wallet.services import activity_report_create, giftcard_redeem
+from wallet import guessing
+from wallet.exceptions import AlreadyReported, CodeRefused, WalletError
+from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm, SupportRequestCreateForm
+from wallet.help import help_facts
+from wallet.selectors import (
+    activity_report_get_for_user,
+    activity_report_get_for_user_or_404,
+    activity_rows,
+    giftcard_get_by_code,
+    posting_get_for_user,
+    wallet_activity_list,
+    wallet_balance_get,
+)
+from wallet.services import activity_report_create, giftcard_redeem, support_request_create
+
+# Below this many refused codes left before the lockout, the redeem page warns.
+LOCKOUT_WARNING_FROM = 3
 
 
 class GiftCardRedeemView(LoginRequiredMixin, View):
@@ -19,17 +36,42 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
     template_name = "wallet/giftcard_redeem.html"
 
     def get(self, request):
-        return render(request, self.template_name, {"form": GiftCardRedeemForm(), **self._hint()})
+        context = {"form": GiftCardRedeemForm(), **self._hint(), **self._limits(request)}
+        return render(request, self.template_name, context)
 
     @staticmethod
     def _hint():
         # Under `make run` (DEBUG) say where the demo codes are; never in production.
         return {"demo_hint": settings.DEBUG}
 
+    @staticmethod
+    def _limits(request, *, refused: bool = False) -> dict:
+        """While locked, the minutes left (the form is disabled); after a counted refusal, how
+        many more wrong codes lock it. A cache that cannot be reached says nothing here: the
+        POST itself answers `unavailable`."""
+        ip = client_ip(request)
+        try:
+            seconds = guessing.redemption_lock_seconds_left(user_id=request.user.pk, ip=ip)
+            left = (
+                guessing.redemption_attempts_left(user_id=request.user.pk, ip=ip)
+                if refused and not seconds
+                else None
+            )
+        except guessing.CACHE_ERRORS:
+            return {}
+        return {
+            "locked_minutes": math.ceil(seconds / 60) if seconds else 0,
+            "lockout_minutes": math.ceil(settings.REDEEM_LOCKOUT_SECONDS / 60),
+            "attempts_left": left
+            if left is not None and 0 < left <= LOCKOUT_WARNING_FROM
+            else None,
+        }
+
     def post(self, request):
         form = GiftCardRedeemForm(request.POST)
         if not form.is_valid():
             reason = "required" if not request.POST.get("code", "").strip() else "typo"
+            # Over 64 characters is a `typo` and counts; an empty form is not counted.
             return self._refused(request, form, reason, form.errors["code"][0])
         try:
             redemption = giftcard_redeem(
@@ -39,7 +81,8 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
             )
         except CodeRefused as refusal:
             status = self.REFUSAL_STATUS.get(refusal.reason, 200)
-            response = self._refused(request, form, refusal.reason, refusal.message, status=status)
+            message = self._explain(request, refusal, form.cleaned_data["code"])
+            response = self._refused(request, form, refusal.reason, message, status=status)
             if refusal.reason == "unavailable":
                 response["Retry-After"] = "60"
             return response
@@ -57,14 +100,42 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
     # Locked out: 429. The shared cache that counts guesses is down: 503, nothing was written
     # (redemption fails closed, docs/interface.md §9). Any other refusal is a form error.
     REFUSAL_STATUS = {"locked": 429, "unavailable": 503}
+    # The refusals that count against the guessing limits (the warning follows them).
+    COUNTED = frozenset(
+        {"typo", "not_found", "already_redeemed", "expired", "disabled", "wrong_region"}
+    )
+
+    @staticmethod
+    def _explain(request, refusal: CodeRefused, code: str) -> str:
+        """The refusal in plain words, and for a card that exists, what only its holder may
+        know: whether they redeemed it themselves and when, which store it is for. The
+        service has refused already; this reads the card again only to say so."""
+        if refusal.reason not in ("already_redeemed", "wrong_region"):
+            return refusal.message
+        card = giftcard_get_by_code(code=code)
+        if card is None:  # gone since the refusal; the plain reason stands
+            return refusal.message
+        if refusal.reason == "wrong_region":
+            return (
+                f"This card is for the {card.region.name} store, so it can't be redeemed in "
+                f"yours ({request.user.region.name})."
+            )
+        if card.redeemed_by_id == request.user.pk and card.redeemed_at is not None:
+            ago = timesince(card.redeemed_at, timezone.now(), depth=1)
+            return f"You redeemed this card {ago} ago: its value is already in your balance."
+        return "This card was already redeemed."
 
     def _refused(self, request, form, reason, message, status=200):
+        echoed = reason in self.ECHO_REASONS
         context = {
             "form": form,
             "error_reason": reason,
             "error_message": message,
-            "echo_code": form.data.get("code", "")[:64] if reason in self.ECHO_REASONS else "",
+            "echo_code": form.data.get("code", "")[:64] if echoed else "",
+            # The box is emptied for a real card's code: say why, and what to do instead.
+            "code_not_shown": not echoed and reason not in ("unavailable",),
             **self._hint(),
+            **self._limits(request, refused=reason in self.COUNTED),
         }
         return render(request, self.template_name, context, status=status)
 
@@ -79,37 +150,128 @@ class WalletOverviewView(LoginRequiredMixin, View):
         page = paginator.get_page(request.GET.get("page"))
         balance = wallet_balance_get(user=request.user)
         # The navigation bar shows the same balance: hand it over instead of asking again.
-        context = {"balance": balance, "nav_balance": balance, "page": page}
+        context = {
+            "balance": balance,
+            "nav_balance": balance,
+            "page": page,
+            "rows": activity_rows(page.object_list),
+        }
         return render(request, "wallet/wallet_overview.html", context)
 
 
 class ActivityReportCreateView(LoginRequiredMixin, View):
-    """ "Report a problem" beside one activity row; staff see the report in the admin."""
+    """ "Report a problem" beside one activity row; staff see the report in the admin. A row
+    the shopper already reported says so and links to the report instead of a second form."""
 
     template_name = "wallet/activityreport_create.html"
 
+    def _context(self, request, posting, **extra):
+        return {
+            "posting": posting,
+            "row": activity_rows([posting])[0],
+            "existing": activity_report_get_for_user(user=request.user, posting_id=posting.pk),
+            **extra,
+        }
+
     def get(self, request, posting_id):
         posting = posting_get_for_user(user=request.user, posting_id=posting_id)
-        return render(
-            request, self.template_name, {"posting": posting, "form": ActivityReportCreateForm()}
-        )
+        context = self._context(request, posting, form=ActivityReportCreateForm())
+        return render(request, self.template_name, context)
 
     def post(self, request, posting_id):
         posting = posting_get_for_user(user=request.user, posting_id=posting_id)
         form = ActivityReportCreateForm(request.POST)
         if not form.is_valid():
             # docs/interface.md §6: a refused form carries `data-testid="form-error"` and a reason.
-            context = {
-                "posting": posting,
-                "form": form,
-                "error_reason": form.errors.as_data()["message"][0].code,
-                "error_message": "Your report was not sent.",
-            }
+            context = self._context(
+                request,
+                posting,
+                form=form,
+                error_reason=form.errors.as_data()["message"][0].code,
+                error_message="Your report was not sent.",
+            )
             return render(request, self.template_name, context)
-        activity_report_create(
-            user=request.user, posting=posting, message=form.cleaned_data["message"]
-        )
+        try:
+            report = activity_report_create(
+                user=request.user, posting=posting, message=form.cleaned_data["message"]
+            )
+        except AlreadyReported:
+            context = self._context(
+                request,
+                posting,
+                form=form,
+                error_reason="already_reported",
+                error_message="You have already reported this activity: your report is below.",
+            )
+            return render(request, self.template_name, context)
+        except WalletError as error:
+            context = self._context(
+                request, posting, form=form, error_reason="invalid", error_message=str(error)
+            )
+            return render(request, self.template_name, context)
         messages.success(
-            request, "Thank you. Our team will look into it and get back to you by e-mail."
+            request,
+            f"Thank you. Your report #{report.pk} was sent: we have e-mailed you a copy, and "
+            "our answer will appear on the report's page.",
         )
         return redirect("wallet:overview")
+
+
+class ActivityReportDetailView(LoginRequiredMixin, View):
+    """One of the shopper's own reports: what they wrote, its status and staff's reply."""
+
+    def get(self, request, report_id):
+        report = activity_report_get_for_user_or_404(user=request.user, report_id=report_id)
+        context = {
+            "report": report,
+            "posting": report.posting,
+            "row": activity_rows([report.posting])[0],
+        }
+        return render(request, "wallet/activityreport_detail.html", context)
+
+
+class HelpView(View):
+    """/help/: how gift cards and the balance work (the shop's own figures), and a contact
+    form for staff. Open to visitors: someone who cannot sign in needs it most."""
+
+    template_name = "wallet/help.html"
+
+    def get(self, request):
+        initial = {}
+        if request.user.is_authenticated:
+            initial = {"name": request.user.get_full_name(), "email": request.user.email}
+        return self._page(request, SupportRequestCreateForm(initial=initial))
+
+    def post(self, request):
+        form = SupportRequestCreateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                support_request_create(
+                    user=request.user,
+                    name=data["name"],
+                    email=data["email"],
+                    topic=data["topic"],
+                    message=data["message"],
+                )
+            except WalletError as error:
+                return self._page(request, form, reason="invalid", message=str(error))
+            messages.success(
+                request,
+                f"Thank you, your message was sent. We answer by e-mail to {data['email']}, "
+                "usually within one working day.",
+            )
+            return redirect("wallet:help")
+        first = next(iter(form.errors))
+        return self._page(
+            request, form, reason=first, message="Your message was not sent: see below."
+        )
+
+    def _page(self, request, form, *, reason: str = "", message: str = ""):
+        context = {
+            "form": form,
+            "facts": help_facts(),
+            "error_reason": reason,
+            "error_message": message,
+        }
+        return render(request, self.template_name, context, status=200)

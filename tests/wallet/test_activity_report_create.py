@@ -5,7 +5,7 @@ from django.http import Http404
 
 from tests.wallet.factories import issue_card
 from tests.wallet.ledger_state import ledger_state
-from wallet.exceptions import WalletError
+from wallet.exceptions import AlreadyReported, WalletError
 from wallet.models import Account, ActivityReport, Posting
 from wallet.selectors import posting_get_for_user
 from wallet.services import activity_report_create, giftcard_redeem, wallet_credit
@@ -34,11 +34,16 @@ def test_report_is_recorded_open_with_the_message_trimmed(user):
     )
 
 
-def test_a_shopper_may_report_the_same_row_twice(user):
+def test_a_second_report_of_the_same_row_is_refused_and_nothing_written(user):
     posting = _own_posting(user)
     activity_report_create(user=user, posting=posting, message="one")
-    activity_report_create(user=user, posting=posting, message="two")
-    assert ActivityReport.objects.filter(posting=posting).count() == 2
+    before = ledger_state()
+
+    with pytest.raises(AlreadyReported):
+        activity_report_create(user=user, posting=posting, message="two")
+
+    assert ledger_state() == before
+    assert list(ActivityReport.objects.values_list("message", flat=True)) == ["one"]
 
 
 def test_reporting_leaves_the_ledger_alone(user):

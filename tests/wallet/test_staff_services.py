@@ -219,7 +219,8 @@ def test_a_credit_posts_an_adjustment_transfer(adjuster, user):
     transfer = Transfer.objects.get(idempotency_key="adj-1")
     assert transfer.kind == Transfer.Kind.ADJUSTMENT
     assert transfer.created_by == adjuster
-    assert "goodwill after a late delivery" in transfer.description
+    # The shopper reads the shopper-facing description (the default here), never the note.
+    assert transfer.description == "Balance adjustment"
     legs = dict(transfer.postings.values_list("account__kind", "amount"))
     assert legs == {Account.Kind.CUSTOMER: 550, Account.Kind.ADJUSTMENTS: -550}
     assert ledger_reconcile().clean

@@ -7,7 +7,8 @@
 - `adjustments`: staff adjusting a balance, approved by a second person above a threshold
 - `thresholds`: how much one staff member may move alone, and at all
 - `audit`: the audit log and the permission check of staff actions
-- `reports`: shoppers' reports about their activity
+- `reports`: shoppers' reports about their activity, and staff answering them
+- `support`: messages sent through the contact form of /help/
 """
 
 from wallet.services.adjustments import (
@@ -47,7 +48,11 @@ from wallet.services.ledger import (
     wallet_credit,
     wallet_debit,
 )
-from wallet.services.reports import activity_report_create, activity_report_status_set
+from wallet.services.reports import (
+    activity_report_create,
+    activity_report_reply,
+    activity_report_status_set,
+)
 from wallet.services.staff import (
     giftcard_batch_approve,
     giftcard_batch_codes_download,
@@ -56,6 +61,7 @@ from wallet.services.staff import (
     giftcard_batch_request,
     giftcard_status_set,
 )
+from wallet.services.support import support_request_create
 
 __all__ = [
     "ISSUE_CHUNK_SIZE",
@@ -68,6 +74,7 @@ __all__ = [
     "Redemption",
     "TransferResult",
     "activity_report_create",
+    "activity_report_reply",
     "activity_report_status_set",
     "audit_record",
     "audit_refusal_record",
@@ -87,6 +94,7 @@ __all__ = [
     "giftcard_status_set",
     "refusals_audited",
     "require_perm",
+    "support_request_create",
     "system_account_get_or_create",
     "transfer_create",
     "wallet_account_get_or_create",

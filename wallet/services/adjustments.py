@@ -20,7 +20,13 @@ from wallet.exceptions import (
     WalletError,
 )
 from wallet.locks import balanceadjustment_qs_select_for_update, staff_user_qs_select_for_update
-from wallet.models import Account, AuditEntry, BalanceAdjustment, Transfer
+from wallet.models import (
+    ADJUSTMENT_DESCRIPTION_DEFAULT,
+    Account,
+    AuditEntry,
+    BalanceAdjustment,
+    Transfer,
+)
 from wallet.services.audit import audit_record, refusals_audited, require_perm
 from wallet.services.ledger import (
     Leg,
@@ -61,9 +67,19 @@ def _describe(adjustment: BalanceAdjustment) -> str:
 
 
 def wallet_adjust(
-    *, account_id: int, amount: int, reason: str, idempotency_key: str, by
+    *,
+    account_id: int,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+    by,
+    description: str = ADJUSTMENT_DESCRIPTION_DEFAULT,
 ) -> AdjustmentResult:
     """Adjust a customer balance by `amount` minor units (signed) with a mandatory reason.
+
+    Two texts: `reason` is the internal note staff and the audit log read; `description` is
+    what the shopper reads on their wallet page (the transfer's description; an empty one
+    becomes `ADJUSTMENT_DESCRIPTION_DEFAULT`). The note never reaches a shopper's page.
 
     Within `BALANCE_ADJUSTMENT_APPROVAL_MAX` of the account's currency — counting what `by`
     adjusted alone in the last 24 hours, credits and debits alike — it is applied at once as
@@ -111,6 +127,7 @@ def wallet_adjust(
                 currency=account.currency,
                 amount=amount,
                 reason=reason.strip()[:150],
+                description=description.strip()[:150] or ADJUSTMENT_DESCRIPTION_DEFAULT,
                 requested_by=by,
                 idempotency_key=idempotency_key,
             )
@@ -159,7 +176,8 @@ def _adjustment_apply(
     result = transfer_create(
         idempotency_key=adjustment.idempotency_key,
         kind=Transfer.Kind.ADJUSTMENT,
-        description=f"Balance adjustment: {adjustment.reason}"[:200],
+        # The shopper-facing description, never the internal note (`reason`).
+        description=adjustment.description or ADJUSTMENT_DESCRIPTION_DEFAULT,
         legs=[Leg(system.pk, -adjustment.amount), Leg(account.pk, adjustment.amount)],
         created_by=adjustment.requested_by,
     )

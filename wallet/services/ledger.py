@@ -75,6 +75,7 @@ def transfer_create(
     description: str,
     legs: Sequence[Leg],
     created_by=None,
+    reference: str | None = None,
 ) -> TransferResult:
     """Post one transfer: lock its accounts, check, then write the postings and balances.
 
@@ -83,6 +84,8 @@ def transfer_create(
     to zero per currency, `InsufficientFunds` when a customer balance would go below zero and
     `IdempotencyConflict` when the key was used for different legs. Runs in the caller's
     transaction when there is one (no savepoint: a refusal aborts the caller's work too).
+    `reference` names what the movement is about as "<kind>:<id>" (e.g. "order:CP-7K2M9QXR"),
+    so the wallet page can link the row to it.
     """
     if len(legs) < 2 or any(leg.amount == 0 for leg in legs):
         raise UnbalancedTransfer("a transfer needs two or more non-zero legs")
@@ -126,6 +129,7 @@ def transfer_create(
             kind=kind,
             description=description[:200],
             created_by=created_by,
+            reference=reference[:64] if reference else None,
         )
         for posting in postings:
             posting.transfer = transfer
@@ -155,6 +159,7 @@ def wallet_credit(
     currency: str | None = None,
     created_by=None,
     kind: str = Transfer.Kind.CREDIT,
+    reference: str | None = None,
 ) -> TransferResult:
     """Add `amount` minor units to the shopper's balance from the shop's `source` account.
 
@@ -171,6 +176,7 @@ def wallet_credit(
             description=description,
             legs=[Leg(system.pk, -amount), Leg(account.pk, amount)],
             created_by=created_by,
+            reference=reference,
         )
 
 
@@ -184,6 +190,7 @@ def wallet_debit(
     currency: str | None = None,
     created_by=None,
     kind: str = Transfer.Kind.DEBIT,
+    reference: str | None = None,
 ) -> TransferResult:
     """Take `amount` minor units from the shopper's balance to the shop's `destination` account.
 
@@ -201,4 +208,5 @@ def wallet_debit(
             description=description,
             legs=[Leg(account.pk, -amount), Leg(system.pk, amount)],
             created_by=created_by,
+            reference=reference,
         )

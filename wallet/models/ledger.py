@@ -1,0 +1,117 @@
+"""The ledger: accounts, transfers (one movement each) and their append-only postings."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Account(models.Model):
+    """A ledger account: a shopper's balance in one currency, or one of the shop's own."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", "Customer balance"
+        GIFTCARDS_ISSUED = "giftcards_issued", "Gift cards issued (funding)"
+        GIFTCARDS_OUTSTANDING = "giftcards_outstanding", "Gift cards outstanding (liability)"
+        ADJUSTMENTS = "adjustments", "Balance adjustments"
+        PURCHASES = "purchases", "Purchases paid from balances"
+        CARD_REFUNDS = "card_refunds", "Card payments refunded to balances"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet_accounts",
+    )
+    currency = models.CharField(max_length=3)
+    balance = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        permissions = [("adjust_balance", "Can adjust a customer balance with a reason")]
+        constraints = [
+            # The last guard against spending money twice: a shopper never owes the shop.
+            models.CheckConstraint(
+                condition=~Q(kind="customer") | Q(balance__gte=0),
+                name="wallet_account_customer_balance_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="customer") & Q(user__isnull=False))
+                | (~Q(kind="customer") & Q(user__isnull=True)),
+                name="wallet_account_user_iff_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "currency"],
+                condition=Q(kind="customer"),
+                name="wallet_account_one_per_customer_currency",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "currency"],
+                condition=~Q(kind="customer"),
+                name="wallet_account_one_system_per_kind_currency",
+            ),
+        ]
+
+    def __str__(self):
+        owner = self.user.email if self.user_id else self.get_kind_display()
+        return f"{owner} · {self.currency}"
+
+
+class Transfer(models.Model):
+    """One movement of money: two or more postings summing to zero per currency."""
+
+    class Kind(models.TextChoices):
+        GIFTCARD_ISSUE = "giftcard_issue", "Gift card issued"
+        GIFTCARD_REDEEM = "giftcard_redeem", "Gift card redeemed"
+        CREDIT = "credit", "Credit"
+        DEBIT = "debit", "Debit"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        REVERSAL = "reversal", "Reversal"
+        ORDER_PAYMENT = "order_payment", "Order paid from balance"
+        REFUND = "refund", "Refund"
+
+    # A replay with the same key returns the first transfer instead of moving money again.
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    description = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # What the movement is about, for links, as "<kind>:<id>" (e.g. "order:CP-7K2M9QXR"),
+    # set by the service that posts it; the wallet page links an order's rows to the order
+    # without importing checkout. Nullable on purpose: SQLite then adds the column in place
+    # instead of rebuilding this append-only table (which would drop its trigger).
+    reference = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()}: {self.description}"
+
+
+class Posting(models.Model):
+    """One leg of a transfer on one account; append-only, carrying the balance after it."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["account", "-id"], name="wallet_posting_account_recent")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="wallet_posting_amount_non_zero")
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.amount:+d}"
