@@ -688,6 +688,7 @@ def test_adjust_a_balance_in_the_admin_once_per_form(db):
         "direction": "credit",
         "amount": "12.34",
         "reason": "goodwill",
+        "confirm": "Confirm",  # the second step: the amount was read back first
     }
 
     first = client.post(adjust_url, data)
@@ -703,7 +704,12 @@ def test_adjust_a_balance_in_the_admin_once_per_form(db):
     assert ledger_reconcile().clean
 
     # A debit beyond the balance is refused on the form, with nothing written.
-    too_much = {**_adjust_form(client, account), "direction": "debit", "amount": "22.35"}
+    too_much = {
+        **_adjust_form(client, account),
+        "direction": "debit",
+        "amount": "22.35",
+        "confirm": "Confirm",
+    }
     refused = client.post(adjust_url, {**too_much, "reason": "oops"})
     assert refused.status_code == 200
     hook(refused, "form-error")

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from wallet.admin.base import ReadOnlyAdmin, money_display
+from wallet.admin.base import ReadOnlyAdmin, money_display, money_in_text
 from wallet.exceptions import WalletError
 from wallet.models import (
     ActivityReport,
@@ -36,7 +36,7 @@ class ActivityReportAdmin(admin.ModelAdmin):
         return format_html(
             "{} ({})",
             obj.posting.transfer.description,
-            money_display(obj.posting.amount, obj.posting.currency),
+            money_display(obj.posting.amount, obj.posting.currency, signed=True),
         )
 
     def has_add_permission(self, request):
@@ -73,7 +73,15 @@ class ActivityReportAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor", "action", "target", "detail"]
+    list_display = ["created_at", "actor", "action", "target", "detail_display"]
+    readonly_fields = ["created_at", "actor", "action", "target", "detail_display"]
+    fields = readonly_fields
+
+    @admin.display(description="detail")
+    def detail_display(self, obj):
+        # Stored as "12.34 USD credited: …"; staff read "$12.34 credited: …".
+        return money_in_text(obj.detail)
+
     list_filter = ["action", "created_at"]
     search_fields = ["actor__email", "target", "detail"]
     list_select_related = ["actor"]
