@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views import View
 
@@ -64,14 +65,23 @@ class AddressEditView(LoginRequiredMixin, View):
         return render(request, "accounts/address_edit.html", context, status=status)
 
 
-class AddressDeleteView(LoginRequiredMixin, View):
+class _PostOnly(LoginRequiredMixin, View):
+    """A GET names an address too: someone else's (or none) is a 404 first, as everywhere
+    (docs/interface.md §9), then 405 for one's own."""
+
+    def get(self, request, pk):
+        address_get_for_user(user=request.user, address_id=pk)
+        return HttpResponseNotAllowed(["POST"])
+
+
+class AddressDeleteView(_PostOnly):
     def post(self, request, pk):
         address_delete(user=request.user, address_id=pk)
         messages.success(request, "Address deleted.")
         return redirect("accounts:addresses")
 
 
-class AddressDefaultView(LoginRequiredMixin, View):
+class AddressDefaultView(_PostOnly):
     def post(self, request, pk):
         address_default_set(user=request.user, address_id=pk)
         messages.success(request, "Default address changed.")

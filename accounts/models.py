@@ -78,6 +78,14 @@ class User(AbstractUser):
         ).hexdigest()
 
 
+def city_line(region_code: str, *, city: str, postal_code: str) -> str:
+    """The town and postal code as the country writes them: after the town in the US, the UK
+    and Japan, before it in France and Germany."""
+    if region_code in {"FR", "DE"}:
+        return f"{postal_code} {city}".strip()
+    return f"{city} {postal_code}".strip()
+
+
 class Address(models.Model):
     """A saved delivery address of a shopper (docs/interface.md §10). Its country is always the
     region it was saved in (the shopper's store); checkout offers only the addresses of the
@@ -121,7 +129,7 @@ class Address(models.Model):
                 self.full_name,
                 self.line1,
                 self.line2,
-                f"{self.postal_code} {self.city}",
+                city_line(self.region_id, city=self.city, postal_code=self.postal_code),
                 self.region.name,
             )
             if line

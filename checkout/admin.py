@@ -2,11 +2,10 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.views.decorators.http import require_POST
 
 from catalog.money import MoneyError, format_money, parse_amount
 from checkout.exceptions import CheckoutError
@@ -121,12 +120,12 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             path(
                 "<int:order_id>/ship/",
-                self.admin_site.admin_view(require_POST(self.ship_view)),
+                self.admin_site.admin_view(self.ship_view),
                 name="checkout_order_ship",
             ),
             path(
                 "<int:order_id>/deliver/",
-                self.admin_site.admin_view(require_POST(self.deliver_view)),
+                self.admin_site.admin_view(self.deliver_view),
                 name="checkout_order_deliver",
             ),
             *super().get_urls(),
@@ -181,7 +180,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     def ship_view(self, request, order_id):
         """POST only: mark the order shipped (carrier, tracking number); audited, e-mailed."""
-        order = get_object_or_404(Order, pk=order_id)
+        order = get_object_or_404(Order, pk=order_id)  # a missing order is a 404 first
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         form = ShipForm(request.POST)
         if not form.is_valid():
             messages.error(request, "Enter the carrier and the tracking number.")
@@ -197,6 +198,8 @@ class OrderAdmin(admin.ModelAdmin):
     def deliver_view(self, request, order_id):
         """POST only: mark a shipped order delivered; audited."""
         order = get_object_or_404(Order, pk=order_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         try:
             order_deliver(order_id=order.pk, by=request.user)
         except CheckoutError as error:

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import city_line
+
 MAX_QUANTITY = 99
 
 
@@ -170,7 +172,7 @@ class Order(models.Model):
             self.ship_name,
             self.ship_line1,
             self.ship_line2,
-            f"{self.ship_postal_code} {self.ship_city}".strip(),
+            city_line(self.ship_country, city=self.ship_city, postal_code=self.ship_postal_code),
         ]
         return [line for line in lines if line]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from accounts.models import User
+from accounts.addresses import address_create
+from accounts.models import Address, User
 from catalog.demo import catalog_seed
 from catalog.models import Region
 from wallet.codefile import code_file_open, code_file_read, code_file_writer, code_rows
@@ -64,6 +65,23 @@ def _usable_rows(path: Path) -> list[dict[str, str]]:
     return [row for digest, row in hashes.items() if digest in active]
 
 
+# The demo shopper's saved default address (docs/interface.md §10), in its region (US).
+DEMO_ADDRESS = {
+    "full_name": "Demo Shopper",
+    "line1": "350 Fifth Avenue",
+    "line2": "",
+    "city": "New York",
+    "postal_code": "10118",
+    "phone": "",
+}
+
+
+def _demo_address_ensure() -> None:
+    shopper = User.objects.get(email=DEMO_SHOPPER[0])
+    if not Address.objects.filter(user=shopper).exists():
+        address_create(user=shopper, data=DEMO_ADDRESS)
+
+
 def demo_seed(*, code_file: Path) -> DemoSeedResult:
     """Create the demo users and keep `CODES_PER_REGION` unredeemed demo codes per region in
     `code_file` (mode 0600). Codes already redeemed are replaced; nothing is printed.
@@ -75,6 +93,7 @@ def demo_seed(*, code_file: Path) -> DemoSeedResult:
                 _user_ensure(*DEMO_ADMIN, staff=True),
             ]
         )
+        _demo_address_ensure()
         products = catalog_seed()
         kept = _usable_rows(code_file)
         rows = [

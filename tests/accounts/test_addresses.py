@@ -223,3 +223,13 @@ def test_an_address_of_another_region_is_not_offered():
     _saved(user)
     Address.objects.update(region_id="GB")  # saved before a region change
     assert hooks(_client_for(user).get(BOOK), "address") == []
+
+
+def test_the_demo_shopper_has_a_saved_default_address(tmp_path, settings):
+    from wallet.demo import DEMO_SHOPPER, demo_seed
+
+    settings.DEBUG = True
+    demo_seed(code_file=tmp_path / "codes.csv")
+    demo_seed(code_file=tmp_path / "codes.csv")  # again: still one
+    (address,) = Address.objects.filter(user__email=DEMO_SHOPPER[0])
+    assert (address.is_default, address.region_id, address.postal_code) == (True, "US", "10118")

@@ -31,7 +31,7 @@ from catalog.demo import catalog_seed
 from catalog.models import Price
 from checkout import payments
 from checkout.exceptions import CheckoutChanged, EmptyCart, RefundRefused
-from checkout.models import CartLine, Order, Payment, Refund, VoidedAuthorization
+from checkout.models import CartLine, Order, Payment, Refund, ShippingRate, VoidedAuthorization
 from checkout.payments import TestGateway
 from checkout.services import (
     card_payments,
@@ -42,6 +42,7 @@ from checkout.services import (
 )
 from checkout.services import orders as checkout_services
 from tests.accounts.factories import UserFactory
+from tests.checkout.shopping import address_give
 from tests.wallet.test_races import JOIN_TIMEOUT, Outcome, run_together
 from wallet.models import Account, Posting, Transfer
 from wallet.selectors import ledger_reconcile, wallet_balance_get
@@ -81,9 +82,11 @@ def gateway(monkeypatch, settings) -> TestGateway:
 
 @pytest.fixture
 def price() -> int:
-    """Seeds the demo catalog; returns the US price of `PRODUCT` in cents."""
+    """Seeds the demo catalog; returns what one `PRODUCT` costs a US shopper in cents: its
+    price and standard shipping (the product is shipped; below the free threshold)."""
     catalog_seed()
-    return Price.objects.get(product__slug=PRODUCT, region_id="US").amount
+    shipping = ShippingRate.objects.get(region_id="US", method="standard").amount
+    return Price.objects.get(product__slug=PRODUCT, region_id="US").amount + shipping
 
 
 def shopper_with_cart(*, balance: int) -> User:
@@ -95,6 +98,7 @@ def shopper_with_cart(*, balance: int) -> User:
     user = UserFactory(region_id="US")
     wallet_credit(user=user, amount=balance, idempotency_key=f"fund:{user.pk}", description="fund")
     system_account_get_or_create(kind=Account.Kind.PURCHASES, currency="USD")
+    address_give(user)  # the product ships
     cart_add(user=user, session={}, slug=PRODUCT, quantity=1)
     return user
 
@@ -162,7 +166,7 @@ def test_twenty_orders_paid_by_the_whole_balance_only_one_is_placed(round_, pric
     assert set(refused) <= {CheckoutChanged.__name__, EmptyCart.__name__}, refused
     (order,) = orders
     assert Order.objects.get() == order
-    assert (order.status, order.subtotal, order.balance_applied, order.card_charged) == (
+    assert (order.status, order.total, order.balance_applied, order.card_charged) == (
         Order.Status.PLACED,
         price,
         price,
@@ -322,7 +326,7 @@ def late_quotes(monkeypatch):
     key (and finds nothing), then reads the cart only once the first thread's order has
     committed, so it finds the cart already emptied by its own order."""
     real_quote = checkout_services.checkout_quote_get
-    real_send = checkout_services._order_confirmation_send
+    real_send = checkout_services.order_placed_mail_send
     first = threading.Lock()
     committed = threading.Event()
     seen = threading.local()
@@ -334,12 +338,12 @@ def late_quotes(monkeypatch):
                 assert committed.wait(timeout=JOIN_TIMEOUT), "the first order never committed"
         return real_quote(**kwargs)
 
-    def send(order_id):  # an on_commit callback: the first order has committed
+    def send(*, order_id):  # an on_commit callback: the first order has committed
         committed.set()
-        real_send(order_id)
+        real_send(order_id=order_id)
 
     monkeypatch.setattr(checkout_services, "checkout_quote_get", quote)
-    monkeypatch.setattr(checkout_services, "_order_confirmation_send", send)
+    monkeypatch.setattr(checkout_services, "order_placed_mail_send", send)
 
 
 @pytest.mark.parametrize("round_", ROUNDS)
