@@ -77,6 +77,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wallet.context_processors.wallet_balance",
+                # The nav bar's cart count: one query for a shopper (issue 8, shopper pages).
+                "checkout.context_processors.cart_count",
             ],
         },
     },

@@ -22,7 +22,7 @@ UPDATE = "/cart/update/"
 
 # Measured on SQLite; flat however many lines the cart holds.
 CART_QUERIES_VISITOR = 3  # session, region, products (priced by a subquery)
-CART_QUERIES_SHOPPER = 5  # session, user, region, lines (products joined, priced), nav balance
+CART_QUERIES_SHOPPER = 6  # session, user, region, lines (priced), nav balance, nav cart count
 
 
 def _client_for(user) -> Client:

@@ -28,7 +28,8 @@ PLACE = "/checkout/place-order/"
 
 # Measured on SQLite; flat however many lines the cart holds.
 CHECKOUT_QUERIES = (
-    6  # session, user, region, balance (shared with the nav), lines (priced), shipping rates
+    7  # session, user, region, balance (shared with the nav), lines (priced), shipping rates,
+    # the nav's cart count
 )
 
 UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")  # well formed, never issued

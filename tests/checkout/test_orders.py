@@ -15,8 +15,8 @@ ORDERS = "/orders/"
 PAGE_SIZE = 20
 
 # Measured on SQLite; flat however many orders, or lines in an order.
-ORDER_LIST_QUERIES = 6  # session, user, count, nav balance, region (locale), page of orders
-ORDER_QUERIES = 7  # session, user, order, lines, refunds, nav balance, region (locale)
+ORDER_LIST_QUERIES = 7  # session, user, count, nav balance, nav cart count, region, page
+ORDER_QUERIES = 8  # session, user, order, lines, refunds, nav balance + cart count, region
 
 
 def _client_for(user) -> Client:
