@@ -15,6 +15,7 @@ from checkout import payments
 from checkout.models import Order, ShippingRate
 from checkout.services import order_ship
 from tests.accounts.factories import UserFactory
+from tests.e2e.test_a11y_pages import Audit
 from tests.e2e.test_redeem_journey import as_typed_by_a_person, sign_up
 from tests.wallet.factories import issue_card
 from wallet.selectors import ledger_reconcile
@@ -61,6 +62,7 @@ def test_ship_a_lamp_and_buy_a_game(
     issued = issue_card(region="US", amount=GIFT_CARD)
 
     email = sign_up(page, live_server, region="US", shoot=shoot)
+    audit = Audit(page, width)  # axe-core on every page of the journey
 
     # The address book: a bad ZIP code is refused with its error tied to the input.
     page.goto(f"{live_server.url}/account/addresses/")
@@ -75,11 +77,13 @@ def test_ship_a_lamp_and_buy_a_game(
     expect(postal).to_have_value("1000")
     expect(page.get_by_test_id("field-error")).to_contain_text("12345 or 12345-6789")
     shoot("address-refused")
+    audit.check("address-refused")
     postal.fill("10001")
     page.get_by_test_id("address-save").click()
     expect(page.get_by_test_id("address")).to_have_count(1)
     expect(page.get_by_test_id("address-default")).to_be_visible()
     shoot("address-book")
+    audit.check("address-book")
 
     _add(page, live_server, LAMP, shoot)
     _add(page, live_server, GAME, shoot)
@@ -99,6 +103,7 @@ def test_ship_a_lamp_and_buy_a_game(
     due = total - GIFT_CARD
     expect(page.get_by_test_id("order-amount-due")).to_have_attribute("data-amount-minor", str(due))
     shoot("checkout-express")
+    audit.check("checkout-express")
     page.get_by_label("Card number").fill(APPROVED_CARD)
     page.get_by_test_id("place-order").click()
 
@@ -109,6 +114,7 @@ def test_ship_a_lamp_and_buy_a_game(
         "data-amount-minor", str(express)
     )
     shoot("order-placed")
+    audit.check("order-placed")
 
     # Staff mark it shipped (the admin's action calls this same service).
     order = Order.objects.get(number=number)
@@ -125,6 +131,7 @@ def test_ship_a_lamp_and_buy_a_game(
     expect(steps.nth(2)).to_have_attribute("data-done", "false")
     expect(page.get_by_test_id("order-tracking")).to_contain_text("1Z999AA10123456784")
     shoot("order-shipped")
+    audit.check("order-shipped")
     if width == "phone":
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= WIDTHS["phone"]["width"], f"the order page is {wide} px wide"
@@ -133,7 +140,9 @@ def test_ship_a_lamp_and_buy_a_game(
     expect(page.get_by_test_id("library-item")).to_have_count(1)
     expect(page.get_by_test_id("library-item")).to_contain_text("Puzzle Quest")
     shoot("library")
+    audit.check("library")
 
+    assert audit.violations == []
     subjects = [m.subject for m in mail.outbox if m.to == [email]]
     assert f"[Coinpurse] Your order {number}" in subjects
     assert f"[Coinpurse] Your order {number} is on its way" in subjects
