@@ -170,13 +170,17 @@ class CheckoutCodeView(LoginRequiredMixin, View):
         try:
             redemption = giftcard_redeem(user=request.user, code=code, ip=client_ip(request))
         except CodeRefused as refusal:
-            # Locked out: 429; the shared cache is down: 503 `unavailable`, nothing written.
-            return CheckoutView.render_page(
+            # Locked out: 429; the shared cache is down: 503 `unavailable`, nothing written,
+            # and a hint of when to try again, as on the redeem page.
+            response = CheckoutView.render_page(
                 request,
                 error_reason=refusal.reason,
                 error_message=refusal.message,
                 status={"locked": 429, "unavailable": 503}.get(refusal.reason, 200),
             )
+            if refusal.reason == "unavailable":
+                response["Retry-After"] = "60"
+            return response
         locale = request.user.region.locale
         amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
         messages.success(request, f"Gift card applied: {amount} was added to your balance.")

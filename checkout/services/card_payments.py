@@ -135,6 +135,7 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
             transfer = transfer_create(
                 idempotency_key=f"order-payment-failed:{order.idempotency_key}",
                 kind=Transfer.Kind.REVERSAL,
+                reference=f"order:{order.number}",
                 description=f"Order {order.number}: card payment failed, balance returned",
                 legs=[
                     Leg(purchases.pk, -order.balance_applied),

@@ -10,11 +10,12 @@ from checkout.emails import order_shipped_mail_send
 from checkout.exceptions import OrderTransitionRefused
 from checkout.locks import order_qs_select_for_update
 from checkout.models import Order
+from wallet.models import AuditEntry
 from wallet.services import audit_record
 
-# Audit actions of these steps (wallet's AuditEntry.Action names the others).
-AUDIT_SHIPPED = "order_shipped"
-AUDIT_DELIVERED = "order_delivered"
+# Audit actions of these steps.
+AUDIT_SHIPPED = AuditEntry.Action.ORDER_SHIPPED
+AUDIT_DELIVERED = AuditEntry.Action.ORDER_DELIVERED
 
 # A refund does not stop a parcel that is still owed (a part of the order stands).
 SHIPPABLE = {Order.Status.PLACED, Order.Status.PARTIALLY_REFUNDED}

@@ -197,6 +197,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                     description=f"Order {number}",
                     destination=Account.Kind.PURCHASES,
                     kind=Transfer.Kind.ORDER_PAYMENT,
+                    reference=f"order:{number}",
                 ).transfer
             except InsufficientFunds:
                 raise CheckoutChanged(

@@ -160,6 +160,7 @@ def _order_refund(
                 transfer = transfer_create(
                     idempotency_key=f"refund:{idempotency_key}",
                     kind=Transfer.Kind.REFUND,
+                    reference=f"order:{order.number}",
                     description=f"Refund of order {order.number}",
                     legs=legs,
                     created_by=by,

@@ -198,6 +198,7 @@ def test_cache_down_the_code_box_answers_503_unavailable_and_writes_nothing(cach
 
     assert response.status_code == 503
     assert _reason(response) == "unavailable"
+    assert response["Retry-After"] == "60"
     assert shop_state() == before
     assert GiftCard.objects.get(pk=issued.card.pk).status == GiftCard.Status.ACTIVE
 

@@ -98,6 +98,8 @@ class AuditEntry(models.Model):
         REPORT_STATUS_CHANGED = "report_status_changed", "Activity report status changed"
         REPORT_REPLIED = "report_replied", "Activity report answered"
         REGION_CHANGED = "region_changed", "Shopper's region changed"
+        ORDER_SHIPPED = "order_shipped", "Order marked shipped"
+        ORDER_DELIVERED = "order_delivered", "Order marked delivered"
         CODE_SEARCHED = "code_searched", "Gift card looked up by its code"
         REFUSED = "refused", "Staff action refused"
 
