@@ -6,70 +6,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wallet', '0010_giftcard_status_changed_by'),
+        ("wallet", "0010_giftcard_status_changed_by"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SupportRequest',
+            name="SupportRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('email', models.EmailField(max_length=254)),
-                ('topic', models.CharField(choices=[('gift_card', 'A gift card'), ('balance', 'My balance'), ('order', 'An order or a delivery'), ('account', 'Signing in or my account'), ('other', 'Something else')], max_length=16)),
-                ('message', models.TextField(max_length=4000)),
-                ('status', models.CharField(choices=[('new', 'New'), ('in_progress', 'In progress'), ('answered', 'Answered'), ('closed', 'Closed')], default='new', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "topic",
+                    models.CharField(
+                        choices=[
+                            ("gift_card", "A gift card"),
+                            ("balance", "My balance"),
+                            ("order", "An order or a delivery"),
+                            ("account", "Signing in or my account"),
+                            ("other", "Something else"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("message", models.TextField(max_length=4000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("in_progress", "In progress"),
+                            ("answered", "Answered"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AddField(
-            model_name='activityreport',
-            name='replied_at',
+            model_name="activityreport",
+            name="replied_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='activityreport',
-            name='replied_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="activityreport",
+            name="replied_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='activityreport',
-            name='reply',
+            model_name="activityreport",
+            name="reply",
             field=models.TextField(blank=True, max_length=2000),
         ),
         migrations.AddField(
-            model_name='balanceadjustment',
-            name='description',
-            field=models.CharField(default='Balance adjustment', max_length=150, verbose_name='shopper-facing description'),
+            model_name="balanceadjustment",
+            name="description",
+            field=models.CharField(
+                default="Balance adjustment",
+                max_length=150,
+                verbose_name="shopper-facing description",
+            ),
         ),
         migrations.AddField(
-            model_name='transfer',
-            name='reference',
+            model_name="transfer",
+            name="reference",
             field=models.CharField(blank=True, max_length=64, null=True),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('batch_requested', 'Gift card batch requested'), ('batch_approved', 'Gift card batch approved'), ('batch_rejected', 'Gift card batch rejected'), ('batch_codes_downloaded', 'Batch issued and codes downloaded'), ('card_disabled', 'Gift card disabled'), ('card_enabled', 'Gift card re-enabled'), ('balance_adjusted', 'Balance adjusted'), ('adjustment_requested', 'Balance adjustment requested'), ('adjustment_approved', 'Balance adjustment approved'), ('adjustment_rejected', 'Balance adjustment rejected'), ('order_refunded', 'Order refunded'), ('payment_failed', 'Card payment failed'), ('report_status_changed', 'Activity report status changed'), ('report_replied', 'Activity report answered'), ('region_changed', "Shopper's region changed"), ('code_searched', 'Gift card looked up by its code'), ('refused', 'Staff action refused')], max_length=32),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("batch_requested", "Gift card batch requested"),
+                    ("batch_approved", "Gift card batch approved"),
+                    ("batch_rejected", "Gift card batch rejected"),
+                    ("batch_codes_downloaded", "Batch issued and codes downloaded"),
+                    ("card_disabled", "Gift card disabled"),
+                    ("card_enabled", "Gift card re-enabled"),
+                    ("balance_adjusted", "Balance adjusted"),
+                    ("adjustment_requested", "Balance adjustment requested"),
+                    ("adjustment_approved", "Balance adjustment approved"),
+                    ("adjustment_rejected", "Balance adjustment rejected"),
+                    ("order_refunded", "Order refunded"),
+                    ("payment_failed", "Card payment failed"),
+                    ("report_status_changed", "Activity report status changed"),
+                    ("report_replied", "Activity report answered"),
+                    ("region_changed", "Shopper's region changed"),
+                    ("code_searched", "Gift card looked up by its code"),
+                    ("refused", "Staff action refused"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='balanceadjustment',
-            name='reason',
-            field=models.CharField(max_length=150, verbose_name='internal note'),
+            model_name="balanceadjustment",
+            name="reason",
+            field=models.CharField(max_length=150, verbose_name="internal note"),
         ),
         migrations.AddConstraint(
-            model_name='activityreport',
-            constraint=models.UniqueConstraint(fields=('posting', 'user'), name='wallet_activityreport_one_per_posting_user'),
+            model_name="activityreport",
+            constraint=models.UniqueConstraint(
+                fields=("posting", "user"), name="wallet_activityreport_one_per_posting_user"
+            ),
         ),
         migrations.AddField(
-            model_name='supportrequest',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='support_requests', to=settings.AUTH_USER_MODEL),
+            model_name="supportrequest",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="support_requests",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]
