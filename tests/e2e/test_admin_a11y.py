@@ -139,7 +139,8 @@ def test_every_staff_page_has_no_axe_violation_and_shows_money(browser, live_ser
     expect(page.get_by_test_id("admin-balance")).to_have_text("$35.99")
     audit.check("adjust")
     page.get_by_label("Amount").fill("25.00")
-    page.get_by_label("Reason").fill("goodwill for a late parcel")
+    page.get_by_label("Internal note").fill("goodwill for a late parcel")
+    page.get_by_label("Description the shopper sees").fill("Sorry for the late parcel")
     page.get_by_role("button", name="Check adjustment…").click()
     expect(page.get_by_test_id("adjust-confirm-text")).to_have_text(
         "Credit $25.00 to shopper@example.com's USD balance?"

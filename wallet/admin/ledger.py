@@ -213,7 +213,9 @@ class TransferAdmin(ReadOnlyAdmin):
 
 @admin.register(Posting)
 class PostingAdmin(PostingAmounts, ReadOnlyAdmin):
-    list_display = ["id", "transfer", "account", "amount_display", "balance_after_display"]
+    # The amount opens the posting; no id column, so the transfer's text fits at 1280 px.
+    list_display = ["amount_display", "balance_after_display", "account", "transfer"]
+    list_display_links = ["amount_display"]
     readonly_fields = ["transfer", "account", "amount_display", "balance_after_display"]
     fields = readonly_fields
     list_filter = ["currency", "account__kind"]
