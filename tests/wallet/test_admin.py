@@ -411,6 +411,20 @@ def test_a_full_code_in_the_get_search_box_is_not_searched_and_leaves_the_addres
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.CODE_SEARCHED).exists()
 
 
+def test_the_gift_card_search_box_cannot_hold_more_than_the_last_4_symbols(wallet_world):
+    """A full code typed (or pasted) into the GET search box would land in the address and the
+    access log before any server could drop it: the box takes 4 symbols at most, and says so;
+    full codes have the POST search beside it."""
+    page = _client(wallet_world["boss"]).get(_changelist(GiftCard))
+
+    html = page.content.decode()
+    box = re.search(r'<input[^>]*id="searchbar"[^>]*>', html).group(0)
+    assert 'maxlength="4"' in box
+    assert 'name="q"' in box
+    assert "Last 4 symbols" in html
+    assert hook(page, "code-search-form").attrs["method"] == "post"
+
+
 def test_the_code_search_refuses_a_mistyped_code_and_echoes_only_its_tail(wallet_world):
     code = code_normalize(wallet_world["codes"][3])
     typo = code[:5] + ("1" if code[5] != "1" else "2") + code[6:]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from catalog.money import format_money
+
 
 class Account(models.Model):
     """A ledger account: a shopper's balance in one currency, or one of the shop's own."""
@@ -30,6 +32,8 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # "Account" alone is read as a shopper's sign-in account in the admin.
+        verbose_name = "ledger account"
         permissions = [("adjust_balance", "Can adjust a customer balance with a reason")]
         constraints = [
             # The last guard against spending money twice: a shopper never owes the shop.
@@ -114,4 +118,6 @@ class Posting(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.account} {self.amount:+d}"
+        # As money, never raw minor units (a "2500" could be read as $2,500).
+        sign = "+" if self.amount > 0 else "\u2212"
+        return f"{self.account} {sign}{format_money(abs(self.amount), currency=self.currency)}"
