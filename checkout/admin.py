@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from catalog.admin_money import money_display
 from catalog.money import MoneyError, format_money, parse_amount
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
@@ -16,18 +17,40 @@ from wallet.admin import ReadOnlyInline
 from wallet.exceptions import WalletError
 
 
+def _money_fields(*names: str, currency_of=lambda obj: obj.currency):
+    """Class decorator: an admin display method `<name>_money` for each minor-unit field, so
+    every checkout admin page shows "$36.99", never "3699" (one rule for all of them)."""
+
+    def decorate(admin_class):
+        for name in names:
+
+            def shown(self, obj, _name=name):
+                return money_display(getattr(obj, _name), currency_of(obj))
+
+            shown.short_description = name.replace("_", " ")
+            setattr(admin_class, f"{name}_money", shown)
+        return admin_class
+
+    return decorate
+
+
+@_money_fields("unit_price", "line_total", currency_of=lambda line: line.order.currency)
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["product_name", "quantity", "unit_price", "line_total"]
+    fields = ["product_name", "quantity", "unit_price_money", "line_total_money"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
 
+
+@_money_fields("from_balance", "from_card", currency_of=lambda refund: refund.order.currency)
 class RefundInline(ReadOnlyInline):
     model = Refund
     fields = [
         "created_at",
-        "from_balance",
-        "from_card",
+        "from_balance_money",
+        "from_card_money",
         "card_destination",
         "card_status",
         "reason",
@@ -36,13 +59,23 @@ class RefundInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+@_money_fields("amount")
 class VoidedAuthorizationInline(ReadOnlyInline):
     model = VoidedAuthorization
-    fields = ["created_at", "reference", "amount", "reason", "status", "error"]
+    fields = ["created_at", "reference", "amount_money", "reason", "status", "error"]
     readonly_fields = fields
 
 
 @admin.register(Order)
+@_money_fields(
+    "subtotal",
+    "discount",
+    "balance_applied",
+    "card_charged",
+    "balance_refunded",
+    "card_refunded",
+    "shipping",
+)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
         "number",
@@ -64,17 +97,17 @@ class OrderAdmin(admin.ModelAdmin):
         "region",
         "currency",
         "status",
-        "subtotal",
-        "discount",
-        "balance_applied",
-        "card_charged",
-        "balance_refunded",
-        "card_refunded",
+        "subtotal_money",
+        "discount_money",
+        "balance_applied_money",
+        "card_charged_money",
+        "balance_refunded_money",
+        "card_refunded_money",
         "balance_transfer",
         "balance_return_transfer",
         "created_at",
         # Shipping as placed, and its progress (docs/interface.md §10).
-        "shipping",
+        "shipping_money",
         "shipping_method",
         "ship_name",
         "ship_line1",
@@ -100,7 +133,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="total")
     def total_display(self, obj):
-        return format_money(obj.total, currency=obj.currency)
+        return money_display(obj.total, obj.currency)
 
     def has_add_permission(self, request):
         return False
@@ -210,8 +243,9 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
+@_money_fields("amount")
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["order", "provider", "reference", "card_last4", "amount", "currency", "status"]
+    list_display = ["order", "provider", "reference", "card_last4", "amount_money", "status"]
     list_filter = ["provider", "status", "currency"]
     search_fields = ["reference", "order__number"]
     list_select_related = ["order"]
@@ -227,11 +261,12 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoidedAuthorization)
+@_money_fields("amount")
 class VoidedAuthorizationAdmin(admin.ModelAdmin):
     """Card holds released (or to be released) without a capture; a failed void needs a
     person to release the hold at the provider."""
 
-    list_display = ["reference", "order", "amount", "currency", "reason", "status", "created_at"]
+    list_display = ["reference", "order", "amount_money", "reason", "status", "created_at"]
     list_filter = ["status", "reason", "provider", "currency"]
     search_fields = ["reference", "order__number"]
     list_select_related = ["order"]
@@ -247,13 +282,14 @@ class VoidedAuthorizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
+@_money_fields("from_balance", "from_card", currency_of=lambda refund: refund.order.currency)
 class RefundAdmin(admin.ModelAdmin):
     """Every refund; a card refund the provider failed is listed as needing attention."""
 
     list_display = [
         "__str__",
-        "from_balance",
-        "from_card",
+        "from_balance_money",
+        "from_card_money",
         "card_destination",
         "card_status",
         "created_by",

@@ -11,6 +11,7 @@ import logging
 
 from django.db import DatabaseError, transaction
 
+from catalog.money import format_money
 from checkout.locks import cart_qs_select_for_update, order_qs_select_for_update
 from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, VoidedAuthorization
 from checkout.payments import Authorization, payment_provider_get
@@ -151,7 +152,9 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
             actor=order.user,
             action=AuditEntry.Action.PAYMENT_FAILED,
             target=f"order {order.number}",
-            detail=f"card capture failed; {order.balance_applied} returned to the balance",
+            detail="card capture failed; "
+            f"{format_money(order.balance_applied, currency=order.currency)} "
+            "returned to the balance",
         )
         # After commit: the provider call must not hold the order, cart or wallet locks.
         transaction.on_commit(

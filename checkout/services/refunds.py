@@ -4,6 +4,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from catalog.money import format_money
 from checkout.emails import order_refunded_mail_send
 from checkout.exceptions import (
     RefundRefused,
@@ -191,9 +192,9 @@ def _order_refund(
                 actor=by,
                 action=AuditEntry.Action.ORDER_REFUNDED,
                 target=f"order {order.number}",
-                detail=f"refund #{refund.pk}: {from_balance} of the balance part and "
-                f"{from_card} of the card part ({'to the card' if to_card else 'to the balance'})"
-                f": {refund.reason}",
+                detail=f"refund #{refund.pk}: {_money(from_balance, order)} of the balance "
+                f"part and {_money(from_card, order)} of the card part "
+                f"({'to the card' if to_card else 'to the balance'}): {refund.reason}",
             )
             if to_card:
                 # After commit: the provider is an outside call, never made under the lock.
@@ -240,3 +241,8 @@ def _card_refund(refund_id: int) -> None:
         if refunded >= payment.amount
         else Payment.Status.PARTLY_REFUNDED
     )
+
+
+def _money(minor: int, order) -> str:
+    """An amount of the order for the audit log: money, never raw minor units."""
+    return format_money(minor, currency=order.currency)

@@ -367,9 +367,9 @@ def test_every_refund_is_audited(split_order, refunder, django_capture_on_commit
     assert [(actor, target) for actor, target, _ in audits] == [
         (refunder.pk, f"order {split_order.number}")
     ] * 2
-    assert audits[1][2].startswith(f"refund #{first.pk}: 500 of the balance part")
+    assert audits[1][2].startswith(f"refund #{first.pk}: $5.00 of the balance part")
     assert "late" in audits[1][2]
-    assert audits[0][2].startswith(f"refund #{second.pk}: 0 of the balance part and 700")
+    assert audits[0][2].startswith(f"refund #{second.pk}: $0.00 of the balance part and $7.00")
     assert "to the card" in audits[0][2]
 
 

@@ -152,3 +152,24 @@ def test_refunders_need_the_view_permission_of_the_new_lists(paid):
     client = login_staff(Client(), staff)
 
     assert client.get("/admin/checkout/voidedauthorization/").status_code == 403
+
+
+def test_the_order_page_and_lists_show_money_as_money(paid, admin_client):
+    """$29.99 paid as $10.00 of balance and $19.99 by card reads as money on every checkout
+    admin page: "2999" could be read as $2,999."""
+    client, _ = admin_client
+    pages = [
+        f"/admin/checkout/order/{paid.pk}/change/",
+        "/admin/checkout/order/",
+        "/admin/checkout/payment/",
+    ]
+
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "$" in html, url
+        assert ">2999<" not in html, url
+        assert ">1999<" not in html, url
+    order_page = client.get(pages[0]).content.decode()
+    assert "$29.99" in order_page
+    assert "$10.00" in order_page
+    assert "$19.99" in order_page
