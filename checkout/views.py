@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -124,6 +125,7 @@ class CheckoutView(LoginRequiredMixin, View):
         status=200,
         card_error="",
         address_form=None,
+        code_typed="",
     ):
         quote = checkout_quote_get(user=request.user, session=request.session)
         addresses, address = ([], None)
@@ -144,6 +146,13 @@ class CheckoutView(LoginRequiredMixin, View):
             "error_reason": error_reason,
             "error_message": error_message,
             "card_error": card_error,
+            # What the shopper typed in the code box, given back so a typo can be fixed: only
+            # when it is not a real card's code (docs/interface.md §7), as on the redeem page.
+            "code_typed": code_typed,
+            # A refusal is rendered at the POST's address; the page then puts /checkout/ in
+            # the address bar (static/js/coinpurse.js), so a reload shows the summary instead
+            # of sending the code again (which would count as one more guess).
+            "replace_url": reverse("checkout:checkout") if request.method == "POST" else "",
         }
         return render(request, "checkout/checkout.html", context, status=status)
 
@@ -156,8 +165,13 @@ class CheckoutCodeView(LoginRequiredMixin, View):
     def post(self, request):
         form = CheckoutCodeForm(request.POST)
         if not form.is_valid():
+            typed = request.POST.get("code", "").strip()
+            # Empty: `required`; too long to be any code: a `typo`, as on the redeem page.
             return CheckoutView.render_page(
-                request, error_reason="required", error_message=form.errors["code"][0]
+                request,
+                error_reason="typo" if typed else "required",
+                error_message=form.errors["code"][0],
+                code_typed=typed[:64],
             )
         code = form.cleaned_data["code"]
         if not _looks_like_claim_code(code):
@@ -166,6 +180,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 error_reason="not_found",
                 error_message="We don't recognise that promotional code. Gift card codes have "
                 "15 characters, like XXXX-XXXXXX-XXXXX.",
+                code_typed=code,
             )
         try:
             redemption = giftcard_redeem(user=request.user, code=code, ip=client_ip(request))
@@ -177,6 +192,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 error_reason=refusal.reason,
                 error_message=refusal.message,
                 status={"locked": 429, "unavailable": 503}.get(refusal.reason, 200),
+                code_typed=code if refusal.reason in ("typo", "not_found") else "",
             )
             if refusal.reason == "unavailable":
                 response["Retry-After"] = "60"

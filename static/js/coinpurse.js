@@ -13,6 +13,14 @@
     }
   });
 
+  // <div data-replace-url="/checkout/">: a refused form was rendered at the address it was
+  // posted to; show the page's own address instead, so a reload asks for the page and does
+  // not send the form (a code, one more guess) again.
+  var replace = document.querySelector("[data-replace-url]");
+  if (replace && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", replace.getAttribute("data-replace-url"));
+  }
+
   // <form data-disable-on-submit>: its submit buttons are disabled once it is sent, so a
   // second click cannot send it twice (the server is idempotent anyway).
   document.addEventListener("submit", function (event) {

@@ -337,7 +337,14 @@ def test_a_refused_code_answers_with_the_redeem_pages_reason(user, lamp, reason,
     assert says in error.text
     assert shop_state() == before
     assert _wallet_balance(response) == (500, "USD")
-    assert code not in response.content.decode()  # a real card's code is never shown again
+    html = response.content.decode()
+    if reason in ("typo", "not_found"):
+        # No card has that code: it comes back in the box to be corrected.
+        assert f'value="{code}"' in html
+    else:
+        assert code not in html  # a real card's code is never shown again
+    # A reload asks for /checkout/, not the code again (one more guess).
+    assert 'data-replace-url="/checkout/"' in html
 
 
 def test_a_promotional_code_is_answered_clearly_as_not_found(user, lamp):
