@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from catalog.admin_money import money_display
-from catalog.money import MoneyError, format_money, parse_amount
+from catalog.money import format_money
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
@@ -165,47 +165,85 @@ class OrderAdmin(admin.ModelAdmin):
         ]
 
     def refund_view(self, request, order_id):
-        """Refund in full or in part, per source (balance part, card part)."""
+        """Refund in full or in part, per source (balance part, card part), in two steps as
+        the balance adjustment: the form, then a page that states the refund in money
+        ("Refund $5.00 of the balance part … of order CP-…?") with Confirm and Back; only the
+        confirmed POST calls `order_refund`. Every field and the idempotency key ride along
+        both steps as hidden inputs, so a replayed confirm lands on the same refund."""
         if not request.user.has_perm("checkout.refund_order"):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
-        form = RefundForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
-        if request.method == "POST" and form.is_valid():
-            try:
-                amounts = [
-                    parse_amount(form.cleaned_data[f], currency=order.currency)
-                    if form.cleaned_data[f].strip()
-                    else 0
-                    for f in ("from_balance", "from_card")
-                ]
-                order_refund(
-                    order_id=order.pk,
-                    from_balance=amounts[0],
-                    from_card=amounts[1],
-                    card_to_balance=form.cleaned_data["card_to_balance"],
-                    reason=form.cleaned_data["reason"],
-                    idempotency_key=f"admin-refund:{form.cleaned_data['idempotency_key']}",
-                    by=request.user,
-                )
-            except (MoneyError, CheckoutError, WalletError) as error:
-                # A refusal is the staff member's to read, on the page they are on.
-                form.add_error(None, f"Refused: {error}")
-                messages.error(request, f"Refund of order {order.number} refused: {error}")
-            else:
-                messages.success(request, f"Refund of order {order.number} posted.")
-                return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
         left_balance = order.balance_applied - order.balance_refunded
         left_card = order.card_charged - order.card_refunded
+        limits = {"currency": order.currency, "left_balance": left_balance, "left_card": left_card}
+        confirming = False
+        if request.method == "POST":
+            if "confirm" in request.POST:
+                # The service checks what is left, under the order's lock: a replayed confirm
+                # of a refund that took all that was left must land on that refund, not on
+                # "more than is left".
+                limits |= {"left_balance": None, "left_card": None}
+            form = RefundForm(request.POST, **limits)
+            if "back" in request.POST:
+                pass  # the form again, filled in as it was
+            elif form.is_valid() and "confirm" not in request.POST:
+                confirming = True
+            elif form.is_valid():
+                done = self._refund_post(request, order, form)
+                if done is not None:
+                    return done
+        else:
+            form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex}, **limits)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Refund order {order.number}",
             "order": order,
             "form": form,
-            "left_balance": format_money(left_balance, currency=order.currency),
-            "left_card": format_money(left_card, currency=order.currency),
+            "confirming": confirming,
+            "left_balance": money_display(left_balance, order.currency),
+            "left_card": money_display(left_card, order.currency),
             "opts": self.model._meta,
         }
+        if confirming:
+            context |= {
+                "title": f"Confirm the refund of order {order.number}",
+                "question": _refund_question(order, form.amounts, form.cleaned_data),
+            }
         return TemplateResponse(request, "admin/checkout/order/refund.html", context)
+
+    def _refund_post(self, request, order, form):
+        """The confirmed refund through `order_refund`: a redirect to the order with the
+        amounts and what is left, or None with the refusal on the form."""
+        data = form.cleaned_data
+        try:
+            refund = order_refund(
+                order_id=order.pk,
+                from_balance=form.amounts["from_balance"],
+                from_card=form.amounts["from_card"],
+                card_to_balance=data["card_to_balance"],
+                reason=data["reason"],
+                idempotency_key=f"admin-refund:{data['idempotency_key']}",
+                by=request.user,
+            )
+        except (CheckoutError, WalletError) as error:
+            # A refusal is the staff member's to read, on the page they are on.
+            form.add_error(None, f"Refused: {error}")
+            messages.error(request, f"Refund of order {order.number} refused: {error}")
+            return None
+        order.refresh_from_db()
+        parts = _refund_parts(
+            order,
+            {"from_balance": refund.from_balance, "from_card": refund.from_card},
+            card_to_balance=refund.card_destination == Refund.Destination.BALANCE,
+        )
+        left_balance = money_display(order.balance_applied - order.balance_refunded, order.currency)
+        left_card = money_display(order.card_charged - order.card_refunded, order.currency)
+        messages.success(
+            request,
+            f"Refund of order {order.number} posted: {parts}. Left to refund: {left_balance}"
+            f" of the balance part, {left_card} of the card part.",
+        )
+        return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["ship_form"] = ShipForm()
@@ -279,6 +317,26 @@ class VoidedAuthorizationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _refund_parts(order, amounts: dict[str, int], *, card_to_balance: bool) -> str:
+    """ "$5.00 of the balance part (to the balance) and $7.00 of the card part (to the
+    card)", naming only the parts that move, for the confirmation and the message."""
+    parts = []
+    if amounts["from_balance"]:
+        money = money_display(amounts["from_balance"], order.currency)
+        parts.append(f"{money} of the balance part (to the balance)")
+    if amounts["from_card"]:
+        money = money_display(amounts["from_card"], order.currency)
+        where = "the balance" if card_to_balance else "the card"
+        parts.append(f"{money} of the card part (to {where})")
+    return " and ".join(parts)
+
+
+def _refund_question(order, amounts: dict[str, int], data: dict) -> str:
+    """The confirmation's question: what moves where, from which order, and why."""
+    parts = _refund_parts(order, amounts, card_to_balance=data["card_to_balance"])
+    return f"Refund {parts} of order {order.number}? Reason: {data['reason']}"
 
 
 @admin.register(Refund)

@@ -42,7 +42,8 @@ def _url(order):
 
 
 def _form(**fields):
-    data = {"from_balance": "", "from_card": "", "reason": "Arrived broken"}
+    """The refund form as the confirmation step posts it (with `confirm`)."""
+    data = {"from_balance": "", "from_card": "", "reason": "Arrived broken", "confirm": "Confirm"}
     data["idempotency_key"] = new_key()
     data.update(fields)
     return data
@@ -71,7 +72,11 @@ def test_posting_the_form_refunds_and_returns_to_the_order(
         response = client.post(_url(order), data, follow=True)
 
     assert response.redirect_chain == [(f"/admin/checkout/order/{order.pk}/change/", 302)]
-    assert f"Refund of order {order.number} posted." in response.content.decode()
+    assert (
+        f"Refund of order {order.number} posted: $20.00 of the balance part (to the balance)"
+        " and $10.00 of the card part (to the card). Left to refund: $0.00 of the balance"
+        " part, $29.98 of the card part."
+    ) in response.content.decode()
     refund = Refund.objects.get()
     assert (refund.from_balance, refund.from_card, refund.card_destination) == (2000, 1000, "card")
     assert refund.idempotency_key == f"admin-refund:{data['idempotency_key']}"
@@ -202,6 +207,7 @@ def test_the_csrf_token_of_the_page_works(user, order, refunder):
             "idempotency_key": key,
             "from_balance": "2.00",
             "reason": "late",
+            "confirm": "Confirm",
         },
     )
 
@@ -233,3 +239,116 @@ def test_the_order_admin_lists_orders(order):
     assert order.number in response.content.decode()
     assert "$59.98" in response.content.decode()
     assert not hooks(response, "form-error")
+
+
+# --- confirm before posting, repeat after (issue 8) -----------------------------------------
+
+
+def _check(**fields):
+    """The first step: the form without `confirm`."""
+    data = _form(**fields)
+    del data["confirm"]
+    return data
+
+
+def test_the_first_post_writes_nothing_and_states_the_amounts(order, refunder):
+    before = shop_state()
+    data = _check(from_balance="5.00", from_card="7.00")
+
+    response = _client_for(refunder).post(_url(order), data)
+
+    assert response.status_code == 200
+    assert shop_state() == before
+    assert not Refund.objects.exists()
+    assert hook(response, "refund-confirm-text").text == (
+        "Refund $5.00 of the balance part (to the balance) and $7.00 of the card part (to the"
+        f" card) of order {order.number}? Reason: Arrived broken"
+    )
+    html = response.content.decode()
+    for name, value in (
+        ("from_balance", "5.00"),
+        ("from_card", "7.00"),
+        ("reason", "Arrived broken"),
+        ("idempotency_key", data["idempotency_key"]),
+    ):
+        assert f'<input type="hidden" name="{name}" value="{value}"' in html
+    assert hook(response, "refund-confirm-button").attrs["name"] == "confirm"
+    assert hook(response, "refund-back").attrs["name"] == "back"
+
+
+def test_the_confirmation_names_the_card_part_going_to_the_balance(order, refunder):
+    response = _client_for(refunder).post(
+        _url(order), _check(from_card="39.98", card_to_balance="on")
+    )
+
+    assert hook(response, "refund-confirm-text").text.startswith(
+        "Refund $39.98 of the card part (to the balance) of order"
+    )
+    assert not Refund.objects.exists()
+
+
+def test_confirming_posts_the_refund_once(user, order, refunder):
+    client = _client_for(refunder)
+    data = _check(from_balance="5.00")
+    client.post(_url(order), data)
+
+    response = client.post(_url(order), {**data, "confirm": "Confirm"}, follow=True)
+
+    assert response.redirect_chain == [(f"/admin/checkout/order/{order.pk}/change/", 302)]
+    assert "Left to refund: $15.00 of the balance part, $39.98 of the card part." in (
+        response.content.decode()
+    )
+    assert Refund.objects.get().from_balance == 500
+    assert balance(user) == 500
+
+
+def test_a_replayed_confirm_lands_on_the_same_refund(user, order, refunder):
+    """Even when the first took all that was left of the balance part."""
+    client = _client_for(refunder)
+    data = _form(from_balance="20.00")
+
+    first = client.post(_url(order), data)
+    again = client.post(_url(order), data, follow=True)
+
+    assert first.status_code == 302
+    assert again.redirect_chain == [(f"/admin/checkout/order/{order.pk}/change/", 302)]
+    assert "$20.00 of the balance part (to the balance)" in again.content.decode()
+    assert Refund.objects.count() == 1
+    assert balance(user) == 2000
+
+
+def test_back_returns_to_the_filled_form_and_writes_nothing(order, refunder):
+    before = shop_state()
+    data = {**_check(from_balance="5.00", card_to_balance="on"), "back": "Back"}
+
+    response = _client_for(refunder).post(_url(order), data)
+
+    assert response.status_code == 200
+    assert shop_state() == before
+    assert not hooks(response, "refund-confirm")
+    assert not hooks(response, "form-error")
+    html = response.content.decode()
+    assert 'name="from_balance" value="5.00"' in html
+    assert re.search(r'name="card_to_balance"[^>]*checked', html)
+    assert f'name="idempotency_key" value="{data["idempotency_key"]}"' in html
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"from_balance": "20.01"}, "refused"),
+        ({"from_card": "abc"}, "refused"),
+        ({}, "refused"),
+        ({"from_balance": "1.00", "reason": ""}, "invalid"),
+        ({"from_balance": "1.00", "idempotency_key": "zz"}, "invalid"),
+    ],
+)
+def test_invalid_input_at_the_first_step_shows_the_form_again(order, refunder, fields, reason):
+    before = shop_state()
+
+    response = _client_for(refunder).post(_url(order), _check(**fields))
+
+    assert response.status_code == 200
+    assert hook(response, "form-error").attrs["data-reason"] == reason
+    assert not hooks(response, "refund-confirm")
+    assert shop_state() == before

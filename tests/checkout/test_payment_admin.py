@@ -52,6 +52,7 @@ def _refund_form(**fields):
         "from_balance": "",
         "from_card": "",
         "reason": "x",
+        "confirm": "Confirm",
         **fields,
     }
 

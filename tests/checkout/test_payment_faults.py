@@ -419,7 +419,7 @@ def test_a_card_refund_the_provider_fails_is_kept_and_shown(user, lamp, monkeypa
 
     response = client.post(
         f"/admin/checkout/order/{order.pk}/refund/",
-        {"idempotency_key": new_key(), "from_card": "29.99", "reason": "broken"},
+        {"idempotency_key": new_key(), "from_card": "29.99", "reason": "broken", "confirm": "1"},
     )
 
     assert response.status_code == 302
