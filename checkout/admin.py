@@ -14,6 +14,7 @@ from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
 from checkout.services import order_deliver, order_refund, order_ship
 from wallet.admin import ReadOnlyInline
+from wallet.admin.base import confirmation_stage
 from wallet.exceptions import WalletError
 
 
@@ -176,7 +177,6 @@ class OrderAdmin(admin.ModelAdmin):
         left_balance = order.balance_applied - order.balance_refunded
         left_card = order.card_charged - order.card_refunded
         limits = {"currency": order.currency, "left_balance": left_balance, "left_card": left_card}
-        confirming = False
         if request.method == "POST":
             if "confirm" in request.POST:
                 # The service checks what is left, under the order's lock: a replayed confirm
@@ -184,16 +184,14 @@ class OrderAdmin(admin.ModelAdmin):
                 # "more than is left".
                 limits |= {"left_balance": None, "left_card": None}
             form = RefundForm(request.POST, **limits)
-            if "back" in request.POST:
-                pass  # the form again, filled in as it was
-            elif form.is_valid() and "confirm" not in request.POST:
-                confirming = True
-            elif form.is_valid():
-                done = self._refund_post(request, order, form)
-                if done is not None:
-                    return done
         else:
             form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex}, **limits)
+        stage = confirmation_stage(request, form)
+        if stage == "post":
+            done = self._refund_post(request, order, form)
+            if done is not None:
+                return done
+        confirming = stage == "confirm"
         context = {
             **self.admin_site.each_context(request),
             "title": f"Refund order {order.number}",

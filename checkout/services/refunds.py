@@ -16,6 +16,7 @@ from wallet.models import Account, AuditEntry, Transfer
 from wallet.services import (
     Leg,
     audit_record,
+    audit_refusal_record,
     system_account_get_or_create,
     transfer_create,
     wallet_account_get_or_create,
@@ -59,15 +60,12 @@ def order_refund(
             by=by,
         )
     except RefundRefused as refusal:
-        if by is not None and by.is_authenticated:
-            # Its own transaction, after the refusal rolled the attempt back.
-            with transaction.atomic():
-                audit_record(
-                    actor=by,
-                    action=AuditEntry.Action.REFUSED,
-                    target=f"refund of order #{order_id}",
-                    detail=f"{refusal} (balance part {from_balance}, card part {from_card})",
-                )
+        # After the refusal rolled the attempt back, in a transaction of its own.
+        audit_refusal_record(
+            actor=by if by is not None and by.is_authenticated else None,
+            target=f"refund of order #{order_id}",
+            detail=f"{refusal} (balance part {from_balance}, card part {from_card})",
+        )
         raise
 
 

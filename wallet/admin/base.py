@@ -98,6 +98,15 @@ def admin_form(form, *, name: str | None = None, description: str = "") -> helpe
     return helpers.AdminForm(form, [(name, fieldset)], {})
 
 
+def confirmation_stage(request, form) -> str:
+    """Where a two-step staff form (adjust a balance, refund an order) stands: "edit" — show
+    the form (a GET, the Back button, or errors); "confirm" — valid, ask before posting; "post"
+    — valid and confirmed. Only "post" may call the service."""
+    if request.method != "POST" or "back" in request.POST or not form.is_valid():
+        return "edit"
+    return "post" if "confirm" in request.POST else "confirm"
+
+
 def post_action(admin_site_view, request, obj_id, action):
     """Run a staff service from a POST and come back to the object with its outcome."""
     if request.method != "POST":

@@ -135,6 +135,10 @@ class GiftCardAdmin(CodeSearchMixin, ReadOnlyAdmin):
     list_display_links = ["masked_code"]
     list_filter = ["status", "region", "expires_on", ("batch", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["last4"]
+    # The GET search box holds the last 4 symbols at most (templates/admin/search_form.html):
+    # a full code there would reach the address bar and the access log.
+    search_label = "Last 4 symbols"
+    search_max_length = 4
     search_help_text = (
         "The last 4 symbols of a code. For a full code use “Find a card by its full code”."
     )

@@ -15,6 +15,7 @@ from wallet.admin.base import (
     ReadOnlyInline,
     admin_form,
     approval_threshold_display,
+    confirmation_stage,
     money_display,
     object_or_404,
 )
@@ -104,21 +105,18 @@ class AccountAdmin(ReadOnlyAdmin):
         account = get_object_or_404(
             Account.objects.select_related("user"), pk=account_id, kind=Account.Kind.CUSTOMER
         )
-        confirming = False
         if request.method == "POST":
             form = BalanceAdjustForm(request.POST, currency=account.currency)
-            if "back" in request.POST:
-                pass  # the form again, filled in as it was
-            elif form.is_valid() and "confirm" not in request.POST:
-                confirming = True
-            elif form.is_valid():
-                done = self._adjust_post(request, account, form)
-                if done is not None:
-                    return done
         else:
             form = BalanceAdjustForm(
                 initial={"idempotency_key": uuid.uuid4().hex}, currency=account.currency
             )
+        stage = confirmation_stage(request, form)
+        if stage == "post":
+            done = self._adjust_post(request, account, form)
+            if done is not None:
+                return done
+        confirming = stage == "confirm"
         context = {
             **self.admin_site.each_context(request),
             "title": f"Adjust the balance of {account.user.email}",

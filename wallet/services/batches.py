@@ -78,8 +78,10 @@ def giftcard_batch_create(
     note: str = "",
     created_by=None,
     status: str = GiftCardBatch.Status.ISSUING,
+    idempotency_key: str = "",
 ) -> GiftCardBatch:
-    """Record a batch about to be issued (or, from the admin, awaiting approval).
+    """Record a batch about to be issued (or, from the admin, awaiting approval), under the
+    admin form's `idempotency_key` when there is one (unique: one batch per form).
 
     Raises `WalletError` for a count, amount or expiry that cannot be issued.
     """
@@ -96,6 +98,7 @@ def giftcard_batch_create(
         created_by=created_by,
         status=status,
         heartbeat_at=now if status == GiftCardBatch.Status.ISSUING else None,
+        idempotency_key=idempotency_key,
     )
 
 

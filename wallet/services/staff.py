@@ -115,10 +115,8 @@ def giftcard_batch_request(
                 status=GiftCardBatch.Status.PENDING_APPROVAL
                 if needs_approval
                 else GiftCardBatch.Status.APPROVED,
+                idempotency_key=idempotency_key or "",
             )
-            if idempotency_key:
-                batch.idempotency_key = idempotency_key
-                batch.save(update_fields=["idempotency_key"])
             audit_record(
                 actor=created_by,
                 action=AuditEntry.Action.BATCH_REQUESTED,
