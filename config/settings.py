@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "catalog",
     "accounts",
     "wallet",
+    "promotions",
     "checkout",
 ]
 

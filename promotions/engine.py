@@ -1,0 +1,158 @@
+"""The promotions engine: a pure function of the cart, the shopper and the promotions
+(docs/promotions.md). No database, no clock, no request: the caller (checkout's quote, the
+admin preview, the order placement under its locks) gathers the inputs, so every one of them
+prices the same way.
+
+INTERFACE (fixed; the bodies are being written): other modules build against these types.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One cart line. `key` is the product id (one line per product)."""
+
+    key: int
+    category_id: int | None
+    quantity: int
+    unit_price: int  # minor units
+
+
+@dataclass(frozen=True)
+class ShippingInput:
+    """The chosen shipping method for this cart (None when nothing ships)."""
+
+    method: str  # "standard" / "express"
+    amount: int  # the rate, before the free-from threshold
+    free_from: int | None  # standard free from this subtotal *after* item discounts
+
+
+@dataclass(frozen=True)
+class ShopperInput:
+    user_id: int | None
+    region_code: str
+    currency: str
+    locale: str
+    today: datetime.date  # in the region's time zone
+    has_orders: bool  # any earlier order that counts (first-order-only)
+    uses: dict[int, int] = field(default_factory=dict)  # promotion id -> this shopper's uses
+
+
+@dataclass(frozen=True)
+class PromotionSpec:
+    """A promotion as the engine needs it, amounts already in the shopper's currency
+    (promotions.selectors builds these from the models)."""
+
+    id: int
+    slug: str
+    name: str
+    kind: str  # Promotion.Kind value
+    target: str  # Promotion.Target value
+    automatic: bool
+    code: str = ""  # the vanity code, canonical ("" for automatic / unique codes)
+    active: bool = True  # False: disabled / waiting for approval -> `not_found`
+    percent: int | None = None
+    amount_off: int | None = None  # fixed off (or credit), this currency; None: not offered here
+    minimum_subtotal: int | None = None
+    cap: int | None = None
+    budget_left: int | None = None  # None: no budget
+    uses_left: int | None = None  # None: no total limit
+    per_shopper_limit: int | None = None
+    first_order_only: bool = False
+    starts_on: datetime.date | None = None
+    ends_on: datetime.date | None = None
+    region_codes: frozenset[str] = frozenset()  # empty: every region
+    category_ids: frozenset[int] = frozenset()
+    product_ids: frozenset[int] = frozenset()
+    buy_quantity: int | None = None
+    get_quantity: int | None = None
+    exclusive: bool = False
+    not_combinable_with: frozenset[int] = frozenset()  # promotion ids (symmetric in the models)
+    has_currency_amounts: bool = True  # a PromotionAmount row exists for this currency
+    credit_days: int | None = None
+
+
+@dataclass(frozen=True)
+class EnteredCode:
+    """A code the shopper typed, as looked up: `promotion_id` None means no such code (or a
+    code of a promotion that is not active): the engine answers `not_found`."""
+
+    code: str  # canonical, as shown back to the shopper ("WELCOME10")
+    promotion_id: int | None
+    code_id: int | None = None
+    already_redeemed: bool = False  # a single-use code that was used
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The answer of one rule: passed, or the reason of docs/interface.md §11 and its figures
+    (e.g. {"missing": 450} for `minimum_not_met`)."""
+
+    passed: bool
+    reason: str = ""
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    promotion_id: int | None
+    reason: str  # a reason of docs/interface.md §11
+    message: str  # plain words, figures formatted in the shopper's locale
+    params: dict = field(
+        default_factory=dict
+    )  # e.g. {"missing": 450} / {"conflicts_with": "WELCOME10"}
+
+
+@dataclass(frozen=True)
+class AppliedPromotion:
+    promotion_id: int
+    slug: str
+    code: str  # "" for an automatic one
+    code_id: int | None
+    label: str  # what the summary shows ("WELCOME10: 10% off your first order")
+    amount: int  # items + shipping, minor units
+    # line key -> the discount of each unit (len == quantity); sums to the items part
+    unit_allocations: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    shipping_amount: int = 0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    applied: tuple[AppliedPromotion, ...]
+    refusals: tuple[Refusal, ...]  # one per entered code not applied
+    notes: tuple[str, ...]  # "SAVE5 was not used: WELCOME10 saves you 2.30 more"
+    items_discount: int
+    shipping: int  # the chosen method's price after its free-from threshold, before promotions
+    shipping_discount: int
+    # line key -> discount of each unit, all promotions together (what the order line stores)
+    unit_allocations: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def discount(self) -> int:
+        return self.items_discount + self.shipping_discount
+
+
+def rule_check(
+    *, spec: PromotionSpec, lines: Sequence[LineInput], shopper: ShopperInput
+) -> RuleResult:
+    """Every condition of one promotion on its own (window, region, currency, first order,
+    per-shopper and total limits, budget, eligible items, minimum), first failing reason."""
+    raise NotImplementedError
+
+
+def promotions_evaluate(
+    *,
+    lines: Sequence[LineInput],
+    shipping: ShippingInput | None,
+    shopper: ShopperInput,
+    promotions: Sequence[PromotionSpec],
+    entered: Sequence[EnteredCode] = (),
+) -> Evaluation:
+    """The best allowed combination of the automatic offers among `promotions` and the
+    promotions of the `entered` codes, priced to the unit (see docs/promotions.md).
+    Credit promotions are never a discount (they are applied to the balance at once)."""
+    raise NotImplementedError
