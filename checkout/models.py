@@ -80,6 +80,9 @@ class Order(models.Model):
     subtotal = models.BigIntegerField()
     discount = models.BigIntegerField(default=0)
     balance_applied = models.BigIntegerField(default=0)
+    # The part of `balance_applied` paid by promotional credit (the rest was gift card money);
+    # a refund gives it back as credit, to its lots with their old expiry.
+    credit_applied = models.BigIntegerField(default=0)
     card_charged = models.BigIntegerField(default=0)
     balance_refunded = models.BigIntegerField(default=0)
     card_refunded = models.BigIntegerField(default=0)
@@ -107,6 +110,12 @@ class Order(models.Model):
     tracking_number = models.CharField(max_length=60, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The promotions the order was placed with, as they were then (docs/promotions.md): one
+    # {"promotion_id", "slug", "code", "label", "amount", "shipping_amount", "kind",
+    # "minimum", "eligible": [product ids], "buy", "get", "units": {product id: [each unit's
+    # part]}} per promotion. Refunds judge a claw-back on these figures, not on the promotion
+    # as staff may have changed it since.
+    promotions = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +151,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(card_refunded__gte=0) & Q(card_refunded__lte=models.F("card_charged")),
                 name="checkout_order_card_refund_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_applied__gte=0)
+                & Q(credit_applied__lte=models.F("balance_applied")),
+                name="checkout_order_credit_within_balance",
             ),
         ]
 
@@ -217,14 +231,36 @@ class OrderLine(models.Model):
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.BigIntegerField()
     line_total = models.BigIntegerField()
+    # What the promotions took off this line, all of them together, and how it fell on each
+    # unit (a list of `quantity` parts summing to `discount`: promotions.allocation). A refund
+    # of units returns what was paid for them: unit price less their parts.
+    discount = models.BigIntegerField(default=0)
+    unit_discounts = models.JSONField(default=list, blank=True)
+    # Units returned by `order_refund_units` so far.
+    refunded_quantity = models.PositiveSmallIntegerField(default=0)
     # As it was sold: a digital item is delivered at once and listed in the shopper's library.
     is_digital = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discount__gte=0) & Q(discount__lte=models.F("line_total")),
+                name="checkout_orderline_discount_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=models.F("quantity")),
+                name="checkout_orderline_refunded_within_quantity",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.quantity} x {self.product_name}"
+
+    @property
+    def paid(self) -> int:
+        """What the shopper paid for this line: its total less its discount."""
+        return self.line_total - self.discount
 
 
 class Payment(models.Model):
