@@ -3,7 +3,9 @@
 admin preview, the order placement under its locks) gathers the inputs, so every one of them
 prices the same way.
 
-INTERFACE (fixed; the bodies are being written): other modules build against these types.
+The types below are the interface other modules build against; the rules of one promotion
+are in `promotions.rules`, the layers in `promotions.layers`, the choice of the best
+combination in `promotions.search`, the split of a discount in `promotions.allocation`.
 """
 
 import datetime
@@ -73,6 +75,7 @@ class PromotionSpec:
     not_combinable_with: frozenset[int] = frozenset()  # promotion ids (symmetric in the models)
     has_currency_amounts: bool = True  # a PromotionAmount row exists for this currency
     credit_days: int | None = None
+    description: str = ""  # shown to shoppers; the summary's words when set
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,11 @@ def rule_check(
 ) -> RuleResult:
     """Every condition of one promotion on its own (window, region, currency, first order,
     per-shopper and total limits, budget, eligible items, minimum), first failing reason."""
-    raise NotImplementedError
+    # The rules and the search live beside this module and import its types, hence the
+    # imports at call time.
+    from promotions.rules import rule_check_run
+
+    return rule_check_run(spec, lines, shopper)
 
 
 def promotions_evaluate(
@@ -155,4 +162,8 @@ def promotions_evaluate(
     """The best allowed combination of the automatic offers among `promotions` and the
     promotions of the `entered` codes, priced to the unit (see docs/promotions.md).
     Credit promotions are never a discount (they are applied to the balance at once)."""
-    raise NotImplementedError
+    from promotions.search import evaluate
+
+    return evaluate(
+        lines=lines, shipping=shipping, shopper=shopper, promotions=promotions, entered=entered
+    )
