@@ -21,6 +21,10 @@ VALUE_MOVING_PERMISSIONS = (
     "wallet.approve_balanceadjustment",
     "wallet.issue_giftcardbatch",
     "wallet.approve_giftcardbatch",
+    # A promotion gives money away: whoever creates, changes or approves one.
+    "promotions.add_promotion",
+    "promotions.change_promotion",
+    "promotions.approve_promotion",
 )
 
 SET_UP_MESSAGE = (

@@ -248,6 +248,14 @@ BALANCE_ADJUSTMENT_APPROVAL_MAX = _per_currency(
 # go through `manage.py issue_giftcards`.
 GIFTCARD_ADMIN_MAX_CARDS = env.int("GIFTCARD_ADMIN_MAX_CARDS", default=10_000)
 
+# Promotions, staff two-person rule (promotions/approval.py): a promotion whose value in a
+# currency -- the most it can give there in total: its budget, or one use's most times its
+# total limit; no bound at all counts as above -- is above this waits for a second staff
+# member. Major units per currency, read from the environment as the gift card totals are.
+PROMOTION_APPROVAL_MAX_VALUE = _per_currency(
+    "PROMOTION_APPROVAL_MAX_VALUE", {"USD": "1000", "GBP": "800", "EUR": "900", "JPY": "150000"}
+)
+
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` stays clean).
 if not DEBUG:
