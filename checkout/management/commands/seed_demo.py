@@ -3,13 +3,15 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from promotions.demo import demo_promotions_load
 from wallet.demo import demo_seed
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data: the demo shopper and admin, and unredeemed demo gift card codes "
-        "per region written to var/demo-codes.csv (never printed). Safe to run again."
+        "Load the demo data: the demo shopper and admin, the catalog, the demo promotions, and "
+        "unredeemed demo gift card codes per region written to var/demo-codes.csv (never "
+        "printed). Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -30,10 +32,13 @@ class Command(BaseCommand):
         return super().execute(*args, **options)
 
     def handle(self, *args, code_file, **options):
+        # Here, in checkout, because it may import every app; the wallet may not import
+        # promotions.
         result = demo_seed(code_file=Path(code_file))
+        promotions = demo_promotions_load()
         self.stdout.write(
             f"Demo data ready: {result.users_created} user(s) and "
             f"{result.products_created} product(s) created, "
-            f"{result.codes_kept} demo code(s) kept, {result.codes_issued} issued; "
-            f"codes are in {result.code_file}."
+            f"{result.codes_kept} demo code(s) kept, {result.codes_issued} issued, "
+            f"{promotions} demo promotion(s) created; codes are in {result.code_file}."
         )
