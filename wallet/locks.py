@@ -3,7 +3,7 @@
 Row locks are always taken in primary-key order so that two transactions locking the same
 rows cannot deadlock. Across apps the global order is written once, in docs/ledger.md ("The
 global lock order"): a user row → cart or order → subscription → gift card batch or balance
-adjustment → promotion usage → gift cards → wallet accounts.
+adjustment → promotion usage → gift cards → credit lots → wallet accounts.
 
 Staff actions take the acting staff member's own user row first
 (`staff_user_qs_select_for_update`), which serialises one person's requests so that their
@@ -14,7 +14,15 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 
-from wallet.models import Account, ActivityReport, BalanceAdjustment, GiftCard, GiftCardBatch
+from wallet.models import (
+    Account,
+    ActivityReport,
+    BalanceAdjustment,
+    CreditLot,
+    GiftCard,
+    GiftCardBatch,
+    WalletSpend,
+)
 
 
 def account_qs_select_for_update(*, account_ids: Iterable[int]):
@@ -58,3 +66,29 @@ def balanceadjustment_qs_select_for_update(*, adjustment_id: int):
 def activityreport_qs_select_for_update(*, report_id: int):
     """Lock one activity report, so its audited old → new status is the one replaced."""
     return ActivityReport.objects.select_for_update().filter(pk=report_id)
+
+
+def creditlot_qs_select_for_update(*, user_id: int, currency: str, now):
+    """Lock the shopper's spendable credit lots in `currency` (some left, not expired at
+    `now`), in primary-key order: two spends of one wallet queue here, before the accounts.
+
+    `of=self` and no join: PostgreSQL re-checks the filter on a lot another spend has just
+    emptied, and leaves it out."""
+    return (
+        CreditLot.objects.select_for_update(of=("self",))
+        .filter(user_id=user_id, currency=currency, remaining__gt=0, expires_at__gt=now)
+        .order_by("pk")
+    )
+
+
+def creditlot_qs_select_for_update_by_pk(*, lot_ids: Iterable[int]):
+    """Lock the given credit lots, in primary-key order (a return or an expiry)."""
+    return (
+        CreditLot.objects.select_for_update(of=("self",)).filter(pk__in=set(lot_ids)).order_by("pk")
+    )
+
+
+def walletspend_qs_select_for_update(*, transfer_id: int):
+    """Lock the record of one wallet spend: returns of it queue here, so what was already
+    given back is read and raised as one step. Taken before that spend's lots."""
+    return WalletSpend.objects.select_for_update(of=("self",)).filter(transfer_id=transfer_id)

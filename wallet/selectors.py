@@ -4,18 +4,33 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    DateField,
+    DateTimeField,
+    F,
+    JSONField,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from catalog.models import Category
 from wallet.codes import CodeTypo, code_hash, code_normalize
+from wallet.credit import CreditLotView
 from wallet.models import (
     ADJUSTMENT_DESCRIPTION_DEFAULT,
+    CUSTOMER_KINDS,
     Account,
     ActivityReport,
     BalanceAdjustment,
+    CreditLot,
     GiftCard,
     Posting,
     Transfer,
@@ -29,29 +44,129 @@ _ORDER_KINDS = frozenset(
     {Transfer.Kind.ORDER_PAYMENT, Transfer.Kind.REFUND, Transfer.Kind.REVERSAL}
 )
 ORDER_REFERENCE_PREFIX = "order:"
+# A credit account's rows, by what moved the credit.
+_CREDIT_ROW_KINDS = {
+    Transfer.Kind.CREDIT_GRANT: "credit_grant",
+    Transfer.Kind.ORDER_PAYMENT: "credit_spend",
+    Transfer.Kind.REFUND: "credit_return",
+    Transfer.Kind.CREDIT_EXPIRY: "credit_expiry",
+}
+_CREDIT_ROW_LABELS = {
+    "credit_grant": "Credit received",
+    "credit_spend": "Credit spent",
+    "credit_return": "Credit returned",
+    "credit_expiry": "Credit expired",
+}
 
 
 @dataclass(frozen=True)
 class Balance:
+    """What the shopper can spend: `amount` = `money` (gift card money, never expires) +
+    `credit` (the unexpired promotional credit of `lots`, soonest-expiring first)."""
+
     amount: int
     currency: str
+    money: int | None = None  # None: all of `amount` is money
+    credit: int = 0
+    lots: tuple[CreditLotView, ...] = ()
+
+    def __post_init__(self):
+        if self.money is None:
+            object.__setattr__(self, "money", self.amount - self.credit)
 
 
 def wallet_balance_get(*, user) -> Balance:
-    """The shopper's balance in their region's currency (zero before their first movement).
+    """The shopper's spendable balance in their region's currency (zero before their first
+    movement): gift card money plus every unexpired credit lot, soonest-expiring first.
 
-    One query: the account is joined to the user's region to pick the currency.
+    One query whatever the number of lots: the money account and the spendable lots are read
+    as one UNION, each joined to the user's region to pick the currency. A lot whose last day
+    is over is left out at once, even before `wallet_expire_credit` posts it to breakage.
     """
-    row = (
+    columns = ("figure", "currency", "lot_id", "lot_expires_on", "lot_expires_at", "lot_cats")
+    money = (
         Account.objects.filter(
             user=user, kind=Account.Kind.CUSTOMER, currency=F("user__region__currency")
         )
-        .values_list("balance", "currency")
-        .first()
+        .annotate(
+            figure=F("balance"),
+            lot_id=Value(None, output_field=BigIntegerField()),
+            lot_expires_on=Value(None, output_field=DateField()),
+            lot_expires_at=Value(None, output_field=DateTimeField()),
+            lot_cats=Value(None, output_field=JSONField()),
+        )
+        .order_by()
+        .values_list(*columns)
     )
-    if row is None:
+    lots = (
+        CreditLot.objects.filter(
+            user=user,
+            currency=F("user__region__currency"),
+            remaining__gt=0,
+            expires_at__gt=timezone.now(),
+        )
+        .annotate(
+            figure=F("remaining"),
+            lot_id=F("pk"),
+            lot_expires_on=F("expires_on"),
+            lot_expires_at=F("expires_at"),
+            lot_cats=F("category_ids"),
+        )
+        .order_by()
+        .values_list(*columns)
+    )
+    rows = list(money.union(lots, all=True).order_by())
+    if not rows:
         return Balance(amount=0, currency=user.region.currency)
-    return Balance(amount=row[0], currency=row[1])
+    views = sorted(
+        (
+            CreditLotView(
+                id=lot_id,
+                remaining=figure,
+                expires_on=expires_on,
+                category_ids=frozenset(categories or ()),
+                expires_at=expires_at,
+            )
+            for figure, _, lot_id, expires_on, expires_at, categories in rows
+            if lot_id is not None
+        ),
+        key=lambda lot: (lot.expires_on, lot.id),
+    )
+    cash = sum(row[0] for row in rows if row[2] is None)
+    credit = sum(lot.remaining for lot in views)
+    return Balance(
+        amount=cash + credit, currency=rows[0][1], money=cash, credit=credit, lots=tuple(views)
+    )
+
+
+@dataclass(frozen=True)
+class CreditLotRow:
+    """A lot as the wallet page lists it: what is left, its last day, the categories it may
+    pay for (names; empty: anything)."""
+
+    id: int
+    remaining: int
+    expires_on: object
+    categories: tuple[str, ...]
+
+
+def credit_lot_rows(lots: Iterable[CreditLotView]) -> list[CreditLotRow]:
+    """Rows for `Balance.lots`, in their order; names the categories of restricted lots (one
+    query, only when a lot is restricted)."""
+    lots = list(lots)
+    wanted = {category for lot in lots for category in lot.category_ids}
+    names = {}
+    if wanted:
+        names = dict(Category.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    return [
+        CreditLotRow(
+            id=lot.id,
+            remaining=lot.remaining,
+            expires_on=lot.expires_on,
+            categories=tuple(sorted(names[c] for c in lot.category_ids if c in names)),
+        )
+        for lot in lots
+    ]
 
 
 def wallet_activity_list(*, user):
@@ -64,10 +179,10 @@ def wallet_activity_list(*, user):
     return (
         Posting.objects.filter(
             account__user=user,
-            account__kind=Account.Kind.CUSTOMER,
+            account__kind__in=CUSTOMER_KINDS,
             account__currency=user.region.currency,
         )
-        .select_related("transfer")
+        .select_related("transfer", "account")
         .annotate(
             report_id=Subquery(own_report.values("pk")[:1]),
             report_status=Subquery(own_report.values("status")[:1]),
@@ -91,6 +206,25 @@ class ActivityRow:
     @property
     def is_debit(self) -> bool:
         return self.posting.amount < 0
+
+    @property
+    def is_credit(self) -> bool:
+        """A movement of promotional credit (not of gift card money)."""
+        return self.posting.account.kind == Account.Kind.CUSTOMER_CREDIT
+
+    @property
+    def kind(self) -> str:
+        """What the row is (`data-kind`): the transfer's kind; for promotional credit one of
+        `credit_grant`, `credit_spend`, `credit_return`, `credit_expiry`."""
+        kind = self.posting.transfer.kind
+        if not self.is_credit:
+            return kind
+        return _CREDIT_ROW_KINDS.get(kind, f"credit_{kind}")
+
+    @property
+    def kind_label(self) -> str:
+        """The credit row's kind in words, for its badge."""
+        return _CREDIT_ROW_LABELS.get(self.kind, "Promotional credit")
 
     @property
     def magnitude(self) -> int:
@@ -167,7 +301,7 @@ def posting_get_for_user(*, user, posting_id: int) -> Posting:
         Posting.objects.select_related("account", "transfer"),
         pk=posting_id,
         account__user=user,
-        account__kind=Account.Kind.CUSTOMER,
+        account__kind__in=CUSTOMER_KINDS,
     )
 
 
@@ -205,17 +339,23 @@ class ReconcileReport:
     balance_mismatches: list[tuple[int, str, int, int]]  # account id, label, cached, ledger
     unbalanced_transfers: list[tuple[int, str, int]]  # transfer id, currency, sum
     balance_after_mismatches: list[tuple[int, int]]  # account id, balance after its last posting
+    # credit account id, its balance, the sum of its lots' remaining
+    credit_lot_mismatches: list[tuple[int, int, int]] = ()
 
     @property
     def clean(self) -> bool:
         return not (
-            self.balance_mismatches or self.unbalanced_transfers or self.balance_after_mismatches
+            self.balance_mismatches
+            or self.unbalanced_transfers
+            or self.balance_after_mismatches
+            or self.credit_lot_mismatches
         )
 
 
 def ledger_reconcile() -> ReconcileReport:
     """Prove the ledger: every cached balance equals the sum of its postings, every transfer
-    sums to zero per currency, and each account's latest posting carries its balance.
+    sums to zero per currency, each account's latest posting carries its balance, and each
+    promotional-credit account holds exactly what its lots have left (expired or not).
 
     Each check is a single aggregate query, so each sees one consistent snapshot even while
     money keeps moving; the number of queries does not grow with the ledger.
@@ -246,10 +386,25 @@ def ledger_reconcile() -> ReconcileReport:
         .exclude(total=0)
         .values_list("transfer_id", "currency", "total")
     )
+    lots_left = (
+        CreditLot.objects.filter(user=OuterRef("user_id"), currency=OuterRef("currency"))
+        .order_by()
+        .values("user_id")
+        .annotate(left=Sum("remaining"))
+        .values("left")
+    )
+    credit_lot_mismatches = list(
+        Account.objects.filter(kind=Account.Kind.CUSTOMER_CREDIT)
+        .annotate(lots=Coalesce(Subquery(lots_left), 0))
+        .exclude(lots=F("balance"))
+        .order_by("pk")
+        .values_list("pk", "balance", "lots")
+    )
     return ReconcileReport(
         accounts_checked=accounts_checked,
         transfers_checked=Transfer.objects.count(),
         balance_mismatches=balance_mismatches,
         unbalanced_transfers=unbalanced,
         balance_after_mismatches=sorted(last_after.items()),
+        credit_lot_mismatches=credit_lot_mismatches,
     )

@@ -19,6 +19,7 @@ from wallet.selectors import (
     activity_report_get_for_user,
     activity_report_get_for_user_or_404,
     activity_rows,
+    credit_lot_rows,
     giftcard_get_by_code,
     posting_get_for_user,
     wallet_activity_list,
@@ -141,7 +142,8 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
 
 
 class WalletOverviewView(LoginRequiredMixin, View):
-    """The balance and every movement of it, newest first, paginated."""
+    """The balance (gift card money and each promotional credit lot with its last day) and
+    every movement of it, newest first, paginated."""
 
     def get(self, request):
         paginator = Paginator(
@@ -155,6 +157,7 @@ class WalletOverviewView(LoginRequiredMixin, View):
             "nav_balance": balance,
             "page": page,
             "rows": activity_rows(page.object_list),
+            "credit_lots": credit_lot_rows(balance.lots),
         }
         return render(request, "wallet/wallet_overview.html", context)
 

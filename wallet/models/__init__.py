@@ -10,22 +10,28 @@ The models live in modules by concern; this package only re-exports them:
 - `giftcards`: gift cards and their batches
 - `staff`: balance adjustments and the audit log of staff actions
 - `support`: shoppers' activity reports and contact-form messages
+- `credit`: promotional credit lots and what each wallet spend took from them
 """
 
+from wallet.models.credit import CreditLot, CreditLotSpend, WalletSpend
 from wallet.models.giftcards import GiftCard, GiftCardBatch
-from wallet.models.ledger import Account, Posting, Transfer
+from wallet.models.ledger import CUSTOMER_KINDS, Account, Posting, Transfer
 from wallet.models.staff import ADJUSTMENT_DESCRIPTION_DEFAULT, AuditEntry, BalanceAdjustment
 from wallet.models.support import ActivityReport, SupportRequest
 
 __all__ = [
     "ADJUSTMENT_DESCRIPTION_DEFAULT",
+    "CUSTOMER_KINDS",
     "Account",
     "ActivityReport",
     "AuditEntry",
     "BalanceAdjustment",
+    "CreditLot",
+    "CreditLotSpend",
     "GiftCard",
     "GiftCardBatch",
     "Posting",
     "SupportRequest",
     "Transfer",
+    "WalletSpend",
 ]

@@ -6,17 +6,25 @@ from django.db.models import Q
 
 from catalog.money import format_money
 
+# The account kinds a shopper owns: each has a user and never goes below zero.
+CUSTOMER_KINDS = ("customer", "customer_credit")
+
 
 class Account(models.Model):
     """A ledger account: a shopper's balance in one currency, or one of the shop's own."""
 
     class Kind(models.TextChoices):
         CUSTOMER = "customer", "Customer balance"
+        # Promotional credit: the shopper's, kept apart from gift card money because it
+        # expires (its lots, wallet.models.credit, say how much and when).
+        CUSTOMER_CREDIT = "customer_credit", "Customer promotional credit"
         GIFTCARDS_ISSUED = "giftcards_issued", "Gift cards issued (funding)"
         GIFTCARDS_OUTSTANDING = "giftcards_outstanding", "Gift cards outstanding (liability)"
         ADJUSTMENTS = "adjustments", "Balance adjustments"
         PURCHASES = "purchases", "Purchases paid from balances"
         CARD_REFUNDS = "card_refunds", "Card payments refunded to balances"
+        CREDIT_ISSUED = "credit_issued", "Promotional credit issued (funding)"
+        CREDIT_BREAKAGE = "credit_breakage", "Promotional credit expired (breakage)"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
@@ -36,14 +44,15 @@ class Account(models.Model):
         verbose_name = "ledger account"
         permissions = [("adjust_balance", "Can adjust a customer balance with a reason")]
         constraints = [
-            # The last guard against spending money twice: a shopper never owes the shop.
+            # The last guard against spending money (or credit) twice: a shopper never owes
+            # the shop, on either of their accounts.
             models.CheckConstraint(
-                condition=~Q(kind="customer") | Q(balance__gte=0),
+                condition=~Q(kind__in=CUSTOMER_KINDS) | Q(balance__gte=0),
                 name="wallet_account_customer_balance_non_negative",
             ),
             models.CheckConstraint(
-                condition=(Q(kind="customer") & Q(user__isnull=False))
-                | (~Q(kind="customer") & Q(user__isnull=True)),
+                condition=(Q(kind__in=CUSTOMER_KINDS) & Q(user__isnull=False))
+                | (~Q(kind__in=CUSTOMER_KINDS) & Q(user__isnull=True)),
                 name="wallet_account_user_iff_customer",
             ),
             models.UniqueConstraint(
@@ -52,8 +61,13 @@ class Account(models.Model):
                 name="wallet_account_one_per_customer_currency",
             ),
             models.UniqueConstraint(
+                fields=["user", "currency"],
+                condition=Q(kind="customer_credit"),
+                name="wallet_account_one_credit_per_customer_currency",
+            ),
+            models.UniqueConstraint(
                 fields=["kind", "currency"],
-                condition=~Q(kind="customer"),
+                condition=~Q(kind__in=CUSTOMER_KINDS),
                 name="wallet_account_one_system_per_kind_currency",
             ),
         ]
@@ -75,6 +89,8 @@ class Transfer(models.Model):
         REVERSAL = "reversal", "Reversal"
         ORDER_PAYMENT = "order_payment", "Order paid from balance"
         REFUND = "refund", "Refund"
+        CREDIT_GRANT = "credit_grant", "Promotional credit granted"
+        CREDIT_EXPIRY = "credit_expiry", "Promotional credit expired"
 
     # A replay with the same key returns the first transfer instead of moving money again.
     idempotency_key = models.CharField(max_length=128, unique=True)

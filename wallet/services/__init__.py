@@ -9,6 +9,7 @@
 - `audit`: the audit log and the permission check of staff actions
 - `reports`: shoppers' reports about their activity, and staff answering them
 - `support`: messages sent through the contact form of /help/
+- `credit`: promotional credit: grants, wallet spends and their returns, expiry
 """
 
 from wallet.services.adjustments import (
@@ -32,6 +33,15 @@ from wallet.services.batches import (
     giftcard_batch_issue,
     giftcard_batch_validate,
     giftcard_batches_fail_interrupted,
+)
+from wallet.services.credit import (
+    ExpiryResult,
+    SpendResult,
+    credit_account_get_or_create,
+    wallet_credit_grant,
+    wallet_expire_credit,
+    wallet_spend,
+    wallet_spend_return,
 )
 from wallet.services.giftcards import (
     IssuedGiftCard,
@@ -68,10 +78,12 @@ __all__ = [
     "ISSUE_STALE_AFTER",
     "MAX_BATCH_SIZE",
     "AdjustmentResult",
+    "ExpiryResult",
     "IssuedChunk",
     "IssuedGiftCard",
     "Leg",
     "Redemption",
+    "SpendResult",
     "TransferResult",
     "activity_report_create",
     "activity_report_reply",
@@ -80,6 +92,7 @@ __all__ = [
     "audit_refusal_record",
     "balance_adjustment_approve",
     "balance_adjustment_reject",
+    "credit_account_get_or_create",
     "giftcard_batch_approve",
     "giftcard_batch_codes_download",
     "giftcard_batch_create",
@@ -100,5 +113,9 @@ __all__ = [
     "wallet_account_get_or_create",
     "wallet_adjust",
     "wallet_credit",
+    "wallet_credit_grant",
     "wallet_debit",
+    "wallet_expire_credit",
+    "wallet_spend",
+    "wallet_spend_return",
 ]

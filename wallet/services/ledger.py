@@ -22,6 +22,7 @@ from wallet.locks import (
     account_qs_select_for_update,
 )
 from wallet.models import (
+    CUSTOMER_KINDS,
     Account,
     Posting,
     Transfer,
@@ -62,7 +63,7 @@ def wallet_account_get_or_create(*, user, currency: str | None = None) -> Accoun
 
 def system_account_get_or_create(*, kind: str, currency: str) -> Account:
     """The shop's own account of `kind` in `currency`, made on first use. Idempotent."""
-    if kind == Account.Kind.CUSTOMER:
+    if kind in CUSTOMER_KINDS:
         raise ValueError("a customer account belongs to a user")
     account, _ = Account.objects.get_or_create(kind=kind, user=None, currency=currency)
     return account
@@ -121,7 +122,7 @@ def transfer_create(
                 )
             )
         for pk, balance in balances.items():
-            if accounts[pk].kind == Account.Kind.CUSTOMER and balance < 0:
+            if accounts[pk].kind in CUSTOMER_KINDS and balance < 0:
                 raise InsufficientFunds("the balance is not enough")
 
         transfer = Transfer.objects.create(

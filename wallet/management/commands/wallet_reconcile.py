@@ -6,7 +6,8 @@ from wallet.selectors import ledger_reconcile
 class Command(BaseCommand):
     help = (
         "Check every cached balance against its ledger postings and that every transfer sums "
-        "to zero per currency. Exit 0 with one summary line when clean, 1 with the differences."
+        "to zero per currency, and every promotional-credit account against its lots. Exit 0 "
+        "with one summary line when clean, 1 with the differences."
     )
 
     def handle(self, *args, **options):
@@ -29,9 +30,14 @@ class Command(BaseCommand):
                 f"account {account_id}: its latest posting says balance {after}, "
                 "the account says otherwise"
             )
+        for account_id, balance, lots in report.credit_lot_mismatches:
+            self.stdout.write(
+                f"credit account {account_id}: balance {balance} != its lots' remaining {lots}"
+            )
         problems = (
             len(report.balance_mismatches)
             + len(report.unbalanced_transfers)
             + len(report.balance_after_mismatches)
+            + len(report.credit_lot_mismatches)
         )
         raise CommandError(f"Ledger does not reconcile: {problems} difference(s).", returncode=1)
