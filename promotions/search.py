@@ -172,8 +172,11 @@ def evaluate(
         if candidate.entered_rank is None or candidate.spec.id in chosen_ids:
             continue
         conflicts = [c for c in chosen if not compatible(candidate.spec, c.spec)]
-        if not conflicts:
-            # Left out because it adds nothing on top of the chosen ones.
+        with_it = [
+            pricer.price(c.spec.id for c in members) for members in all_sets if candidate in members
+        ]
+        if not conflicts or all(p.parts[candidate.spec.id].amount == 0 for p in with_it):
+            # It adds nothing, whatever it is combined with (or on top of the chosen ones).
             params = {"shipping_free": True} if layer_of(candidate.spec) == SHIPPING else {}
             params = params or {"nothing_left": True}
             result = RuleResult(False, "no_eligible_items", params)
@@ -186,12 +189,7 @@ def evaluate(
             candidate.spec,
             RuleResult(False, "not_combinable", {"conflicts_with": conflicts[0].name}),
         )
-        with_it = max(
-            pricer.price(c.spec.id for c in members).discount
-            for members in all_sets
-            if candidate in members
-        )
-        more = priced.discount - with_it
+        more = priced.discount - max(p.discount for p in with_it)
         saves = f"saves you {money_text(more, shopper)} more" if more else "saves you as much"
         notes.append(f"{candidate.code} was not used: {names} {saves}")
 

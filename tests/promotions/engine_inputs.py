@@ -1,0 +1,73 @@
+"""Inputs for the pure engine tests (no database): specs, lines, shoppers, evaluation."""
+
+import datetime
+import itertools
+
+from promotions.engine import (
+    EnteredCode,
+    LineInput,
+    PromotionSpec,
+    ShippingInput,
+    ShopperInput,
+    promotions_evaluate,
+)
+
+TODAY = datetime.date(2026, 12, 1)
+BOOKS, GAMES = 7, 8
+LOCALES = {"USD": ("US", "en_US"), "GBP": ("GB", "en_GB"), "EUR": ("DE", "de_DE")}
+LOCALES["JPY"] = ("JP", "ja_JP")
+
+_ids = itertools.count(100)
+
+
+def spec(**fields) -> PromotionSpec:
+    """A promotion: an entered vanity code `code` (default "CODE<id>") or automatic."""
+    fields.setdefault("id", next(_ids))
+    automatic = fields.setdefault("automatic", False)
+    fields.setdefault("code", "" if automatic else f"CODE{fields['id']}")
+    fields.setdefault("slug", (fields["code"] or f"auto-{fields['id']}").lower())
+    fields.setdefault("name", fields["code"] or f"Offer {fields['id']}")
+    fields.setdefault("kind", "percent")
+    fields.setdefault("target", "items" if "category_ids" in fields else "order")
+    if fields["kind"] in ("percent", "buy_x_get_y"):
+        fields.setdefault("percent", 10 if fields["kind"] == "percent" else 100)
+    return PromotionSpec(**fields)
+
+
+def shopper(currency="USD", **fields) -> ShopperInput:
+    region, locale = LOCALES[currency]
+    fields.setdefault("region_code", region)
+    fields.setdefault("locale", locale)
+    fields.setdefault("user_id", 1)
+    fields.setdefault("today", TODAY)
+    fields.setdefault("has_orders", False)
+    return ShopperInput(currency=currency, **fields)
+
+
+def line(key, price, quantity=1, category=BOOKS) -> LineInput:
+    return LineInput(key=key, category_id=category, quantity=quantity, unit_price=price)
+
+
+STANDARD = ShippingInput(method="standard", amount=599, free_from=5000)
+EXPRESS = ShippingInput(method="express", amount=1299, free_from=None)
+
+
+def evaluate(lines, specs, *, entered=None, shipping=None, who=None):
+    """Evaluate with every non-automatic spec entered (by its code) unless `entered` says."""
+    if entered is None:
+        entered = [s for s in specs if not s.automatic]
+    codes = [
+        e if isinstance(e, EnteredCode) else EnteredCode(code=e.code, promotion_id=e.id)
+        for e in entered
+    ]
+    return promotions_evaluate(
+        lines=lines, shipping=shipping, shopper=who or shopper(), promotions=specs, entered=codes
+    )
+
+
+def amounts(evaluation) -> dict[str, int]:
+    return {a.code or a.slug: a.amount for a in evaluation.applied}
+
+
+def reasons(evaluation) -> dict[str, str]:
+    return {r.code: r.reason for r in evaluation.refusals}
