@@ -359,16 +359,29 @@ class Refund(models.Model):
     transfer = models.ForeignKey(
         "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # An order paid partly with promotional credit gives its balance part back through the
+    # wallet's spend return (credit to its lots); a card part staff send to the balance is
+    # then a transfer of its own.
+    card_transfer = models.ForeignKey(
+        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # A refund of units (`order_refund_units`): {order line id: units returned}, and what it
+    # kept back because the units left no longer qualify for a promotion (negative: a
+    # claw-back of an earlier refund given back, the units that carried it returned too).
+    units = models.JSONField(default=dict, blank=True)
+    clawed_back = models.BigIntegerField(default=0)
     idempotency_key = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # A refund returns something; a refund of units may return nothing (every cent of
+            # it clawed back), but it still records the units that came back.
             models.CheckConstraint(
                 condition=Q(from_balance__gte=0)
                 & Q(from_card__gte=0)
-                & (Q(from_balance__gt=0) | Q(from_card__gt=0)),
+                & (Q(from_balance__gt=0) | Q(from_card__gt=0) | ~Q(units={})),
                 name="checkout_refund_positive",
             ),
         ]

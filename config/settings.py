@@ -257,6 +257,10 @@ PROMOTION_APPROVAL_MAX_VALUE = _per_currency(
 )
 
 
+# Promotions, orders (checkout/services/refunds.py): a full refund or a cancellation gives the
+# order's promotion uses back (total, per-shopper, budget, single-use code).
+PROMOTION_RELEASE_ON_REFUND = env.bool("PROMOTION_RELEASE_ON_REFUND", default=True)
+
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` stays clean).
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,7 +2,8 @@
 the provider fails.
 
 A failed capture marks the payment `failed` and the order `payment_failed`, gives the balance
-part back through the ledger, puts the items back in the cart and releases the hold. Released
+part back through the ledger (promotional credit to its lots with their old expiry), gives the
+promotions' uses back, puts the items back in the cart and releases the hold. Released
 holds are recorded in the database (`VoidedAuthorization`), never only in the cache. No call to
 the provider is made while a row lock is held: captures and voids run after commit.
 """
@@ -15,6 +16,7 @@ from catalog.money import format_money
 from checkout.locks import cart_qs_select_for_update, order_qs_select_for_update
 from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, VoidedAuthorization
 from checkout.payments import Authorization, payment_provider_get
+from promotions.services import promotion_redemptions_release
 from wallet.models import Account, AuditEntry, Transfer
 from wallet.services import (
     Leg,
@@ -22,6 +24,7 @@ from wallet.services import (
     system_account_get_or_create,
     transfer_create,
     wallet_account_get_or_create,
+    wallet_spend_return,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,8 +111,8 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
     account, keyed per order, so exactly once however often this runs), its items back in the
     cart, and after commit the hold released and recorded.
 
-    Locks the order, then the cart, then (in the ledger) the wallet accounts: the global lock
-    order of docs/ledger.md. Idempotent: an order already failed, or a payment already
+    Locks the order, then the cart, then promotion usage (its uses given back), then (in the
+    ledger) credit lots and the wallet accounts: the global lock order of docs/ledger.md. Idempotent: an order already failed, or a payment already
     captured, is left as it is.
     """
     with transaction.atomic():
@@ -125,10 +128,23 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
         # The cart before the ledger's wallet accounts: the global lock order (docs/ledger.md),
         # as `order_place` takes them, so the two can never wait on each other.
         _cart_restore(order)
+        # Promotion usage next (docs/ledger.md): the order never stood, so its uses of a
+        # promotion are given back, whatever PROMOTION_RELEASE_ON_REFUND says.
+        promotion_redemptions_release(order_number=order.number)
         transfer = None
         # Refunds wait for a captured card payment (`order_refund`), so nothing of the balance
         # part has gone back yet: it all goes back now.
-        if order.balance_applied:
+        if order.credit_applied:
+            # Part of it was promotional credit: it goes back to its lots with their old
+            # expiry (credit lots, then the accounts: the lock order), the rest as money.
+            transfer = wallet_spend_return(
+                transfer=order.balance_transfer,
+                amount=order.balance_applied,
+                idempotency_key=f"order-payment-failed:{order.idempotency_key}",
+                description=f"Order {order.number}: card payment failed, balance returned",
+                reference=f"order:{order.number}",
+            ).transfer
+        elif order.balance_applied:
             customer = wallet_account_get_or_create(user=order.user, currency=order.currency)
             purchases = system_account_get_or_create(
                 kind=Account.Kind.PURCHASES, currency=order.currency

@@ -28,11 +28,9 @@ from checkout.selectors import (
     checkout_quote_get,
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
+from checkout.services.order_promotions import order_promotions_claim, promotion_keys
 from wallet.exceptions import InsufficientFunds
-from wallet.models import Account, Transfer
-from wallet.services import (
-    wallet_debit,
-)
+from wallet.services import wallet_spend
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +64,16 @@ def order_place(
     capture itself fails the order comes back `payment_failed`, its balance part returned
     (`card_payments.order_payment_fail`); the order returned shows that outcome.
     A replay of the key (double click, second tab, replayed POST) returns the first order.
+
+    Promotions: under the cart lock the quote is priced again and every promotion it applies
+    is claimed under the promotion-usage locks (`order_promotions_claim`, in the global lock
+    order: cart → promotion usage → credit lots → wallet accounts); one that no longer
+    applies (limit reached, budget spent, code used in another tab, disabled) refuses the
+    order `changed` and nothing is charged. A budget that can pay only part of a use trims
+    it: when the shopper agreed to figures that is `changed` too; a call without them (no
+    expected figures) pays the difference from the balance, never more on the card than was
+    authorised. The balance part is paid credit first (soonest-expiring), then gift card
+    money (`wallet_spend`); each line stores the discount of each unit.
     `expected_total` and `expected_amount_due` are what the summary showed the shopper; when
     given and the cart or balance no longer match them, nothing is charged (`CheckoutChanged`).
     Raises `EmptyCart`, `ProductUnavailable`, `CardRequired`, `PaymentDeclined`,
@@ -143,6 +151,7 @@ def order_place(
             quote=quote,
             address=address,
             authorization=authorization,
+            agreed=expected_total is not None or expected_amount_due is not None,
         )
     except Exception:
         # Nothing was written (the transaction rolled back) unless a concurrent request with
@@ -167,38 +176,53 @@ def _order_replayed(order: Order, user) -> Order:
     return order
 
 
-def _order_write(*, user, session, idempotency_key, quote, address, authorization) -> Order:
+def _order_write(*, user, session, idempotency_key, quote, address, authorization, agreed) -> Order:
     with transaction.atomic():
-        # 1. The cart: concurrent orders of one shopper queue here.
+        # 1. The cart: concurrent orders of one shopper queue here (and so do their uses of
+        # a promotion: the shopper's own limit is counted under this lock).
         if cart_qs_select_for_update(user_id=user.pk).first() is None:
             raise EmptyCart("Your cart is empty.")
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _order_replayed(existing, user)
         fresh = checkout_quote_get(user=user, session=session)
-        if (fresh.lines, fresh.total, fresh.balance_applied, fresh.shipping_line) != (
+        if (fresh.lines, fresh.shipping_line, promotion_keys(fresh)) != (
             quote.lines,
-            quote.total,
-            quote.balance_applied,
             quote.shipping_line,
-        ):
+            promotion_keys(quote),
+        ) or _paying_changed(fresh, quote, agreed=agreed):
             raise CheckoutChanged(
                 "Your cart or balance changed while you were paying. Check the summary again."
             )
         number = _order_number()
-        # 4. The wallet account (inside wallet_debit): the balance is checked under its lock.
-        transfer = None
-        if quote.balance_applied:
+        # 2. Promotion usage: every limit judged under its lock; a use a budget could pay
+        # only in part is trimmed (`claimed.discount` is what the promotions really give).
+        claimed = order_promotions_claim(user=user, order_number=number, quote=fresh)
+        total = fresh.subtotal + fresh.shipping - claimed.discount
+        # The card was authorised for the summary's card part and is never charged more: a
+        # trimmed discount is paid from the balance, and only when the shopper agreed to no
+        # figures (a service call; the page always sends them, and then it is `changed`).
+        balance_part = total - quote.amount_due
+        if total != quote.total and (
+            agreed or balance_part < 0 or (balance_part and not fresh.use_balance)
+        ):
+            raise CheckoutChanged(
+                "A promotion of your order changed while you were paying. Nothing was charged: "
+                "check the summary again."
+            )
+        # 3. Credit lots, then the wallet accounts (inside wallet_spend): credit first,
+        # soonest-expiring, then gift card money, checked under their locks.
+        spend = None
+        if balance_part:
             try:
-                transfer = wallet_debit(
+                spend = wallet_spend(
                     user=user,
-                    amount=quote.balance_applied,
+                    amount=balance_part,
+                    payable_by_category=claimed.payable_by_category(fresh),
                     idempotency_key=f"order:{idempotency_key}",
                     description=f"Order {number}",
-                    destination=Account.Kind.PURCHASES,
-                    kind=Transfer.Kind.ORDER_PAYMENT,
                     reference=f"order:{number}",
-                ).transfer
+                )
             except InsufficientFunds:
                 raise CheckoutChanged(
                     "Your balance changed while you were paying (another order?). "
@@ -210,12 +234,14 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             region=user.region,
             currency=quote.currency,
             idempotency_key=idempotency_key,
-            subtotal=quote.subtotal,
-            shipping=quote.shipping,
-            discount=quote.discount,
-            balance_applied=quote.balance_applied,
+            subtotal=fresh.subtotal,
+            shipping=fresh.shipping,
+            discount=claimed.discount,
+            balance_applied=balance_part,
+            credit_applied=spend.credit if spend else 0,
             card_charged=quote.amount_due,
-            balance_transfer=transfer,
+            balance_transfer=spend.transfer if spend else None,
+            promotions=claimed.snapshot,
             **_shipping_fields(quote, address),
         )
         OrderLine.objects.bulk_create(
@@ -226,9 +252,11 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.total,
+                discount=sum(claimed.units[line.product_id]),
+                unit_discounts=claimed.units[line.product_id],
                 is_digital=line.digital,
             )
-            for line in quote.lines
+            for line in fresh.lines
         )
         if authorization is not None:
             Payment.objects.create(
@@ -251,6 +279,16 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             )
         transaction.on_commit(lambda: order_placed_mail_send(order_id=order.pk), robust=True)
     return order
+
+
+def _paying_changed(fresh, quote, *, agreed: bool) -> bool:
+    """Whether the quote under the lock asks the shopper to pay otherwise than the summary.
+    Same total: the balance part must be the same too (another tab spent it). Another total
+    for the same promotions (a budget was used up meanwhile) goes on only for a call that
+    agreed to no figures, and only when it costs more (paid from the balance)."""
+    if fresh.total == quote.total:
+        return fresh.balance_applied != quote.balance_applied
+    return agreed or fresh.total < quote.total
 
 
 def _shipping_fields(quote, address) -> dict:

@@ -240,11 +240,13 @@ def promotion_redemptions_release(*, order_number: str) -> list[PromotionRedempt
 
 def promotion_redemptions_claw_back(*, order_number: str, amounts: dict[int, int]) -> None:
     """Record what a refund kept back of each promotion's benefit (`amounts`: promotion id ->
-    minor units), because the units the shopper kept no longer qualify for it. Runs inside
-    the refund's transaction, under the order's lock (so refunds of one order add up in turn).
+    minor units), because the units the shopper kept no longer qualify for it; a negative
+    amount gives an earlier claw-back back (the units that carried it were returned too).
+    Runs inside the refund's transaction, under the order's lock (so refunds of one order add
+    up in turn); `promotions_redemption_amounts_non_negative` stands behind the sum.
     """
     for promotion_id, amount in sorted(amounts.items()):
-        if amount > 0:
+        if amount:
             PromotionRedemption.objects.filter(
                 order_number=order_number, promotion_id=promotion_id
             ).update(clawed_back=F("clawed_back") + amount)

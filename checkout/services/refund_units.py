@@ -1,0 +1,221 @@
+"""Refunding units of an order: what was actually paid for them, less the benefit of a
+promotion the units kept no longer qualify for.
+
+The rules (docs/promotions.md, "Refunds"):
+
+- **What a unit paid.** Each order line stores the discount of each of its units
+  (`OrderLine.unit_discounts`, all promotions together) and each promotion its own parts
+  (`Order.promotions[…]["units"]`). A unit paid its price less its discount.
+- **Which units come back.** Units of one product are alike, so the refund decides which of
+  them a return stands for: the units that paid the most come back first (the smallest
+  discount first, then the lower index). The units the shopper keeps carry the discounts, and
+  the claw-back below judges whether those still qualify.
+- **Claw-back.** The units kept are judged against each promotion used, on the figures stored
+  when the order was placed (not on the promotion as staff may have changed it since): a
+  minimum subtotal no longer met by the eligible units kept takes back that promotion's whole
+  benefit on them; a buy-X-get-Y keeps `floor(eligible kept / (X + Y)) * Y` discounted units
+  (the most discounted ones) and takes back the rest. Other promotions keep their parts. The
+  shipping discount is never taken back (the parcel went on those terms), and nothing of the
+  shipping is refunded here.
+- **Capped at the refund.** A refund never goes below zero: what it takes back is at most what
+  the returned units paid (the rest is forgiven). When units that carried a benefit already
+  taken back are returned later, that claw-back is given back with them, so over all the
+  refunds of an order the shopper gets back exactly what they paid for the units returned,
+  less what the units kept should have cost.
+- **Per source.** The amount goes back to the card first (up to what is left of the card
+  part; to the balance instead when staff choose), then to the balance (its promotional
+  credit to the lots with their old expiry: `wallet_spend_return`). Never more than is left
+  of either source.
+- A refund that returns every unit gives the promotions' uses back (PROMOTION_RELEASE_ON_REFUND).
+"""
+
+from django.db import IntegrityError, transaction
+
+from checkout.exceptions import RefundRefused
+from checkout.models import OrderLine, Refund
+from checkout.services.refunds import (
+    refund_order_check,
+    refund_order_lock,
+    refund_record,
+)
+from promotions.models import PromotionRedemption
+from promotions.services import promotion_redemptions_claw_back
+from wallet.services import audit_refusal_record
+
+BUY_X_GET_Y = "buy_x_get_y"
+
+
+def order_refund_units(
+    *,
+    order_id: int,
+    units: dict[int, int],
+    reason: str,
+    idempotency_key: str,
+    by,
+    card_to_balance: bool = False,
+) -> Refund:
+    """Refund `units` ({order line id: how many units come back}) of an order: what those
+    units paid, less the claw-back of a promotion the units kept no longer qualify for, split
+    card first then balance (see the module). The claw-back is recorded on the refund and on
+    each promotion's redemption.
+
+    The order row is locked first (refunds of one order queue), then promotion usage, credit
+    lots and wallet accounts (docs/ledger.md). Audited as `order_refunded` (refusals as
+    `refused`). Idempotent on `idempotency_key`: a replay with the same order and units
+    returns the first refund; with others it is refused as a conflict. Raises
+    `RefundRefused`: no permission, the actor's own order, an order whose payment failed or is
+    not captured yet, no units or more units than are left, no reason, a conflicting replay.
+    """
+    try:
+        return _order_refund_units(
+            order_id=order_id,
+            units=units,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            by=by,
+            card_to_balance=card_to_balance,
+        )
+    except RefundRefused as refusal:
+        audit_refusal_record(
+            actor=by if by is not None and by.is_authenticated else None,
+            target=f"refund of order #{order_id}",
+            detail=f"{refusal} (units {units})",
+        )
+        raise
+
+
+def _replay(existing: Refund, *, order_id: int, units: dict[str, int]) -> Refund:
+    if (existing.order_id, existing.units) != (order_id, units):
+        raise RefundRefused(
+            "This refund form was already used for another refund. Open the refund page "
+            "again to make a new one.",
+            reason="conflict",
+        )
+    return existing
+
+
+def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to_balance):
+    if by is None or not by.has_perm("checkout.refund_order"):
+        raise RefundRefused("You need the permission to refund orders.")
+    if not reason.strip():
+        raise RefundRefused("Say why the order is refunded.")
+    try:
+        asked = {str(int(line_id)): int(count) for line_id, count in units.items()}
+    except (TypeError, ValueError):
+        raise RefundRefused("Say how many units of which line come back.") from None
+    if not asked or any(count <= 0 for count in asked.values()):
+        raise RefundRefused("Say how many units of which line come back.")
+    existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replay(existing, order_id=order_id, units=asked)
+    try:
+        with transaction.atomic():
+            order = refund_order_lock(order_id=order_id, by=by)
+            existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _replay(existing, order_id=order_id, units=asked)
+            refund_order_check(order=order, by=by)
+            lines = {str(line.pk): line for line in order.lines.all()}
+            for line_id, count in asked.items():
+                line = lines.get(line_id)
+                if line is None:
+                    raise RefundRefused("That line is not part of this order.")
+                if count > line.quantity - line.refunded_quantity:
+                    raise RefundRefused(
+                        f"Only {line.quantity - line.refunded_quantity} of "
+                        f"{line.product_name} are left to refund."
+                    )
+            gross, claws = _priced(order, lines, asked)
+            clawed = sum(claws.values())
+            amount = gross - clawed
+            left_card = order.card_charged - order.card_refunded
+            left_balance = order.balance_applied - order.balance_refunded
+            from_card = min(amount, left_card)
+            from_balance = min(amount - from_card, left_balance)
+            for line_id, count in asked.items():
+                OrderLine.objects.filter(pk=int(line_id)).update(
+                    refunded_quantity=lines[line_id].refunded_quantity + count
+                )
+            promotion_redemptions_claw_back(order_number=order.number, amounts=claws)
+            return refund_record(
+                order=order,
+                from_balance=from_balance,
+                from_card=from_card,
+                card_to_balance=card_to_balance,
+                reason=reason,
+                idempotency_key=idempotency_key,
+                by=by,
+                units=asked,
+                clawed_back=clawed,
+            )
+    except IntegrityError:
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replay(existing, order_id=order_id, units=asked)
+
+
+def _return_order(line: OrderLine) -> list[int]:
+    """The order in which a line's units come back: the ones that paid the most first."""
+    discounts = _unit_discounts(line)
+    return sorted(range(line.quantity), key=lambda index: (discounts[index], index))
+
+
+def _unit_discounts(line: OrderLine) -> list[int]:
+    # An order placed before units were stored has no discount on any unit.
+    return list(line.unit_discounts) or [0] * line.quantity
+
+
+def _priced(order, lines: dict[str, OrderLine], asked: dict[str, int]) -> tuple[int, dict]:
+    """(what the returned units paid, {promotion id: claw-back change of this refund})."""
+    gross = 0
+    kept: dict[int, list[int]] = {}  # product id -> indices of the units kept after this refund
+    for line_id, line in lines.items():
+        order_of = _return_order(line)
+        back = line.refunded_quantity
+        now = asked.get(line_id, 0)
+        discounts = _unit_discounts(line)
+        gross += sum(line.unit_price - discounts[i] for i in order_of[back : back + now])
+        kept.setdefault(line.product_id, []).extend(order_of[back + now :])
+    prices = {line.product_id: line.unit_price for line in lines.values()}
+    taken = dict(
+        PromotionRedemption.objects.filter(
+            order_number=order.number, released_at__isnull=True
+        ).values_list("promotion_id", "clawed_back")
+    )
+    wanted = {}
+    for promotion in order.promotions:
+        pid = promotion["promotion_id"]
+        if pid in taken:
+            wanted[pid] = _not_qualifying(promotion, kept, prices) - taken[pid]
+    # Claw-backs given back (units that carried them came back) always; new ones in promotion
+    # order, each only as far as the refund still carries it.
+    room = gross + sum(-change for change in wanted.values() if change < 0)
+    claws = {}
+    for pid, change in sorted(wanted.items()):
+        if change < 0:
+            claws[pid] = change
+        elif change > 0:
+            claws[pid] = min(change, room)
+            room -= claws[pid]
+    return gross, {pid: change for pid, change in claws.items() if change}
+
+
+def _not_qualifying(promotion: dict, kept: dict[int, list[int]], prices: dict[int, int]) -> int:
+    """How much of `promotion`'s benefit on the units kept they no longer qualify for."""
+    parts = []  # this promotion's part on each unit kept
+    for key, units in promotion.get("units", {}).items():
+        for index in kept.get(int(key), []):
+            if index < len(units):
+                parts.append(units[index])
+    eligible = set(promotion.get("eligible") or ())
+    eligible_kept = [(pid, i) for pid, indices in kept.items() if pid in eligible for i in indices]
+    minimum = promotion.get("minimum")
+    if minimum and sum(prices[pid] for pid, _ in eligible_kept) < minimum:
+        return sum(parts)
+    buy, get = promotion.get("buy"), promotion.get("get")
+    if promotion.get("kind") == BUY_X_GET_Y and buy and get:
+        allowed = len(eligible_kept) // (buy + get) * get
+        discounted = sorted((part for part in parts if part), reverse=True)
+        return sum(discounted[allowed:])
+    return 0
