@@ -11,3 +11,15 @@ class PromotionNoLongerApplies(Exception):
         super().__init__(message)
         self.promotion_id = promotion_id
         self.reason = reason
+
+
+class PromotionRefused(Exception):
+    """A promotion refused to the shopper: `reason` is one of docs/interface.md §11
+    (`not_found`, `expired`, `already_used`, `usage_limit_reached`, …), `message` says it in
+    plain words with its figures, `params` carries them (e.g. {"missing": 450})."""
+
+    def __init__(self, reason: str, message: str, *, params: dict | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.params = dict(params or {})
