@@ -10,14 +10,15 @@ Every discount is capped (`cap`), trimmed to the budget left (`budget_left`), ne
 what it targets, and split over units by `promotions.allocation.allocate_units`, so no unit
 goes below zero and the parts sum to the discount.
 
-`Pricer` remembers the line layer of every prefix it has priced: the search prices many
-combinations that share their line promotions.
+`Pricer` keeps the units of the cart as one flat tuple (line after line, unit after unit) and
+remembers the line layer of every prefix it has priced: the search prices many combinations
+that share their line promotions.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promotions.allocation import allocate_units
+from promotions.allocation import allocate
 from promotions.engine import LineInput, PromotionSpec, ShippingInput
 from promotions.rules import LINE, ORDER, SHIPPING, is_eligible, layer_of
 
@@ -26,10 +27,12 @@ Units = dict[int, tuple[int, ...]]  # line key -> value (or discount) of each un
 
 @dataclass(frozen=True)
 class Part:
-    """What one promotion gives in one combination."""
+    """What one promotion gives in one combination: `amount`, split as `parts` over the flat
+    units `units` (indices into the cart's units)."""
 
     amount: int
-    units: Units  # lines it touched -> discount of each unit
+    units: tuple[int, ...] = ()
+    parts: tuple[int, ...] = ()
     shipping_amount: int = 0
 
 
@@ -37,10 +40,11 @@ class Part:
 class Priced:
     ids: tuple[int, ...]
     parts: dict[int, Part]
+    line_discount: int
     items_discount: int
     shipping: int  # price after the free-from threshold, before the shipping promotion
     shipping_discount: int
-    remaining: Units  # what is left of each unit
+    remaining: tuple[int, ...]  # what is left of each unit
 
     @property
     def discount(self) -> int:
@@ -52,40 +56,32 @@ def _percent(percent: int, base: int) -> int:
     return (percent * base + 50) // 100
 
 
-def _limit(spec: PromotionSpec, amount: int) -> int:
-    if spec.cap is not None:
-        amount = min(amount, spec.cap)
-    if spec.budget_left is not None:
-        amount = min(amount, spec.budget_left)  # the budget trims the last use
-    return max(amount, 0)
+def _limit(spec: PromotionSpec, amount: int, base: int) -> int:
+    """Capped, trimmed to the budget left (the last use), never more than its target."""
+    if spec.cap is not None and amount > spec.cap:
+        amount = spec.cap
+    if spec.budget_left is not None and amount > spec.budget_left:
+        amount = spec.budget_left
+    return max(min(amount, base), 0)
 
 
-def _take(spec: PromotionSpec, target: Units) -> int:
-    """The discount of a percent / fixed promotion on the units of `target`."""
-    base = sum(sum(values) for values in target.values())
+def _amount(spec: PromotionSpec, base: int) -> int:
+    """The discount of a percent / fixed promotion on `base`."""
     if spec.kind == "fixed":
-        amount = min(spec.amount_off or 0, base)
-    else:
-        amount = _percent(spec.percent or 0, base)
-    return min(_limit(spec, amount), base)
+        return _limit(spec, spec.amount_off or 0, base)
+    return _limit(spec, _percent(spec.percent or 0, base), base)
 
 
-def _cheapest(spec: PromotionSpec, target: Units, order: dict[int, int]) -> Units:
-    """Buy X get Y: the units that come at `percent` off. Of the eligible units, one group of
-    buy + get at a time, the `get` cheapest of all are discounted (ties: earlier line, earlier
-    unit first) — a merchant's "the cheapest items are free"."""
+def _cheapest(spec: PromotionSpec, values: list[int]) -> list[int]:
+    """Buy X get Y: the weights of the units that come at `percent` off. For each full group
+    of buy + get eligible units, the `get` cheapest of all are discounted (ties: the earlier
+    unit, line after line) — a merchant's "the cheapest items are free"."""
     group = (spec.buy_quantity or 0) + (spec.get_quantity or 0)
-    units = [
-        (value, order[key], index, key)
-        for key, values in target.items()
-        for index, value in enumerate(values)
-    ]
-    count = (len(units) // group) * (spec.get_quantity or 0) if group else 0
-    chosen = sorted(units)[:count]
-    weights = {key: [0] * len(values) for key, values in target.items()}
-    for value, _, index, key in chosen:
-        weights[key][index] = value
-    return {key: tuple(values) for key, values in weights.items()}
+    count = (len(values) // group) * (spec.get_quantity or 0) if group else 0
+    weights = [0] * len(values)
+    for position in sorted(range(len(values)), key=lambda j: (values[j], j))[:count]:
+        weights[position] = values[position]
+    return weights
 
 
 class Pricer:
@@ -101,45 +97,64 @@ class Pricer:
         self.lines = [line for line in lines if line.quantity > 0]
         self.shipping_input = shipping
         self.specs = specs
-        self.order = {line.key: position for position, line in enumerate(self.lines)}
-        self.subtotal = sum(line.quantity * line.unit_price for line in self.lines)
-        self.start: Units = {line.key: (line.unit_price,) * line.quantity for line in self.lines}
+        self.start: tuple[int, ...] = tuple(
+            line.unit_price for line in self.lines for _ in range(line.quantity)
+        )
+        self.subtotal = sum(self.start)
+        self.slices: dict[int, range] = {}  # line key -> its units
+        first = 0
+        for line in self.lines:
+            self.slices[line.key] = range(first, first + line.quantity)
+            first += line.quantity
+        every = tuple(range(len(self.start)))
         self.eligible = {
-            spec_id: frozenset(line.key for line in self.lines if is_eligible(spec, line))
+            spec_id: (
+                every
+                if spec.target != "items"
+                else tuple(
+                    i
+                    for line in self.lines
+                    if is_eligible(spec, line)
+                    for i in self.slices[line.key]
+                )
+            )
             for spec_id, spec in specs.items()
         }
         self.layer = {spec_id: layer_of(spec) for spec_id, spec in specs.items()}
-        self._line_cache: dict[tuple[int, ...], tuple[Units, dict[int, Part]]] = {
-            (): (self.start, {})
+        self._line_cache: dict[tuple[int, ...], tuple[tuple[int, ...], dict[int, Part], int]] = {
+            (): (self.start, {}, 0)
         }
         self._cache: dict[tuple[int, ...], Priced] = {}
 
     # --- layers
 
-    def _apply(self, spec_id: int, remaining: Units) -> tuple[Units, Part]:
+    def _apply(self, spec_id: int, remaining: tuple[int, ...]) -> tuple[tuple[int, ...], Part]:
         spec = self.specs[spec_id]
-        keys = self.eligible[spec_id]
-        target = {key: values for key, values in remaining.items() if key in keys}
+        units = self.eligible[spec_id]
+        values = [remaining[i] for i in units]
         if spec.kind == "buy_x_get_y":
-            target = _cheapest(spec, target, self.order)
-            base = sum(sum(values) for values in target.values())
-            amount = min(_limit(spec, _percent(spec.percent or 100, base)), base)
+            values = _cheapest(spec, values)
+            base = sum(values)
+            amount = _limit(spec, _percent(spec.percent or 100, base), base)
         else:
-            amount = _take(spec, target)
-        split = allocate_units(amount, target) if target else {}
-        after = dict(remaining)
-        for key, parts in split.items():
-            pairs = zip(remaining[key], parts, strict=True)
-            after[key] = tuple(value - part for value, part in pairs)
-        touched = {key: parts for key, parts in split.items() if any(parts)}
-        return after, Part(amount=amount, units=touched)
+            base = sum(values)
+            amount = _amount(spec, base)
+        if amount == 0:
+            return remaining, Part(amount=0)
+        parts = values if amount == base else allocate(amount, values)
+        after = list(remaining)
+        for i, part in zip(units, parts, strict=True):
+            after[i] -= part
+        return tuple(after), Part(amount=amount, units=units, parts=tuple(parts))
 
-    def _line_layer(self, ids: tuple[int, ...]) -> tuple[Units, dict[int, Part]]:
+    def line_layer(self, ids: tuple[int, ...]) -> tuple[tuple[int, ...], dict[int, Part], int]:
+        """What the line promotions `ids` (in id order) leave of each unit, their parts and
+        their total."""
         cached = self._line_cache.get(ids)
         if cached is None:
-            remaining, parts = self._line_layer(ids[:-1])
+            remaining, parts, total = self.line_layer(ids[:-1])
             remaining, part = self._apply(ids[-1], remaining)
-            cached = (remaining, {**parts, ids[-1]: part})
+            cached = (remaining, {**parts, ids[-1]: part}, total + part.amount)
             self._line_cache[ids] = cached
         return cached
 
@@ -168,7 +183,7 @@ class Pricer:
         if cached is not None:
             return cached
         line_ids = tuple(i for i in key if self.layer[i] == LINE)
-        remaining, line_parts = self._line_layer(line_ids)
+        remaining, line_parts, line_discount = self.line_layer(line_ids)
         parts = dict(line_parts)
         for spec_id in key:
             if self.layer[spec_id] == ORDER:
@@ -182,14 +197,15 @@ class Pricer:
                 amount = 0
                 if self.shipping_applies(spec_id):
                     if spec.kind == "free_shipping":
-                        amount = min(_limit(spec, shipping), shipping)
+                        amount = _limit(spec, shipping, shipping)
                     else:
-                        amount = _take(spec, {0: (shipping,)})
-                parts[spec_id] = Part(amount=amount, units={}, shipping_amount=amount)
+                        amount = _amount(spec, shipping)
+                parts[spec_id] = Part(amount=amount, shipping_amount=amount)
                 shipping_discount += amount
         priced = Priced(
             ids=key,
             parts=parts,
+            line_discount=line_discount,
             items_discount=items_discount,
             shipping=shipping,
             shipping_discount=shipping_discount,
@@ -198,10 +214,19 @@ class Pricer:
         self._cache[key] = priced
         return priced
 
+    # --- per line, for the answer
+
+    def _by_line(self, flat) -> Units:
+        return {key: tuple(flat[i] for i in units) for key, units in self.slices.items()}
+
+    def part_units(self, part: Part) -> Units:
+        """The lines a promotion touched -> the discount of each of their units."""
+        flat = [0] * len(self.start)
+        for i, value in zip(part.units, part.parts, strict=True):
+            flat[i] = value
+        return {key: values for key, values in self._by_line(flat).items() if any(values)}
+
     def unit_totals(self, priced: Priced) -> Units:
         """Every line's per-unit discount, all promotions together."""
-        totals = {}
-        for key, start in self.start.items():
-            pairs = zip(start, priced.remaining[key], strict=True)
-            totals[key] = tuple(value - left for value, left in pairs)
-        return totals
+        pairs = zip(self.start, priced.remaining, strict=True)
+        return self._by_line([value - left for value, left in pairs])

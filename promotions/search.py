@@ -6,14 +6,19 @@
 2. Two candidates are compatible unless one is `exclusive`, either lists the other in
    `not_combinable_with`, or both are in the order layer or both in the shipping layer.
 3. Adding a compatible promotion never lowers the total discount (each one takes a share of
-   what the others left, and never more than that share shrank), so the best combination is
-   among the *maximal* compatible sets: those are listed exactly (Bron-Kerbosch with pivot on
-   bit masks), each is priced (`layers.Pricer`, sharing the line layer of common prefixes),
-   and the largest total discount wins.
-4. The winners are trimmed of members that add nothing, then the tie-break: fewer
-   promotions, then entered codes before automatic offers, then lower ids.
+   what the others left, and never more than that share shrank). So for each choice of order
+   promotion and shipping promotion (or none), the best line promotions are a *maximal*
+   compatible set of the line candidates allowed beside them, and the one with the largest
+   line discount: the order discount and the shipping depend on the line layer only through
+   that total, and never fall when it grows. The maximal sets of line candidates are listed
+   exactly once (Bron-Kerbosch with pivot on bit masks); each choice intersects them with what
+   it allows. An exclusive candidate is a combination of its own.
+4. The best of those by total discount wins; the winners are trimmed of members the set does
+   as well without, then the tie-break: fewer promotions, then entered codes before automatic
+   offers, then lower ids.
 5. An entered code left out is refused `not_combinable`, naming what it conflicts with, with
-   a note of how much more the chosen combination saves than the best one that includes it.
+   a note of how much more the chosen combination saves than the best one that includes it
+   (the same search, with that code forced in).
 """
 
 from collections.abc import Sequence
@@ -164,7 +169,8 @@ def evaluate(
             refuse(candidate.entered_rank, candidate, spec, result)
     candidates = kept
 
-    chosen, all_sets = _best(candidates, pricer)
+    search = _Search(candidates, pricer)
+    chosen = search.best()
     priced = pricer.price(c.spec.id for c in chosen)
     chosen_ids = set(priced.ids)
     notes = []
@@ -173,7 +179,8 @@ def evaluate(
             continue
         conflicts = [c for c in chosen if not compatible(candidate.spec, c.spec)]
         with_it = [
-            pricer.price(c.spec.id for c in members) for members in all_sets if candidate in members
+            pricer.price(c.spec.id for c in members)
+            for members in search.combinations(forced=candidate)
         ]
         if not conflicts or all(p.parts[candidate.spec.id].amount == 0 for p in with_it):
             # It adds nothing, whatever it is combined with (or on top of the chosen ones).
@@ -194,7 +201,7 @@ def evaluate(
         notes.append(f"{candidate.code} was not used: {names} {saves}")
 
     applied = tuple(
-        _applied(candidate, priced, shopper)
+        _applied(candidate, priced, pricer, shopper)
         for candidate in sorted(chosen, key=lambda c: (_LAYER_RANK[layer_of(c.spec)], c.spec.id))
     )
     return Evaluation(
@@ -208,7 +215,9 @@ def evaluate(
     )
 
 
-def _applied(candidate: _Candidate, priced: Priced, shopper: ShopperInput) -> AppliedPromotion:
+def _applied(
+    candidate: _Candidate, priced: Priced, pricer: Pricer, shopper: ShopperInput
+) -> AppliedPromotion:
     part = priced.parts[candidate.spec.id]
     return AppliedPromotion(
         promotion_id=candidate.spec.id,
@@ -217,7 +226,7 @@ def _applied(candidate: _Candidate, priced: Priced, shopper: ShopperInput) -> Ap
         code_id=candidate.code_id,
         label=label_of(candidate.spec, candidate.code, shopper),
         amount=part.amount,
-        unit_allocations=part.units,
+        unit_allocations=pricer.part_units(part),
         shipping_amount=part.shipping_amount,
     )
 
@@ -229,42 +238,118 @@ def _preference(members: Sequence[_Candidate]) -> tuple:
     return (len(members), ranks)
 
 
-def _best(candidates: list[_Candidate], pricer: Pricer):
-    """The chosen combination and every maximal compatible set (lists of candidates)."""
-    if not candidates:
-        return [], []
-    neighbours = [
-        sum(
+class _Search:
+    """The search of step 3 over one cart's candidates (their pricer shared)."""
+
+    def __init__(self, candidates: list[_Candidate], pricer: Pricer):
+        self.pricer = pricer
+        plain = [c for c in candidates if not c.spec.exclusive]
+        self.alone = [c for c in candidates if c.spec.exclusive]
+        self.lines = [c for c in plain if layer_of(c.spec) == LINE]
+        self.orders = [c for c in plain if layer_of(c.spec) == ORDER]
+        self.ships = [c for c in plain if layer_of(c.spec) == SHIPPING]
+        self.neighbours = [self._allowed_lines(c, skip=i) for i, c in enumerate(self.lines)]
+        self.line_sets = maximal_sets(self.neighbours)
+        self.beside = {id(c): self._allowed_lines(c) for c in self.orders + self.ships}
+        self._totals: dict[int, int] = {}  # line mask -> its line discount
+        self._best_cache: dict[tuple[int, int], list[int]] = {}
+
+    def _allowed_lines(self, candidate: _Candidate, skip: int | None = None) -> int:
+        """The mask of line candidates compatible with `candidate`."""
+        return sum(
             1 << j
-            for j, other in enumerate(candidates)
-            if j != i and compatible(candidate.spec, other.spec)
+            for j, other in enumerate(self.lines)
+            if j != skip and compatible(candidate.spec, other.spec)
         )
-        for i, candidate in enumerate(candidates)
-    ]
-    all_sets = [[candidates[i] for i in _bits(mask)] for mask in maximal_sets(neighbours)]
-    priced = [pricer.price(c.spec.id for c in members).discount for members in all_sets]
-    top = max(priced)
-    best_key = None
-    best = []
-    for members, discount in zip(all_sets, priced, strict=True):
-        if discount != top:
-            continue
-        members = _trim(members, pricer)
-        key = (-pricer.price(c.spec.id for c in members).discount, _preference(members))
-        if best_key is None or key < best_key:
-            best_key, best = key, members
-    return best, all_sets
 
+    def _line_ids(self, mask: int) -> tuple[int, ...]:
+        return tuple(sorted(self.lines[j].spec.id for j in _bits(mask)))
 
-def _trim(members: list[_Candidate], pricer: Pricer) -> list[_Candidate]:
-    """Drop members the set does as well without: automatic offers first, higher ids first."""
-    kept = list(members)
-    order = sorted(members, key=lambda c: (c.entered_rank is not None, -c.spec.id))
-    for candidate in order:
-        without = [c for c in kept if c is not candidate]
-        if (
-            pricer.price(c.spec.id for c in without).discount
-            >= pricer.price(c.spec.id for c in kept).discount
-        ):
-            kept = without
-    return kept
+    def combinations(self, forced: _Candidate | None = None) -> list[list[_Candidate]]:
+        """For each choice of order and shipping promotion (or none), the line candidates
+        with the largest line discount beside it (all of them when tied); each exclusive
+        candidate alone. With `forced`: only the combinations that contain it."""
+        if forced is not None and forced.spec.exclusive:
+            return [[forced]]
+        layer = layer_of(forced.spec) if forced is not None else None
+        orders = [forced] if layer == ORDER else [None, *self.orders]
+        ships = [forced] if layer == SHIPPING else [None, *self.ships]
+        force_bit, restrict = 0, (1 << len(self.lines)) - 1
+        if layer == LINE:
+            index = self.lines.index(forced)
+            force_bit, restrict = 1 << index, self.neighbours[index]
+        found = []
+        for order in orders:
+            for ship in ships:
+                fixed = [c for c in (order, ship) if c is not None]
+                if len(fixed) == 2 and not compatible(order.spec, ship.spec):
+                    continue
+                if force_bit and not all(compatible(forced.spec, c.spec) for c in fixed):
+                    continue
+                allowed = restrict
+                for c in fixed:
+                    allowed &= self.beside[id(c)]
+                for mask in self._best_lines(allowed, force_bit):
+                    found.append([self.lines[j] for j in _bits(mask)] + fixed)
+        if forced is None:
+            found.extend([c] for c in self.alone)
+        return found
+
+    def _best_lines(self, allowed: int, force_bit: int) -> list[int]:
+        """The line masks with the largest line discount among those `allowed` (every
+        order or shipping choice that allows the same lines shares the answer)."""
+        cached = self._best_cache.get((allowed, force_bit))
+        if cached is not None:
+            return cached
+        top, best, seen = -1, [], set()
+        for line_set in self.line_sets:
+            mask = (line_set & allowed) | force_bit
+            if mask in seen:
+                continue
+            seen.add(mask)
+            total = self._totals.get(mask)
+            if total is None:
+                total = self._totals[mask] = self.pricer.line_layer(self._line_ids(mask))[2]
+            if total > top:
+                top, best = total, [mask]
+            elif total == top:
+                best.append(mask)
+        self._best_cache[(allowed, force_bit)] = best
+        return best
+
+    def best(self) -> list[_Candidate]:
+        """The chosen combination (step 4)."""
+        found = self.combinations()
+        discounts = [self._discount(members) for members in found]
+        top = max(discounts)
+        best_key, best, seen = None, [], set()
+        for members, discount in zip(found, discounts, strict=True):
+            if discount != top:
+                continue
+            # Ties often differ only by members that give nothing (a free-shipping offer
+            # when shipping is free already): trim each such set once.
+            priced = self.pricer.price(c.spec.id for c in members)
+            giving = frozenset(c.spec.id for c in members if priced.parts[c.spec.id].amount)
+            if giving in seen:
+                continue
+            seen.add(giving)
+            members = self._trim(members)
+            key = (-self._discount(members), _preference(members))
+            if best_key is None or key < best_key:
+                best_key, best = key, members
+        return best
+
+    def _discount(self, members) -> int:
+        return self.pricer.price(c.spec.id for c in members).discount
+
+    def _trim(self, members: list[_Candidate]) -> list[_Candidate]:
+        """Drop members the set does as well without: automatic offers first, higher ids
+        first. A member that gives nothing changes nothing and goes without a price."""
+        priced = self.pricer.price(c.spec.id for c in members)
+        kept = [c for c in members if priced.parts[c.spec.id].amount]
+        order = sorted(kept, key=lambda c: (c.entered_rank is not None, -c.spec.id))
+        for candidate in order:
+            without = [c for c in kept if c is not candidate]
+            if self._discount(without) >= self._discount(kept):
+                kept = without
+        return kept
