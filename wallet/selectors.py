@@ -49,6 +49,7 @@ _CREDIT_ROW_KINDS = {
     Transfer.Kind.CREDIT_GRANT: "credit_grant",
     Transfer.Kind.ORDER_PAYMENT: "credit_spend",
     Transfer.Kind.REFUND: "credit_return",
+    Transfer.Kind.REVERSAL: "credit_return",
     Transfer.Kind.CREDIT_EXPIRY: "credit_expiry",
 }
 _CREDIT_ROW_LABELS = {

@@ -512,3 +512,24 @@ def test_reconcile_reports_a_credit_account_that_differs_from_its_lots(user, cap
     assert f"credit account {credit.pk}: balance 500 != its lots' remaining 400" in (
         capsys.readouterr().out
     )
+
+
+def test_a_payment_that_never_stood_is_given_back_as_a_reversal(user):
+    fund(user, 100)
+    lot = grant(user, 400)
+    paid = spend(user, 500)
+
+    result = wallet_spend_return(
+        transfer=paid.transfer,
+        amount=500,
+        idempotency_key="order-payment-failed:k",
+        description="Order CP-TEST0001: card payment failed, balance returned",
+        reference="order:CP-TEST0001",
+        kind=Transfer.Kind.REVERSAL,
+    )
+
+    assert result.transfer.kind == Transfer.Kind.REVERSAL
+    lot.refresh_from_db()
+    assert lot.remaining == 400
+    assert wallet_balance_get(user=user).money == 100
+    assert_clean()

@@ -245,9 +245,10 @@ def wallet_spend_return(
     idempotency_key: str,
     description: str,
     reference: str | None,
+    kind: str = Transfer.Kind.REFUND,
 ) -> TransferResult:
     """Give `amount` minor units of the wallet payment `transfer` back to the shopper, as one
-    `refund` transfer from `purchases`.
+    transfer from `purchases` (`refund`; `reversal` for a payment that never stood).
 
     The credit share goes back as credit to the lots it came from, with their old expiry
     (latest-expiring lot first; a lot already expired sends its share straight to
@@ -266,7 +267,7 @@ def wallet_spend_return(
     with transaction.atomic(savepoint=False):
         spend = walletspend_qs_select_for_update(transfer_id=transfer.pk).first()
         if spend is None:
-            return _legacy_return(transfer, amount, idempotency_key, description, reference)
+            return _legacy_return(transfer, amount, idempotency_key, description, reference, kind)
         lot_spends = list(spend.lot_spends.order_by("pk"))
         lots = {
             lot.pk: lot
@@ -274,7 +275,7 @@ def wallet_spend_return(
         }
         existing = Transfer.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _return_replay(existing, amount)
+            return _return_replay(existing, amount, kind)
         total = spend.credit + spend.money
         if spend.returned + amount > total:
             raise WalletError(f"only {total - spend.returned} of this payment is left to return")
@@ -320,7 +321,7 @@ def wallet_spend_return(
             legs.append(Leg(money_account.pk, money_share))
         result = transfer_create(
             idempotency_key=idempotency_key,
-            kind=Transfer.Kind.REFUND,
+            kind=kind,
             description=description,
             legs=legs,
             reference=reference,
@@ -334,15 +335,15 @@ def wallet_spend_return(
     return result
 
 
-def _return_replay(existing: Transfer, amount: int) -> TransferResult:
+def _return_replay(existing: Transfer, amount: int, kind: str) -> TransferResult:
     postings = list(existing.postings.order_by("pk"))
     given = sum(p.amount for p in postings if p.amount > 0)
-    if existing.kind != Transfer.Kind.REFUND or given != amount:
+    if existing.kind != kind or given != amount:
         raise IdempotencyConflict(f"key {existing.idempotency_key!r} was used for another return")
     return TransferResult(transfer=existing, postings=postings, replayed=True)
 
 
-def _legacy_return(transfer, amount, idempotency_key, description, reference) -> TransferResult:
+def _legacy_return(transfer, amount, idempotency_key, description, reference, kind):
     paid = (
         Posting.objects.select_related("account")
         .filter(transfer=transfer, account__kind=Account.Kind.CUSTOMER, amount__lt=0)
@@ -355,7 +356,7 @@ def _legacy_return(transfer, amount, idempotency_key, description, reference) ->
     )
     return transfer_create(
         idempotency_key=idempotency_key,
-        kind=Transfer.Kind.REFUND,
+        kind=kind,
         description=description,
         legs=[Leg(purchases.pk, -amount), Leg(paid.account_id, amount)],
         reference=reference,
