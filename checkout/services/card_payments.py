@@ -112,8 +112,8 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
     cart, and after commit the hold released and recorded.
 
     Locks the order, then the cart, then promotion usage (its uses given back), then (in the
-    ledger) credit lots and the wallet accounts: the global lock order of docs/ledger.md. Idempotent: an order already failed, or a payment already
-    captured, is left as it is.
+    ledger) credit lots and the wallet accounts: the global lock order of docs/ledger.md.
+    Idempotent: an order already failed, or a payment already captured, is left as it is.
     """
     with transaction.atomic():
         order = order_qs_select_for_update(order_id=order_id).select_related("user").get()

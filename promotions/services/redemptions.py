@@ -68,29 +68,31 @@ def promotion_redemptions_claim(
     order_number: str,
     currency: str,
     applied: Sequence[AppliedPromotion],
-    specs: Sequence[PromotionSpec],
+    specs: Sequence[PromotionSpec] = (),
 ) -> list[PromotionRedemption]:
     """Record one use of every promotion in `applied` for order `order_number`, each limit
     judged under its lock (see the module); returns the redemptions written, a use the
     budget could not pay in full trimmed to what was left (`amount` and `allocation` say what
     it really gives).
 
-    Must run inside the caller's transaction, after it locked the shopper's cart. Raises
+    `specs` (what the quote was priced with) are not needed: every limit is read from its
+    row, as it is under the lock. Must run inside the caller's transaction, after it locked
+    the shopper's cart. Raises
     `PromotionNoLongerApplies` when any promotion cannot be used any more (disabled, the
     total limit reached, the budget spent, the single-use code used, the shopper's own limit
     reached); the caller's transaction then rolls everything back.
     """
     if not applied:
         return []
-    by_id = {spec.id: spec for spec in specs}
     ordered = sorted(applied, key=lambda a: a.promotion_id)
     ids = [a.promotion_id for a in ordered]
-    per_shopper = {
-        pid: by_id[pid].per_shopper_limit
-        for pid in ids
-        if pid in by_id and by_id[pid].per_shopper_limit
-    }
     with transaction.atomic():
+        # The limits as they are now, from the rows (not from `specs`, which may be older).
+        per_shopper = dict(
+            Promotion.objects.filter(pk__in=ids, per_shopper_limit__isnull=False).values_list(
+                "pk", "per_shopper_limit"
+            )
+        )
         # 1. The shopper's own uses: read under the cart lock the caller holds.
         if per_shopper:
             uses = dict(
