@@ -3,19 +3,28 @@
     subtotal   = Σ unit price x quantity            (the region's prices, minor units)
     shipping   = the chosen method's rate           (0 when nothing ships; standard is free
                                                      from the region's threshold)
-    discount   = Σ discounts, never above subtotal + shipping
-                                                    (promotions plug in here, and may discount
-                                                     the shipping line; today the list is empty)
+    discount   = the promotions engine's discount   (items, then the order, then shipping:
+                                                     docs/promotions.md; never above
+                                                     subtotal + shipping)
     total      = subtotal + shipping - discount
-    balance    = min(wallet balance, total) when the shopper keeps "use my balance" on
+    balance    = credit + money when the shopper keeps "use my balance" on:
+                 credit = what the promotional credit lots may pay (soonest-expiring first, a
+                          lot restricted to categories only up to those lines' discounted
+                          totals, shipping only by unrestricted lots: wallet.credit.credit_plan)
+                 money  = min(gift card money, total - credit)
     amount due = total - balance                    (charged to the card)
+
+Standard shipping's free-from threshold compares the subtotal *after* item discounts: the
+engine prices it (`Evaluation.shipping`), and the options shown are priced the same way.
 
 Pure functions over plain values: no database, so every page and the order service price
 the same way.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from promotions.engine import AppliedPromotion, Evaluation, Refusal
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class PricedLine:
     quantity: int
     unit_price: int | None  # None: not sold in this region
     digital: bool = False  # delivered at once; a cart of only these ships nothing
+    category_id: int | None = None  # what category promotions and credit lots look at
 
     @property
     def total(self) -> int:
@@ -94,6 +104,30 @@ class Quote:
     shipping_line: ShippingLine | None = None
     # Every method offered, priced for this cart (the chosen one is `shipping_line`).
     shipping_options: list[ShippingLine] = field(default_factory=list)
+    # What the promotions engine decided (None: no promotion was looked at, e.g. an empty
+    # cart). `discount` is its discount, shipping's included.
+    evaluation: Evaluation | None = None
+    # The part of `balance_applied` paid by promotional credit (the rest is gift card money).
+    credit_applied: int = 0
+
+    @property
+    def applied(self) -> tuple[AppliedPromotion, ...]:
+        """The promotions applied, automatic ones included (docs/interface.md §11)."""
+        return self.evaluation.applied if self.evaluation else ()
+
+    @property
+    def refusals(self) -> tuple[Refusal, ...]:
+        """One per entered code that is not applied, with its reason."""
+        return self.evaluation.refusals if self.evaluation else ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The engine's words on its choice ("SAVE5 was not used: WELCOME10 saves you …")."""
+        return self.evaluation.notes if self.evaluation else ()
+
+    @property
+    def money_applied(self) -> int:
+        return self.balance_applied - self.credit_applied
 
     @property
     def needs_shipping(self) -> bool:
@@ -125,20 +159,48 @@ def quote_build(
     discounts: Sequence[Discount] = (),
     rates: Sequence[Rate] = (),
     shipping_method: str = "standard",
+    evaluation: Evaluation | None = None,
+    credit_lots: Sequence = (),
+    money: int | None = None,
 ) -> Quote:
     """Price `lines` and split the total between the balance and the card (see the module).
     `rates` are the region's shipping rates; a cart with a physical line ships by
-    `shipping_method` (the first rate when that method is not offered)."""
+    `shipping_method` (the first rate when that method is not offered).
+
+    `evaluation` is the promotions engine's answer for these lines and that method: its
+    discount is the quote's, and its `shipping` the chosen method's price. `credit_lots`
+    (`wallet.selectors.CreditLotView`) and `money` split `balance` (their total) into
+    promotional credit and gift card money; without them the whole balance is money."""
     subtotal = sum(line.total for line in lines)
+    items_discount = evaluation.items_discount if evaluation else 0
     options = []
     if any(not line.digital for line in lines):
-        options = [shipping_line_build(rate=rate, subtotal=subtotal) for rate in rates]
+        options = [
+            shipping_line_build(rate=rate, subtotal=subtotal - items_discount) for rate in rates
+        ]
     chosen = next((o for o in options if o.method == shipping_method), None)
     chosen = chosen or (options[0] if options else None)
+    if evaluation is not None and chosen is not None and chosen.amount != evaluation.shipping:
+        # The engine priced the method the quote chose: its figure is the one charged.
+        chosen = replace(chosen, amount=evaluation.shipping)
+        options = [chosen if o.method == chosen.method else o for o in options]
     shipping = chosen.amount if chosen else 0
-    discount = min(sum(d.amount for d in discounts), subtotal + shipping)
+    if evaluation is not None:
+        discount = min(evaluation.discount, subtotal + shipping)
+    else:
+        discount = min(sum(d.amount for d in discounts), subtotal + shipping)
     total = subtotal + shipping - discount
-    balance_applied = min(max(balance, 0), total) if use_balance else 0
+    credit_applied, balance_applied = 0, 0
+    if use_balance and total > 0:
+        if credit_lots:
+            from wallet.credit import credit_plan
+
+            payable = _payable_by_category(lines, evaluation, shipping)
+            credit_applied = credit_plan(
+                lots=credit_lots, amount=total, payable_by_category=payable
+            ).credit
+        cash = max(balance if money is None else money, 0)
+        balance_applied = credit_applied + min(cash, total - credit_applied)
     return Quote(
         currency=currency,
         lines=list(lines),
@@ -152,4 +214,22 @@ def quote_build(
         discounts=list(discounts),
         shipping_line=chosen,
         shipping_options=options,
+        evaluation=evaluation,
+        credit_applied=credit_applied,
     )
+
+
+def _payable_by_category(
+    lines: Sequence[PricedLine], evaluation: Evaluation | None, shipping: int
+) -> dict[int | None, int]:
+    """What is left to pay per category once the discounts are taken off each line: what a
+    credit lot restricted to categories may pay. Shipping (and a line without a category) is
+    under None, which only an unrestricted lot pays."""
+    allocations = evaluation.unit_allocations if evaluation else {}
+    payable: dict[int | None, int] = {}
+    for line in lines:
+        left = line.total - sum(allocations.get(line.product_id, ()))
+        payable[line.category_id] = payable.get(line.category_id, 0) + max(left, 0)
+    shipping_left = shipping - (evaluation.shipping_discount if evaluation else 0)
+    payable[None] = payable.get(None, 0) + max(shipping_left, 0)
+    return payable

@@ -1,5 +1,7 @@
 """Reads for the cart, checkout and order pages, scoped to their owner."""
 
+from collections.abc import Sequence
+
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -9,12 +11,20 @@ from catalog.models import Price, Product
 from catalog.selectors import products_by_slug
 from checkout.models import CartLine, Order, OrderLine, ShippingRate
 from checkout.pricing import PricedLine, Quote, Rate, quote_build
+from promotions.engine import LineInput, ShippingInput, promotions_evaluate
+from promotions.models import PromotionRedemption
+from promotions.selectors import entered_codes_lookup, promotion_specs_get, shopper_input_get
 from wallet.selectors import wallet_balance_get
 
 SESSION_CART = "cart"  # visitor's cart: {product slug: quantity}
 SESSION_USE_BALANCE = "checkout_use_balance"
 SESSION_SHIPPING = "checkout_shipping"  # "standard" / "express"
 SESSION_ADDRESS = "checkout_address"  # the id of the saved address chosen at checkout
+# The promotional codes entered at checkout, canonical ("WELCOME10"), in the order entered.
+SESSION_PROMO_CODES = "checkout_promo_codes"
+PROMO_CODES_MAX = 5
+# Orders that do not count as "an earlier order" for a first-order-only promotion.
+_NOT_COUNTED = (Order.Status.PAYMENT_FAILED, Order.Status.CANCELLED)
 
 
 def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
@@ -37,6 +47,7 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
                 # whose lines `products_by_slug` drops): it shows as unavailable, never bought.
                 unit_price=row.price if row.product.is_active else None,
                 digital=row.product.kind == Product.Kind.DIGITAL,
+                category_id=row.product.category_id,
             )
             for row in rows
         ]
@@ -50,6 +61,7 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
             quantity=quantity,
             unit_price=products[slug].price,
             digital=products[slug].kind == Product.Kind.DIGITAL,
+            category_id=products[slug].category_id,
         )
         for slug, quantity in wanted.items()
         if slug in products
@@ -63,20 +75,93 @@ def shipping_rates_get(*, region_code: str) -> list[Rate]:
     return sorted(rates, key=lambda rate: rate.method != Order.ShippingMethod.STANDARD)
 
 
-def checkout_quote_get(*, user, session) -> Quote:
-    """What the signed-in shopper would pay now: lines, shipping, discount, balance part, card
-    part (three queries: lines, rates, balance)."""
+def checkout_promo_codes(session) -> list[str]:
+    """The promotional codes entered at checkout (canonical text), at most `PROMO_CODES_MAX`."""
+    codes = session.get(SESSION_PROMO_CODES) or []
+    return [code for code in codes if isinstance(code, str)][:PROMO_CODES_MAX]
+
+
+def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> Quote:
+    """What the signed-in shopper would pay now: lines, shipping, the promotions that apply
+    (the entered codes' and the automatic ones, chosen by the engine), the balance part
+    (promotional credit first, then gift card money) and the card part.
+
+    `codes` are the promotional codes to price (default: the ones entered at checkout); the
+    code box prices a new code with them before keeping it. Queries, however many lines and
+    codes: lines, rates, balance, earlier orders, the promotion look-ups
+    (promotions.selectors), none of the promotion ones for an empty cart."""
     region = user.region
     lines = cart_lines_get(user=user, session=session, region_code=region.code)
     rates = shipping_rates_get(region_code=region.code) if lines else []
     balance = wallet_balance_get(user=user)
+    use_balance = session.get(SESSION_USE_BALANCE, True)
+    method = session.get(SESSION_SHIPPING, Order.ShippingMethod.STANDARD)
+    evaluation = None
+    if lines:
+        evaluation = checkout_promotions_evaluate(
+            user=user,
+            lines=lines,
+            rate=_rate_chosen(lines, rates, method),
+            codes=checkout_promo_codes(session) if codes is None else list(codes),
+        )
     return quote_build(
         currency=region.currency,
         lines=lines,
         balance=balance.amount,
-        use_balance=session.get(SESSION_USE_BALANCE, True),
+        use_balance=use_balance,
         rates=rates,
-        shipping_method=session.get(SESSION_SHIPPING, Order.ShippingMethod.STANDARD),
+        shipping_method=method,
+        evaluation=evaluation,
+        # The credit lots arrive with the promotional credit work (wallet.credit).
+        credit_lots=getattr(balance, "lots", ()),
+        money=getattr(balance, "money", None),
+    )
+
+
+def _rate_chosen(lines: Sequence[PricedLine], rates: Sequence[Rate], method: str) -> Rate | None:
+    """The rate `quote_build` charges: the chosen method's, else the first; None when nothing
+    ships."""
+    if all(line.digital for line in lines) or not rates:
+        return None
+    return next((rate for rate in rates if rate.method == method), rates[0])
+
+
+def checkout_promotions_evaluate(
+    *, user, lines: Sequence[PricedLine], rate: Rate | None, codes: Sequence[str]
+):
+    """The promotions engine's answer for this cart, shopper and entered `codes`
+    (promotions.engine.Evaluation). Lines not sold in the region are left out: they cannot
+    be bought, so nothing is discounted on them."""
+    region = user.region
+    entered = entered_codes_lookup(codes=codes) if codes else []
+    specs = promotion_specs_get(
+        region=region,
+        currency=region.currency,
+        promotion_ids=[e.promotion_id for e in entered if e.promotion_id is not None],
+    )
+    has_orders = Order.objects.filter(user=user).exclude(status__in=_NOT_COUNTED).exists()
+    shopper = shopper_input_get(
+        user=user, has_orders=has_orders, promotion_ids=[spec.id for spec in specs]
+    )
+    return promotions_evaluate(
+        lines=[
+            LineInput(
+                key=line.product_id,
+                category_id=line.category_id,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for line in lines
+            if line.unit_price is not None
+        ],
+        shipping=(
+            ShippingInput(method=rate.method, amount=rate.amount, free_from=rate.free_from)
+            if rate is not None
+            else None
+        ),
+        shopper=shopper,
+        promotions=specs,
+        entered=entered,
     )
 
 
@@ -106,10 +191,19 @@ def order_list_for_user(*, user):
 
 
 def order_get_for_user(*, user, number: str) -> Order:
-    """One of the shopper's own orders with its lines, payment and refunds; else 404."""
-    return get_object_or_404(
+    """One of the shopper's own orders with its lines, payment and refunds, and the
+    promotions it used (`applied_promotions`: its redemptions, with their promotion and code,
+    in one more query); else 404."""
+    order = get_object_or_404(
         Order.objects.filter(user=user)
         .select_related("payment")
         .prefetch_related("lines", "refunds"),
         number=number,
     )
+    # A redemption names its order by number (promotions never imports checkout).
+    order.applied_promotions = list(
+        PromotionRedemption.objects.filter(user=user, order_number=order.number)
+        .select_related("promotion", "code")
+        .order_by("pk")
+    )
+    return order

@@ -36,6 +36,11 @@ urlpatterns = [
         never_cache(sensitive_post_parameters("code")(views.CheckoutCodeView.as_view())),
         name="code",
     ),
+    path(
+        "checkout/code/remove/",
+        sensitive_post_parameters("code")(views.CheckoutCodeRemoveView.as_view()),
+        name="code_remove",
+    ),
     path("checkout/balance/", views.CheckoutBalanceView.as_view(), name="balance"),
     path("checkout/address/", views.CheckoutAddressView.as_view(), name="address"),
     path("checkout/shipping/", views.CheckoutShippingView.as_view(), name="shipping"),

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.debug import sensitive_variables
@@ -39,6 +40,11 @@ from checkout.services import (
     checkout_shipping_set,
     checkout_use_balance_set,
     order_place,
+)
+from checkout.services.promo_codes import (
+    PromoCodeRefused,
+    checkout_promo_code_enter,
+    checkout_promo_code_remove,
 )
 from wallet.codes import CodeTypo, code_normalize
 from wallet.exceptions import CodeRefused
@@ -126,6 +132,7 @@ class CheckoutView(LoginRequiredMixin, View):
         card_error="",
         address_form=None,
         code_typed="",
+        error_params=None,
     ):
         quote = checkout_quote_get(user=request.user, session=request.session)
         addresses, address = ([], None)
@@ -133,6 +140,13 @@ class CheckoutView(LoginRequiredMixin, View):
             addresses, address = checkout_addresses_get(user=request.user, session=request.session)
         context = {
             "quote": quote,
+            "applied_promotions": quote.applied,
+            # A refusal already says what the engine's note says: each is shown once.
+            "promotion_notes": [
+                note
+                for note in quote.notes
+                if note not in {refusal.message for refusal in quote.refusals}
+            ],
             "addresses": addresses,
             "address": address,
             "address_form": address_form
@@ -145,6 +159,9 @@ class CheckoutView(LoginRequiredMixin, View):
             "idempotency_key": uuid.uuid4().hex,
             "error_reason": error_reason,
             "error_message": error_message,
+            # A refused promotional code's figures: `missing` (minimum_not_met) and
+            # `conflicts_with` (not_combinable).
+            "error_params": error_params or {},
             "card_error": card_error,
             # What the shopper typed in the code box, given back so a typo can be fixed: only
             # when it is not a real card's code (docs/interface.md §7), as on the redeem page.
@@ -159,7 +176,8 @@ class CheckoutView(LoginRequiredMixin, View):
 
 class CheckoutCodeView(LoginRequiredMixin, View):
     """One box for codes: a claim code is redeemed into the balance (and so applied); a
-    promotional code becomes a discount once promotions exist."""
+    promotional code is priced with the cart and kept when it applies, or refused with its
+    reason (checkout/services/promo_codes.py); a credit code fills the balance at once."""
 
     @method_decorator(sensitive_variables("code"))
     def post(self, request):
@@ -175,13 +193,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
             )
         code = form.cleaned_data["code"]
         if not _looks_like_claim_code(code):
-            return CheckoutView.render_page(
-                request,
-                error_reason="not_found",
-                error_message="We don't recognise that promotional code. Gift card codes have "
-                "15 characters, like XXXX-XXXXXX-XXXXX.",
-                code_typed=code,
-            )
+            return self.promo_code_enter(request, code)
         try:
             redemption = giftcard_redeem(user=request.user, code=code, ip=client_ip(request))
         except CodeRefused as refusal:
@@ -200,6 +212,58 @@ class CheckoutCodeView(LoginRequiredMixin, View):
         locale = request.user.region.locale
         amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
         messages.success(request, f"Gift card applied: {amount} was added to your balance.")
+        return redirect("checkout:checkout")
+
+    @method_decorator(sensitive_variables("code"))
+    def promo_code_enter(self, request, code):
+        try:
+            result = checkout_promo_code_enter(
+                user=request.user, session=request.session, code=code, ip=client_ip(request)
+            )
+        except PromoCodeRefused as refusal:
+            response = CheckoutView.render_page(
+                request,
+                error_reason=refusal.reason,
+                error_message=refusal.message,
+                error_params=refusal.params,
+                status=refusal.status,
+                # Given back to be corrected when no promotion has it; a code that exists
+                # is not shown again in the box (it is in the message when it matters).
+                code_typed=code if refusal.reason in ("typo", "not_found") else "",
+            )
+            if refusal.reason == "unavailable":
+                response["Retry-After"] = "60"
+            return response
+        locale = request.user.region.locale
+        currency = request.user.region.currency
+        if result.already_entered:
+            messages.info(request, f"{result.code} is already entered for this order.")
+        elif result.credit:
+            amount = format_money(result.credit, currency=currency, locale=locale)
+            until = date_format(result.expires_on, "j F Y")
+            messages.success(
+                request,
+                f"{result.code} applied: {amount} of promotional credit was added to your "
+                f"balance, to spend by {until}.",
+            )
+        else:
+            amount = format_money(result.amount, currency=currency, locale=locale)
+            messages.success(request, f"Applied {result.label}. You save {amount}.")
+        return redirect("checkout:checkout")
+
+
+class CheckoutCodeRemoveView(LoginRequiredMixin, View):
+    """Take an entered promotional code out of the order (POST `code`)."""
+
+    def post(self, request):
+        try:
+            code = checkout_promo_code_remove(
+                session=request.session, code=request.POST.get("code", "")[:64]
+            )
+        except PromoCodeRefused as refusal:
+            _form_error(request, refusal.reason, refusal.message)
+        else:
+            messages.success(request, f"{code} was removed from your order.")
         return redirect("checkout:checkout")
 
 
@@ -319,8 +383,36 @@ class OrderListView(LoginRequiredMixin, View):
 class OrderDetailView(LoginRequiredMixin, View):
     def get(self, request, number):
         order = order_get_for_user(user=request.user, number=number)
-        context = {"order": order, "timeline": _timeline(order)}
+        context = {
+            "order": order,
+            "timeline": _timeline(order),
+            "applied_promotions": _promotions_used(order),
+        }
         return render(request, "checkout/order_detail.html", context)
+
+
+def _promotions_used(order: Order) -> list[dict]:
+    """The promotions an order used, as the order page lists them: its redemptions (what each
+    really gave, a budget's trim included), each with the words the summary showed then (the
+    order's snapshot), its code as the shopper typed it (a unique code is stored hashed: only
+    its last four symbols), none for an automatic offer."""
+    labels = {
+        entry.get("promotion_id"): entry.get("label", "")
+        for entry in getattr(order, "promotions", None) or []
+        if isinstance(entry, dict)
+    }
+    used = []
+    for redemption in order.applied_promotions:
+        promotion = redemption.promotion
+        if promotion.codes == promotion.Codes.AUTOMATIC:
+            code = ""
+        elif redemption.code is not None and redemption.code.single_use:
+            code = f"…{redemption.code.last4}"
+        else:
+            code = promotion.code
+        label = labels.get(promotion.pk) or promotion.description or promotion.name
+        used.append({"code": code, "label": label, "amount": redemption.amount})
+    return used
 
 
 def _timeline(order: Order) -> list[dict]:

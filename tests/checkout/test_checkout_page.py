@@ -28,8 +28,8 @@ PLACE = "/checkout/place-order/"
 
 # Measured on SQLite; flat however many lines the cart holds.
 CHECKOUT_QUERIES = (
-    7  # session, user, region, balance (shared with the nav), lines (priced), shipping rates,
-    # the nav's cart count
+    9  # session, user, region, balance (shared with the nav), lines (priced), shipping rates,
+    # the nav's cart count, the promotions on offer, earlier orders (first-order-only)
 )
 
 UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")  # well formed, never issued

@@ -21,7 +21,8 @@ from wallet.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
-ORDER_PAGE_QUERIES = 8  # session, user, order, lines, refunds, nav balance, region, cart count
+ORDER_PAGE_QUERIES = 9  # session, user, order, lines, refunds, promotions used, nav balance,
+# region, cart count
 LIBRARY_QUERIES = 7  # session, user, count, page of lines, nav balance, region, cart count
 
 

@@ -16,7 +16,8 @@ PAGE_SIZE = 20
 
 # Measured on SQLite; flat however many orders, or lines in an order.
 ORDER_LIST_QUERIES = 7  # session, user, count, nav balance, nav cart count, region, page
-ORDER_QUERIES = 8  # session, user, order, lines, refunds, nav balance + cart count, region
+ORDER_QUERIES = 9  # session, user, order, lines, refunds, promotions used, nav balance + cart
+# count, region
 
 
 def _client_for(user) -> Client:

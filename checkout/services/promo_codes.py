@@ -1,0 +1,153 @@
+"""Promotional codes typed into the one code box at checkout (docs/interface.md §11).
+
+A code is looked up under the guessing limits claim codes use (wallet/guessing.py): the
+attempt takes its slot before the look-up, a code that exists gives it back, and an unknown
+(or disabled) one keeps it, so ten wrong codes lock the box as ten wrong gift cards do. A code
+that exists is then priced with the cart and the codes already entered: kept in the session
+when the engine applies it, refused with the engine's reason otherwise (nothing kept). A
+credit code is applied to the balance at once and never kept.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.views.decorators.debug import sensitive_variables
+
+from checkout.exceptions import CheckoutError
+from checkout.selectors import (
+    PROMO_CODES_MAX,
+    SESSION_PROMO_CODES,
+    checkout_promo_codes,
+    checkout_quote_get,
+)
+from promotions.codes import PromoCodeTypo, promo_code_normalize
+from promotions.models import Promotion
+from promotions.selectors import entered_codes_lookup, promotion_specs_get
+from wallet import guessing
+from wallet.exceptions import CodeRefused
+
+MESSAGES = {
+    "typo": "That doesn't look like a code. Promotional codes are 3 to 32 letters and digits; "
+    "gift card codes have 15 characters, like XXXX-XXXXXX-XXXXX.",
+    "not_found": "We don't recognise that promotional code. Gift card codes have 15 "
+    "characters, like XXXX-XXXXXX-XXXXX.",
+    "locked": "Too many codes were refused. The code box is locked for 30 minutes.",
+    "unavailable": "Codes can't be checked for a moment. Nothing was changed: please try "
+    "again in a few minutes.",
+    "too_many_codes": f"An order takes at most {PROMO_CODES_MAX} promotional codes. Remove "
+    "one to use another.",
+    "empty_cart": "Your cart is empty: add something before using a promotional code.",
+    "not_applied": "That code is not used in this order, so there was nothing to remove.",
+}
+
+
+class PromoCodeRefused(CheckoutError):
+    """The code box refused a promotional code; nothing was kept. `reason` is the page's
+    `data-reason` (docs/interface.md §11), `params` the refusal's figures (`missing`,
+    `conflicts_with`), `status` the HTTP status of the page (429 locked, 503 unavailable)."""
+
+    def __init__(self, reason: str, message: str = "", *, params=None, status: int = 200):
+        super().__init__(message or MESSAGES[reason], reason=reason)
+        self.params = dict(params or {})
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PromoCodeResult:
+    """A code the box accepted: a discount now in the quote (`amount` of it, `label`), or
+    promotional credit added to the balance (`credit`, spendable until `expires_on`)."""
+
+    code: str
+    label: str = ""
+    amount: int = 0
+    credit: int = 0
+    expires_on: datetime.date | None = None
+    already_entered: bool = False  # typed again: nothing new, nothing counted
+
+
+@sensitive_variables("code", "canonical")
+def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> PromoCodeResult:
+    """Enter a promotional code at checkout for `user` (the code box).
+
+    Discount codes are kept in `session[SESSION_PROMO_CODES]` (canonical, no duplicates, at
+    most `PROMO_CODES_MAX`) only when the engine applies them to the current cart with the
+    codes already entered; a credit code calls `promotion_credit_apply` (applied once, by its
+    own rules). Raises `PromoCodeRefused` with the reason of docs/interface.md §11: `typo`,
+    `too_many_codes` and `empty_cart` without counting a guess; `locked` (429) and
+    `unavailable` (503, the shared cache is down) before any look-up; `not_found` keeps its
+    guessing slot; the engine's and the credit service's reasons give it back. A refusal
+    leaves the session and the database as they were.
+    """
+    try:
+        canonical = promo_code_normalize(code)
+    except PromoCodeTypo:
+        raise PromoCodeRefused("typo") from None
+    entered = checkout_promo_codes(session)
+    if canonical in entered:
+        return PromoCodeResult(code=canonical, already_entered=True)
+    if len(entered) >= PROMO_CODES_MAX:
+        raise PromoCodeRefused("too_many_codes")
+    found = _code_look_up(user=user, canonical=canonical, ip=ip)
+    region = user.region
+    specs = promotion_specs_get(
+        region=region, currency=region.currency, promotion_ids=[found.promotion_id]
+    )
+    spec = next((s for s in specs if s.id == found.promotion_id), None)
+    if spec is not None and spec.kind == Promotion.Kind.CREDIT:
+        from promotions.exceptions import PromotionRefused
+        from promotions.services import promotion_credit_apply
+
+        try:
+            grant = promotion_credit_apply(user=user, code=canonical)
+        except PromotionRefused as refusal:
+            raise PromoCodeRefused(
+                refusal.reason, refusal.message, params=getattr(refusal, "params", None)
+            ) from None
+        return PromoCodeResult(
+            code=canonical, credit=grant.amount, expires_on=grant.expires_on, label=spec.name
+        )
+    quote = checkout_quote_get(user=user, session=session, codes=[*entered, canonical])
+    if not quote.lines:
+        raise PromoCodeRefused("empty_cart")
+    applied = next((a for a in quote.applied if a.code == canonical), None)
+    if applied is None:
+        refusal = next((r for r in quote.refusals if r.code == canonical), None)
+        if refusal is None:  # the engine answers every entered code; never a silent "no"
+            raise PromoCodeRefused(
+                "no_eligible_items", "This code gives nothing on the items in your cart."
+            )
+        raise PromoCodeRefused(refusal.reason, refusal.message, params=refusal.params)
+    session[SESSION_PROMO_CODES] = [*entered, canonical]
+    return PromoCodeResult(code=canonical, label=applied.label, amount=applied.amount)
+
+
+@sensitive_variables("canonical")
+def _code_look_up(*, user, canonical: str, ip: str | None):
+    """The code's `EnteredCode`, its guessing slot given back; `not_found` keeps the slot."""
+    try:
+        reservation = guessing.redemption_attempt_reserve(user_id=user.pk, ip=ip)
+    except guessing.RedemptionUnavailable:
+        raise PromoCodeRefused("unavailable", status=503) from None
+    except CodeRefused:
+        raise PromoCodeRefused("locked", status=429) from None
+    found = next(iter(entered_codes_lookup(codes=[canonical])), None)
+    if found is None or found.promotion_id is None:
+        guessing.redemption_attempt_refused(reservation)
+        raise PromoCodeRefused("not_found")
+    # The code exists: not a guess, whatever the engine says about it next.
+    guessing.redemption_attempt_release(reservation)
+    return found
+
+
+def checkout_promo_code_remove(*, session, code: str) -> str:
+    """Take an entered promotional code out of this checkout; returns it (canonical).
+    Raises `PromoCodeRefused("not_applied")` when it was not entered (nothing changes)."""
+    try:
+        canonical = promo_code_normalize(code)
+    except PromoCodeTypo:
+        raise PromoCodeRefused("not_applied") from None
+    entered = checkout_promo_codes(session)
+    if canonical not in entered:
+        raise PromoCodeRefused("not_applied")
+    session[SESSION_PROMO_CODES] = [c for c in entered if c != canonical]
+    return canonical
