@@ -264,7 +264,14 @@ def promotion_disable(*, promotion_id: int, disabled_by, reason: str) -> Promoti
     return promotion
 
 
+# The largest primary key a BIGINT holds: an id beyond it (a hand-made URL) names nothing, and
+# the database would refuse it as a parameter rather than find no row.
+_MAX_ID = 2**63 - 1
+
+
 def _locked(promotion_id: int) -> Promotion:
+    if not 0 < promotion_id <= _MAX_ID:
+        raise NotFound(f"there is no promotion #{promotion_id}")
     promotion = promotion_qs_select_for_update(promotion_ids=[promotion_id]).first()
     if promotion is None:
         raise NotFound(f"there is no promotion #{promotion_id}")

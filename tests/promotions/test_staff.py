@@ -479,3 +479,11 @@ def test_a_disabled_promotion_stays_disabled_when_changed():
 
     promotion.refresh_from_db()
     assert (promotion.status, promotion.total_limit) == (Status.DISABLED, 5)
+
+
+@pytest.mark.parametrize("promotion_id", [0, -1, 2**63, 10**20])
+def test_an_id_no_promotion_can_have_is_not_found(promotion_id):
+    with pytest.raises(NotFound):
+        promotion_approve(promotion_id=promotion_id, approved_by=approver())
+    with pytest.raises(NotFound):
+        promotion_disable(promotion_id=promotion_id, disabled_by=manager(), reason="x")
