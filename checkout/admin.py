@@ -35,23 +35,41 @@ def _money_fields(*names: str, currency_of=lambda obj: obj.currency):
     return decorate
 
 
-@_money_fields("unit_price", "line_total", currency_of=lambda line: line.order.currency)
+@_money_fields("unit_price", "line_total", "discount", currency_of=lambda line: line.order.currency)
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["product_name", "quantity", "unit_price_money", "line_total_money"]
+    fields = [
+        "product_name",
+        "quantity",
+        "unit_price_money",
+        "line_total_money",
+        "discount_money",
+        "unit_discounts_display",
+        "refunded_quantity",
+    ]
     readonly_fields = fields
+
+    @admin.display(description="discount of each unit")
+    def unit_discounts_display(self, obj):
+        """The stored allocation, as money: what a refund of each unit takes off its price."""
+        parts = obj.unit_discounts or [0] * obj.quantity
+        return ", ".join(money_display(part, obj.order.currency) for part in parts)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
 
 
-@_money_fields("from_balance", "from_card", currency_of=lambda refund: refund.order.currency)
+@_money_fields(
+    "from_balance", "from_card", "clawed_back", currency_of=lambda refund: refund.order.currency
+)
 class RefundInline(ReadOnlyInline):
     model = Refund
     fields = [
         "created_at",
         "from_balance_money",
         "from_card_money",
+        "units",
+        "clawed_back_money",
         "card_destination",
         "card_status",
         "reason",
@@ -72,6 +90,7 @@ class VoidedAuthorizationInline(ReadOnlyInline):
     "subtotal",
     "discount",
     "balance_applied",
+    "credit_applied",
     "card_charged",
     "balance_refunded",
     "card_refunded",
@@ -100,7 +119,9 @@ class OrderAdmin(admin.ModelAdmin):
         "status",
         "subtotal_money",
         "discount_money",
+        "promotions_display",
         "balance_applied_money",
+        "credit_applied_money",
         "card_charged_money",
         "balance_refunded_money",
         "card_refunded_money",
@@ -135,6 +156,23 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="total")
     def total_display(self, obj):
         return money_display(obj.total, obj.currency)
+
+    @admin.display(description="promotions")
+    def promotions_display(self, obj):
+        """Each promotion the order was placed with and what it gave (shipping included), as
+        stored when it was placed; the per-unit parts are on the lines below."""
+        if not obj.promotions:
+            return "—"
+        return "; ".join(
+            f"{p.get('code') or p.get('label') or p.get('slug')}: "
+            f"{money_display(p['amount'], obj.currency)}"
+            + (
+                f" (shipping {money_display(p['shipping_amount'], obj.currency)})"
+                if p.get("shipping_amount")
+                else ""
+            )
+            for p in obj.promotions
+        )
 
     def has_add_permission(self, request):
         return False

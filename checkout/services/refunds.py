@@ -12,7 +12,7 @@ from checkout.exceptions import (
     RefundRefused,
 )
 from checkout.locks import order_qs_select_for_update
-from checkout.models import Order, Payment, Refund
+from checkout.models import Order, OrderLine, Payment, Refund
 from checkout.payments import payment_provider_get
 from promotions.services import promotion_redemptions_release
 from wallet.models import Account, AuditEntry, Transfer
@@ -176,16 +176,21 @@ def refund_record(
     by,
     units: dict | None = None,
     clawed_back: int = 0,
+    cancel: bool = False,
 ) -> Refund:
     """Post a refund the caller has checked, under the order lock it holds: the ledger
-    movements, the order's refunded figures and status, the refund row, the audit entry, the
-    card refund and the e-mail after commit; a full refund gives the promotions' uses back
-    (PROMOTION_RELEASE_ON_REFUND)."""
+    movements, the order's refunded figures and status (`cancelled` for a cancellation), the
+    refund row, the audit entry, the card refund and the e-mail after commit; a full refund
+    or a cancellation gives the promotions' uses back (PROMOTION_RELEASE_ON_REFUND)."""
     to_card = bool(from_card and not card_to_balance)
     order.balance_refunded += from_balance
     order.card_refunded += from_card
     order.status = (
-        Order.Status.REFUNDED if order.refunded == order.total else Order.Status.PARTIALLY_REFUNDED
+        Order.Status.CANCELLED
+        if cancel
+        else Order.Status.REFUNDED
+        if order.refunded == order.total
+        else Order.Status.PARTIALLY_REFUNDED
     )
     if _fully_refunded(order) and settings.PROMOTION_RELEASE_ON_REFUND:
         # Promotion usage comes after the order and before credit lots and wallet accounts
@@ -218,7 +223,8 @@ def refund_record(
         actor=by,
         action=AuditEntry.Action.ORDER_REFUNDED,
         target=f"order {order.number}",
-        detail=f"refund #{refund.pk}: {_money(from_balance, order)} of the balance "
+        detail=f"{'cancelled, ' if cancel else ''}refund #{refund.pk}: "
+        f"{_money(from_balance, order)} of the balance "
         f"part and {_money(from_card, order)} of the card part "
         f"({'to the card' if to_card else 'to the balance'}){kept}: {refund.reason}",
     )
@@ -289,6 +295,76 @@ def _refund_transfers(order: Order, *, from_balance, from_card, idempotency_key,
             created_by=by,
         ).transfer
     return transfer, card_transfer
+
+
+def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Refund:
+    """Cancel an order that has not shipped: everything still paid goes back per source (the
+    card part to the card, the balance part to the balance, its promotional credit to the
+    lots with their old expiry), every unit is marked returned, the order is `cancelled` and
+    its promotions' uses are given back (PROMOTION_RELEASE_ON_REFUND).
+
+    Locks the order, then promotion usage, credit lots and wallet accounts (docs/ledger.md).
+    Audited as a refund (`order_refunded`, "cancelled"); refusals as `refused`. Idempotent on
+    `idempotency_key` (a replay returns the cancellation's refund). Raises `RefundRefused`:
+    no permission, the actor's own order, an order shipped, delivered, refunded, cancelled
+    or whose payment failed or is not captured yet, no reason.
+    """
+    try:
+        if by is None or not by.has_perm("checkout.refund_order"):
+            raise RefundRefused("You need the permission to refund orders.")
+        if not reason.strip():
+            raise RefundRefused("Say why the order is cancelled.")
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _cancel_replay(existing, order_id=order_id)
+        with transaction.atomic():
+            order = refund_order_lock(order_id=order_id, by=by)
+            existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _cancel_replay(existing, order_id=order_id)
+            refund_order_check(order=order, by=by)
+            if (
+                order.status not in (Order.Status.PLACED, Order.Status.PARTIALLY_REFUNDED)
+                or order.shipped_at is not None
+                or order.delivered_at is not None
+            ):
+                raise RefundRefused(
+                    f"An order {order.get_status_display().lower()} cannot be cancelled: "
+                    "refund it instead."
+                )
+            lines = list(order.lines.all())
+            units = {str(line.pk): line.quantity - line.refunded_quantity for line in lines}
+            units = {line_id: n for line_id, n in units.items() if n}
+            for line in lines:
+                if line.refunded_quantity != line.quantity:
+                    OrderLine.objects.filter(pk=line.pk).update(refunded_quantity=line.quantity)
+            return refund_record(
+                order=order,
+                from_balance=order.balance_applied - order.balance_refunded,
+                from_card=order.card_charged - order.card_refunded,
+                card_to_balance=False,
+                reason=reason,
+                idempotency_key=idempotency_key,
+                by=by,
+                units=units,
+                cancel=True,
+            )
+    except RefundRefused as refusal:
+        audit_refusal_record(
+            actor=by if by is not None and by.is_authenticated else None,
+            target=f"cancellation of order #{order_id}",
+            detail=str(refusal),
+        )
+        raise
+
+
+def _cancel_replay(existing: Refund, *, order_id: int) -> Refund:
+    if existing.order_id != order_id or existing.order.status != Order.Status.CANCELLED:
+        raise RefundRefused(
+            "This form was already used for another refund. Open the order again.",
+            reason="conflict",
+        )
+    return existing
 
 
 def _card_refund(refund_id: int) -> None:

@@ -13,10 +13,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from catalog.models import Product
 from checkout.exceptions import RefundRefused
 from checkout.models import Order, OrderLine, Payment, Refund
 from checkout.selectors import SESSION_PROMO_CODES, SESSION_USE_BALANCE, checkout_quote_get
-from checkout.services import order_place, order_refund, order_refund_units
+from checkout.services import order_cancel, order_place, order_refund, order_refund_units
 from promotions.models import Promotion, PromotionAmount, PromotionRedemption
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
@@ -315,3 +316,51 @@ def test_a_refund_returns_credit_as_credit_with_its_old_expiry(shopper, staff, b
     back = CreditLot.objects.get(pk=lot.pk)
     assert (back.remaining, back.expires_at) == (1000, expires)
     assert balance(shopper) == 3000
+
+
+# --- cancellation ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lamp(db):
+    return ProductFactory(name="A Lamp", kind=Product.Kind.PHYSICAL, prices={"US": 3000})
+
+
+def test_a_cancellation_returns_everything_and_gives_the_uses_back(shopper, staff, lamp):
+    save = promotion_with_code("SAVE5", kind="fixed", amount_off=500, total_limit=1)
+    lot = wallet_credit_grant(
+        user=shopper,
+        amount=1000,
+        currency="USD",
+        expires_on=timezone.localdate() + datetime.timedelta(days=3),
+        idempotency_key=f"grant:{shopper.pk}",
+        description="Promotional credit",
+        reference=None,
+    )
+    expires = CreditLot.objects.get(pk=lot.pk).expires_at
+    fund(shopper, 500)
+    order = placed(shopper, (lamp, 2), codes=["SAVE5"], card=APPROVED)  # 55.00: 10 + 5 + 40
+    assert (order.credit_applied, order.balance_applied, order.card_charged) == (1000, 1500, 4000)
+    Payment.objects.filter(order=order).update(status=Payment.Status.CAPTURED)  # as on commit
+
+    refund = order_cancel(order_id=order.pk, reason="changed mind", idempotency_key="c1", by=staff)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert (refund.from_balance, refund.from_card) == (1500, 4000)
+    assert line_of(order, lamp).refunded_quantity == 2
+    back = CreditLot.objects.get(pk=lot.pk)
+    assert (back.remaining, back.expires_at) == (1000, expires)
+    assert balance(shopper) == 1500
+    assert Promotion.objects.get(pk=save.pk).uses_count == 0
+    assert order_cancel(order_id=order.pk, reason="again", idempotency_key="c1", by=staff) == refund
+
+
+def test_a_delivered_order_cannot_be_cancelled_and_nothing_is_written(shopper, staff, pen):
+    promotion_with_code("SAVE2", kind="fixed", amount_off=200)
+    fund(shopper, 10_000)
+    order = placed(shopper, (pen, 1), codes=["SAVE2"])  # digital: delivered at once
+    before = (shop_state(), list(PromotionRedemption.objects.values()))
+    with pytest.raises(RefundRefused):
+        order_cancel(order_id=order.pk, reason="no", idempotency_key=new_key(), by=staff)
+    assert (shop_state(), list(PromotionRedemption.objects.values())) == before
