@@ -181,6 +181,8 @@ def _shop_rows(tmp_path, shopper) -> None:
     client = _client(shopper)
     slug = re.findall(r'href="/products/([^/"]+)/"', client.get("/").content.decode())[0]
     assert client.post("/cart/add/", {"product": slug, "quantity": "1"}).status_code == 302
+    # The demo's credit code (§11) through the code box: a promotion redemption and a credit lot.
+    assert client.post("/checkout/code/", {"code": "CREDIT10"}).status_code in (200, 302)
     client.post("/checkout/balance/", {"use_balance": "off"})
     page = client.get("/checkout/").content.decode()
     (key,) = re.findall(r'name="idempotency_key" value="([^"]+)"', page)

@@ -1,7 +1,7 @@
 """The staff side of the wallet, by concern. Read-only over the ledger; every change goes
 through a service (which checks the permission again and writes the audit entry)."""
 
-from wallet.admin import adjustments, batches, giftcards, ledger, reports, support
+from wallet.admin import adjustments, batches, credit, giftcards, ledger, reports, support
 from wallet.admin.base import ReadOnlyAdmin, ReadOnlyInline
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "ReadOnlyInline",
     "adjustments",
     "batches",
+    "credit",
     "giftcards",
     "ledger",
     "reports",
