@@ -9,6 +9,7 @@ from django.urls import path, reverse
 
 from catalog.admin_money import money_display
 from catalog.money import format_money
+from checkout.admin_refund_units import RefundUnitsAdminMixin
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
@@ -96,7 +97,7 @@ class VoidedAuthorizationInline(ReadOnlyInline):
     "card_refunded",
     "shipping",
 )
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(RefundUnitsAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "user",
@@ -189,6 +190,11 @@ class OrderAdmin(admin.ModelAdmin):
                 "<int:order_id>/refund/",
                 self.admin_site.admin_view(self.refund_view),
                 name="checkout_order_refund",
+            ),
+            path(
+                "<int:order_id>/refund-units/",
+                self.admin_site.admin_view(self.refund_units_view),
+                name="checkout_order_refund_units",
             ),
             path(
                 "<int:order_id>/ship/",

@@ -29,6 +29,8 @@ The rules (docs/promotions.md, "Refunds"):
 - A refund that returns every unit gives the promotions' uses back (PROMOTION_RELEASE_ON_REFUND).
 """
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 
 from checkout.exceptions import RefundRefused
@@ -116,22 +118,8 @@ def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to
                 return _replay(existing, order_id=order_id, units=asked)
             refund_order_check(order=order, by=by)
             lines = {str(line.pk): line for line in order.lines.all()}
-            for line_id, count in asked.items():
-                line = lines.get(line_id)
-                if line is None:
-                    raise RefundRefused("That line is not part of this order.")
-                if count > line.quantity - line.refunded_quantity:
-                    raise RefundRefused(
-                        f"Only {line.quantity - line.refunded_quantity} of "
-                        f"{line.product_name} are left to refund."
-                    )
-            gross, claws = _priced(order, lines, asked)
-            clawed = sum(claws.values())
-            amount = gross - clawed
-            left_card = order.card_charged - order.card_refunded
-            left_balance = order.balance_applied - order.balance_refunded
-            from_card = min(amount, left_card)
-            from_balance = min(amount - from_card, left_balance)
+            priced = _priced_checked(order, lines, asked)
+            claws = priced.claws
             for line_id, count in asked.items():
                 OrderLine.objects.filter(pk=int(line_id)).update(
                     refunded_quantity=lines[line_id].refunded_quantity + count
@@ -139,20 +127,72 @@ def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to
             promotion_redemptions_claw_back(order_number=order.number, amounts=claws)
             return refund_record(
                 order=order,
-                from_balance=from_balance,
-                from_card=from_card,
+                from_balance=priced.from_balance,
+                from_card=priced.from_card,
                 card_to_balance=card_to_balance,
                 reason=reason,
                 idempotency_key=idempotency_key,
                 by=by,
                 units=asked,
-                clawed_back=clawed,
+                clawed_back=priced.clawed_back,
             )
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
             raise
         return _replay(existing, order_id=order_id, units=asked)
+
+
+@dataclass(frozen=True)
+class UnitsRefundPreview:
+    """What a refund of units would return: the units' paid price (`gross`), less what is
+    kept back (`clawed_back`, per promotion in `claws`), split card first then balance."""
+
+    gross: int
+    claws: dict[int, int]
+    from_card: int
+    from_balance: int
+
+    @property
+    def clawed_back(self) -> int:
+        return sum(self.claws.values())
+
+    @property
+    def amount(self) -> int:
+        return self.from_card + self.from_balance
+
+
+def order_refund_units_preview(*, order, units: dict[int, int]) -> UnitsRefundPreview:
+    """What `order_refund_units` would return for `units` of `order` now (a read: the staff
+    confirmation step states it). Raises `RefundRefused` for units it would refuse."""
+    try:
+        asked = {str(int(line_id)): int(count) for line_id, count in units.items()}
+    except (TypeError, ValueError):
+        raise RefundRefused("Say how many units of which line come back.") from None
+    asked = {line_id: count for line_id, count in asked.items() if count}
+    if not asked or any(count < 0 for count in asked.values()):
+        raise RefundRefused("Say how many units of which line come back.")
+    lines = {str(line.pk): line for line in order.lines.all()}
+    return _priced_checked(order, lines, asked)
+
+
+def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int]):
+    for line_id, count in asked.items():
+        line = lines.get(line_id)
+        if line is None:
+            raise RefundRefused("That line is not part of this order.")
+        if count > line.quantity - line.refunded_quantity:
+            raise RefundRefused(
+                f"Only {line.quantity - line.refunded_quantity} of "
+                f"{line.product_name} are left to refund."
+            )
+    gross, claws = _priced(order, lines, asked)
+    amount = gross - sum(claws.values())
+    from_card = min(amount, order.card_charged - order.card_refunded)
+    from_balance = min(amount - from_card, order.balance_applied - order.balance_refunded)
+    return UnitsRefundPreview(
+        gross=gross, claws=claws, from_card=from_card, from_balance=from_balance
+    )
 
 
 def _return_order(line: OrderLine) -> list[int]:

@@ -11,6 +11,7 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Product
@@ -20,6 +21,7 @@ from checkout.selectors import SESSION_PROMO_CODES, SESSION_USE_BALANCE, checkou
 from checkout.services import order_cancel, order_place, order_refund, order_refund_units
 from promotions.models import Promotion, PromotionAmount, PromotionRedemption
 from tests.accounts.factories import UserFactory
+from tests.accounts.two_factor import login_staff
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import APPROVED, balance, cart_fill, fund, new_key, shop_state
 from tests.promotions.factories import promotion_with_code, unique_code_promotion
@@ -364,3 +366,62 @@ def test_a_delivered_order_cannot_be_cancelled_and_nothing_is_written(shopper, s
     with pytest.raises(RefundRefused):
         order_cancel(order_id=order.pk, reason="no", idempotency_key=new_key(), by=staff)
     assert (shop_state(), list(PromotionRedemption.objects.values())) == before
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(staff):
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_order", "view_orderline", "view_refund"])
+    )
+    return login_staff(Client(), staff)
+
+
+def test_the_order_admin_shows_its_promotions_and_each_units_discount(shopper, admin_client, pen):
+    promotion_with_code("SAVE7", kind="fixed", amount_off=700)
+    fund(shopper, 10_000)
+    order = placed(shopper, (pen, 3), codes=["SAVE7"])
+    page = admin_client.get(f"/admin/checkout/order/{order.pk}/change/").content.decode()
+    assert "SAVE7: $7.00" in page
+    assert "$2.34, $2.33, $2.33" in page
+    assert "Refund units" in page
+
+
+def test_the_admin_refunds_units_after_stating_what_they_paid(shopper, admin_client, book, pen):
+    promotion_with_code("TENOFF", percent=10, minimum_subtotal=2500)
+    fund(shopper, 10_000)
+    order = placed(shopper, (book, 1), (pen, 1), codes=["TENOFF"])
+    pens = line_of(order, pen)
+    url = f"/admin/checkout/order/{order.pk}/refund-units/"
+    form = admin_client.get(url)
+    assert form.status_code == 200
+    key = form.context["form"].initial["idempotency_key"]
+    data = {f"line_{pens.pk}": "1", "reason": "broken", "idempotency_key": key}
+
+    confirm = admin_client.post(url, data).content.decode()
+    assert "they paid $9.00, $2.00 kept back" in confirm
+    assert "$7.00 of the balance part (to the balance)" in confirm
+    assert not Refund.objects.exists()
+
+    done = admin_client.post(url, data | {"confirm": "Confirm"})
+    assert done.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.clawed_back, refund.units) == (700, 200, {str(pens.pk): 1})
+    admin_client.post(url, data | {"confirm": "Confirm"})  # a replayed confirm: the same refund
+    assert Refund.objects.count() == 1
+
+
+def test_the_admin_refuses_more_units_than_are_left_and_writes_nothing(shopper, admin_client, pen):
+    fund(shopper, 10_000)
+    order = placed(shopper, (pen, 1))
+    pens = line_of(order, pen)
+    before = shop_state()
+    response = admin_client.post(
+        f"/admin/checkout/order/{order.pk}/refund-units/",
+        {f"line_{pens.pk}": "2", "reason": "x", "idempotency_key": "a" * 32, "confirm": "1"},
+    )
+    assert response.status_code == 200
+    assert 'data-testid="form-error"' in response.content.decode()
+    assert shop_state() == before
