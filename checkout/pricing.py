@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from promotions.engine import AppliedPromotion, Evaluation, Refusal
+from wallet.credit import credit_plan
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,6 @@ def quote_build(
     credit_applied, balance_applied = 0, 0
     if use_balance and total > 0:
         if credit_lots:
-            from wallet.credit import credit_plan
-
             payable = _payable_by_category(lines, evaluation, shipping)
             credit_applied = credit_plan(
                 lots=credit_lots, amount=total, payable_by_category=payable

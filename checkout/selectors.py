@@ -112,9 +112,8 @@ def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> 
         rates=rates,
         shipping_method=method,
         evaluation=evaluation,
-        # The credit lots arrive with the promotional credit work (wallet.credit).
-        credit_lots=getattr(balance, "lots", ()),
-        money=getattr(balance, "money", None),
+        credit_lots=balance.lots,
+        money=balance.money,
     )
 
 
@@ -124,6 +123,12 @@ def _rate_chosen(lines: Sequence[PricedLine], rates: Sequence[Rate], method: str
     if all(line.digital for line in lines) or not rates:
         return None
     return next((rate for rate in rates if rate.method == method), rates[0])
+
+
+def checkout_has_orders(*, user) -> bool:
+    """Whether the shopper has an earlier order that counts for a first-order-only promotion:
+    any order not payment_failed or cancelled (one query)."""
+    return Order.objects.filter(user=user).exclude(status__in=_NOT_COUNTED).exists()
 
 
 def checkout_promotions_evaluate(
@@ -139,9 +144,10 @@ def checkout_promotions_evaluate(
         currency=region.currency,
         promotion_ids=[e.promotion_id for e in entered if e.promotion_id is not None],
     )
-    has_orders = Order.objects.filter(user=user).exclude(status__in=_NOT_COUNTED).exists()
     shopper = shopper_input_get(
-        user=user, has_orders=has_orders, promotion_ids=[spec.id for spec in specs]
+        user=user,
+        has_orders=checkout_has_orders(user=user),
+        promotion_ids=[spec.id for spec in specs],
     )
     return promotions_evaluate(
         lines=[

@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from checkout import views
+from checkout import order_views, views
 
 
 class OrderNumberConverter:
@@ -49,12 +49,12 @@ urlpatterns = [
         never_cache(sensitive_post_parameters("card_number")(views.PlaceOrderView.as_view())),
         name="place_order",
     ),
-    path("orders/", never_cache(views.OrderListView.as_view()), name="orders"),
+    path("orders/", never_cache(order_views.OrderListView.as_view()), name="orders"),
     # Before the order page: "library" would read as an order number.
-    path("orders/library/", never_cache(views.LibraryView.as_view()), name="library"),
+    path("orders/library/", never_cache(order_views.LibraryView.as_view()), name="library"),
     path(
         "orders/<order_number:number>/",
-        never_cache(views.OrderDetailView.as_view()),
+        never_cache(order_views.OrderDetailView.as_view()),
         name="order",
     ),
 ]

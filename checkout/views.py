@@ -2,7 +2,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -29,9 +28,6 @@ from checkout.selectors import (
     cart_lines_get,
     checkout_addresses_get,
     checkout_quote_get,
-    library_for_user,
-    order_get_for_user,
-    order_list_for_user,
 )
 from checkout.services import (
     cart_add,
@@ -370,66 +366,3 @@ class PlaceOrderView(LoginRequiredMixin, View):
         else:
             messages.success(request, f"Thank you! Your order {order.number} is placed.")
         return redirect("checkout:order", number=order.number)
-
-
-class OrderListView(LoginRequiredMixin, View):
-    def get(self, request):
-        page = Paginator(order_list_for_user(user=request.user), 20).get_page(
-            request.GET.get("page")
-        )
-        return render(request, "checkout/order_list.html", {"page": page})
-
-
-class OrderDetailView(LoginRequiredMixin, View):
-    def get(self, request, number):
-        order = order_get_for_user(user=request.user, number=number)
-        context = {
-            "order": order,
-            "timeline": _timeline(order),
-            "applied_promotions": _promotions_used(order),
-        }
-        return render(request, "checkout/order_detail.html", context)
-
-
-def _promotions_used(order: Order) -> list[dict]:
-    """The promotions an order used, as the order page lists them: its redemptions (what each
-    really gave, a budget's trim included), each with the words the summary showed then (the
-    order's snapshot), its code as the shopper typed it (a unique code is stored hashed: only
-    its last four symbols), none for an automatic offer."""
-    labels = {
-        entry.get("promotion_id"): entry.get("label", "")
-        for entry in getattr(order, "promotions", None) or []
-        if isinstance(entry, dict)
-    }
-    used = []
-    for redemption in order.applied_promotions:
-        promotion = redemption.promotion
-        if promotion.codes == promotion.Codes.AUTOMATIC:
-            code = ""
-        elif redemption.code is not None and redemption.code.single_use:
-            code = f"…{redemption.code.last4}"
-        else:
-            code = promotion.code
-        label = labels.get(promotion.pk) or promotion.description or promotion.name
-        used.append({"code": code, "label": label, "amount": redemption.amount})
-    return used
-
-
-def _timeline(order: Order) -> list[dict]:
-    """Placed → shipped → delivered, each with its date once it happened (a digital-only
-    order goes straight from placed to delivered)."""
-    steps = [{"key": "placed", "label": "Placed", "at": order.created_at}]
-    if order.status == Order.Status.PAYMENT_FAILED:
-        return [*steps, {"key": "payment_failed", "label": "Payment failed", "at": None}]
-    if order.ships:
-        steps.append({"key": "shipped", "label": "Shipped", "at": order.shipped_at})
-    steps.append({"key": "delivered", "label": "Delivered", "at": order.delivered_at})
-    return steps
-
-
-class LibraryView(LoginRequiredMixin, View):
-    """Your library: the digital items bought, delivered at once."""
-
-    def get(self, request):
-        page = Paginator(library_for_user(user=request.user), 50).get_page(request.GET.get("page"))
-        return render(request, "checkout/library.html", {"page": page})

@@ -17,12 +17,15 @@ from checkout.exceptions import CheckoutError
 from checkout.selectors import (
     PROMO_CODES_MAX,
     SESSION_PROMO_CODES,
+    checkout_has_orders,
     checkout_promo_codes,
     checkout_quote_get,
 )
 from promotions.codes import PromoCodeTypo, promo_code_normalize
+from promotions.exceptions import PromotionRefused
 from promotions.models import Promotion
-from promotions.selectors import entered_codes_lookup, promotion_specs_get
+from promotions.selectors import entered_codes_lookup, promotion_specs_get, shopper_input_get
+from promotions.services import promotion_credit_apply
 from wallet import guessing
 from wallet.exceptions import CodeRefused
 
@@ -94,17 +97,15 @@ def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> Pr
     )
     spec = next((s for s in specs if s.id == found.promotion_id), None)
     if spec is not None and spec.kind == Promotion.Kind.CREDIT:
-        from promotions.exceptions import PromotionRefused
-        from promotions.services import promotion_credit_apply
-
+        shopper = shopper_input_get(
+            user=user, has_orders=checkout_has_orders(user=user), promotion_ids=[spec.id]
+        )
         try:
-            grant = promotion_credit_apply(user=user, code=canonical)
+            lot = promotion_credit_apply(user=user, entered=found, spec=spec, shopper=shopper)
         except PromotionRefused as refusal:
-            raise PromoCodeRefused(
-                refusal.reason, refusal.message, params=getattr(refusal, "params", None)
-            ) from None
+            raise PromoCodeRefused(refusal.reason, refusal.message, params=refusal.params) from None
         return PromoCodeResult(
-            code=canonical, credit=grant.amount, expires_on=grant.expires_on, label=spec.name
+            code=canonical, credit=lot.amount, expires_on=lot.expires_on, label=spec.name
         )
     quote = checkout_quote_get(user=user, session=session, codes=[*entered, canonical])
     if not quote.lines:
@@ -116,7 +117,11 @@ def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> Pr
             raise PromoCodeRefused(
                 "no_eligible_items", "This code gives nothing on the items in your cart."
             )
-        raise PromoCodeRefused(refusal.reason, refusal.message, params=refusal.params)
+        # The engine's note says what the choice saves ("SAVE5 was not used: WELCOME10 saves
+        # you 0.50 more"): the shopper reads why the other code was kept.
+        notes = [n for n in quote.notes if n.startswith(f"{canonical} was not used")]
+        message = " ".join([refusal.message, *(f"{n}." for n in notes)])
+        raise PromoCodeRefused(refusal.reason, message, params=refusal.params)
     session[SESSION_PROMO_CODES] = [*entered, canonical]
     return PromoCodeResult(code=canonical, label=applied.label, amount=applied.amount)
 

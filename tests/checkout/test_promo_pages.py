@@ -13,13 +13,15 @@ from django.test import Client, override_settings
 
 from catalog.models import Region
 from catalog.regions import region_today
-from checkout.selectors import SESSION_PROMO_CODES
+from checkout.selectors import SESSION_PROMO_CODES, SESSION_USE_BALANCE
+from checkout.services import order_place
 from promotions.codes import promo_code_hash
 from promotions.models import Promotion, PromotionAmount, PromotionCode, PromotionRedemption
 from tests.checkout.factories import CategoryFactory, ProductFactory
-from tests.checkout.shopping import cart_fill, fund, order_make, shop_state
+from tests.checkout.shopping import APPROVED, cart_fill, fund, new_key, order_make, shop_state
 from tests.wallet.pages import hook, hooks
 from wallet import guessing
+from wallet.services import wallet_credit_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -250,7 +252,7 @@ def _refusal_setup(reason, user, lamp, welcome10, save5):
         ("no_eligible_items", "no_eligible_items", "other items"),
         ("wrong_region", "wrong_region", "region"),
         ("first_order_only", "first_order_only", "first order"),
-        ("not_combinable", "not_combinable", "WELCOME10"),
+        ("not_combinable", "not_combinable", "SAVE5 was not used: WELCOME10 saves you $1.00 more"),
     ],
 )
 def test_a_refused_code_says_why_and_writes_nothing(
@@ -450,17 +452,14 @@ def test_a_kept_code_that_no_longer_applies_is_shown_refused_and_never_discounte
 # --- the order page ----------------------------------------------------------------------
 
 
-def _order_with(user, *codes, lines):
+def _order_with(user, *codes, lines, card=""):
     """An order placed through `order_place` with `codes` entered at checkout."""
-    from checkout.selectors import SESSION_USE_BALANCE
-    from checkout.services import order_place
-    from tests.checkout.shopping import new_key
-
     cart_fill(user, *lines)
     return order_place(
         user=user,
         session={SESSION_USE_BALANCE: True, SESSION_PROMO_CODES: list(codes)},
         idempotency_key=new_key(),
+        card_number=card,
     )
 
 
@@ -537,3 +536,88 @@ def test_the_order_page_query_count_does_not_grow_with_promotions(
         assert len(hooks(client.get(f"/orders/{small.number}/"), "applied-promotion")) == 1
     with django_assert_num_queries(ORDER_PAGE_QUERIES):
         assert len(hooks(client.get(f"/orders/{big.number}/"), "applied-promotion")) == 4
+
+
+# --- promotional credit -------------------------------------------------------------------
+
+
+@pytest.fixture
+def credit10(db):
+    return promotion_make(
+        "CREDIT10",
+        kind=Promotion.Kind.CREDIT,
+        percent=None,
+        amount_off=1000,
+        credit_days=30,
+        per_shopper_limit=1,
+    )
+
+
+def _wallet_balance(response) -> int:
+    return int(hook(response, "wallet-balance").attrs["data-amount-minor"])
+
+
+def test_a_credit_code_adds_credit_at_once_and_is_not_kept(user, lamp, credit10):
+    cart_fill(user, (lamp, 1))
+    client = _client_for(user)
+
+    response = client.post(CODE, {"code": "credit10"}, follow=True)
+
+    until = _today() + datetime.timedelta(days=30)
+    message = hook(response, "message").text
+    assert "$10.00 of promotional credit" in message
+    assert f"to spend by {until.day} {until:%B} {until.year}" in message
+    assert SESSION_PROMO_CODES not in client.session
+    assert _wallet_balance(response) == 1000
+    assert _amounts(response)["balance-applied"] == 1000
+    assert hook(response, "order-credit-applied").attrs["data-amount-minor"] == "1000"
+    assert list(PromotionRedemption.objects.values_list("promotion", "user", "amount")) == [
+        (credit10.pk, user.pk, 1000)
+    ]
+    assert _applied(response) == []  # a tender, not a discount
+
+    order = _order_with(user, lines=[], card=APPROVED)
+    page = client.get(f"/orders/{order.number}/")
+    assert hook(page, "order-credit-applied").attrs["data-amount-minor"] == "1000"
+    assert _amounts(page)["balance-applied"] == 1000
+
+
+def test_a_credit_code_used_once_is_refused_the_second_time_and_writes_nothing(
+    user, lamp, credit10
+):
+    cart_fill(user, (lamp, 1))
+    client = _client_for(user)
+    client.post(CODE, {"code": "CREDIT10"}, follow=True)
+    before = _written()
+
+    response = client.post(CODE, {"code": "CREDIT10"})
+
+    assert response.status_code == 200
+    assert hook(response, "form-error").attrs["data-reason"] == "already_used"
+    assert _written() == before
+    assert _wallet_balance(response) == 1000
+
+
+def test_credit_pays_first_then_gift_card_money_and_a_restricted_lot_only_its_category(user, lamp):
+    today = _today()
+    for amount, categories, key in [(700, [], "a"), (900, [CategoryFactory().pk], "b")]:
+        wallet_credit_grant(
+            user=user,
+            amount=amount,
+            currency="USD",
+            expires_on=today + datetime.timedelta(days=5),
+            idempotency_key=f"test-credit-{key}-{user.pk}",
+            description="Test credit",
+            reference="test",
+            category_ids=categories,
+        )
+    fund(user, 500)
+    cart_fill(user, (lamp, 1))  # 29.99, not of the second lot's category
+
+    response = _client_for(user).get(CHECKOUT)
+
+    assert _wallet_balance(response) == 2100
+    # 7.00 of credit that may pay for the lamp, then the 5.00 of money; the 9.00 lot waits.
+    assert _amounts(response)["balance-applied"] == 1200
+    assert hook(response, "order-credit-applied").attrs["data-amount-minor"] == "700"
+    assert _amounts(response)["amount-due"] == 2999 - 1200
