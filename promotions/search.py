@@ -13,14 +13,16 @@
    that total, and never fall when it grows. The maximal sets of line candidates are listed
    exactly once (Bron-Kerbosch with pivot on bit masks); each choice intersects them with what
    it allows. An exclusive candidate is a combination of its own.
-4. The best of those by total discount wins; the winners are trimmed of members the set does
-   as well without, then the tie-break: fewer promotions, then entered codes before automatic
-   offers, then lower ids.
+4. The best of those by total discount wins. A winner is trimmed to its smallest part that
+   saves as much (a member without which it saves less is in every such part, so only the
+   others are tried), then the tie-break: fewer promotions, then entered codes before
+   automatic offers, then lower ids.
 5. An entered code left out is refused `not_combinable`, naming what it conflicts with, with
    a note of how much more the chosen combination saves than the best one that includes it
    (the same search, with that code forced in).
 """
 
+import itertools
 from collections.abc import Sequence
 
 from promotions.engine import (
@@ -47,6 +49,9 @@ from promotions.rules import (
 )
 
 _LAYER_RANK = {LINE: 0, ORDER: 1, SHIPPING: 2}
+# Up to this many members that the winner might do without, every part of them is tried
+# (2^n prices at most); beyond, they are dropped one by one.
+_TRIM_EXACT_MAX = 10
 
 
 def compatible(a: PromotionSpec, b: PromotionSpec) -> bool:
@@ -326,13 +331,17 @@ class _Search:
         for members, discount in zip(found, discounts, strict=True):
             if discount != top:
                 continue
-            # Ties often differ only by members that give nothing (a free-shipping offer
-            # when shipping is free already): trim each such set once.
+            # Ties often differ only by a shipping offer that gives nothing (shipping is
+            # free already), which takes up nothing of the others: trim each such set once.
             priced = self.pricer.price(c.spec.id for c in members)
-            giving = frozenset(c.spec.id for c in members if priced.parts[c.spec.id].amount)
-            if giving in seen:
+            same = frozenset(
+                c.spec.id
+                for c in members
+                if priced.parts[c.spec.id].amount or layer_of(c.spec) != SHIPPING
+            )
+            if same in seen:
                 continue
-            seen.add(giving)
+            seen.add(same)
             members = self._trim(members)
             key = (-self._discount(members), _preference(members))
             if best_key is None or key < best_key:
@@ -343,13 +352,41 @@ class _Search:
         return self.pricer.price(c.spec.id for c in members).discount
 
     def _trim(self, members: list[_Candidate]) -> list[_Candidate]:
-        """Drop members the set does as well without: automatic offers first, higher ids
-        first. A member that gives nothing changes nothing and goes without a price."""
+        """The smallest part of `members` that saves as much, best by the tie-break.
+
+        A member without which the set saves less is in every such part (a part of the set
+        without it saves no more than the set without it), so only the others are tried,
+        fewest first. A shipping offer that gives nothing never matters (shipping is free
+        already, and stays free with fewer discounts)."""
+        total = self._discount(members)
         priced = self.pricer.price(c.spec.id for c in members)
-        kept = [c for c in members if priced.parts[c.spec.id].amount]
-        order = sorted(kept, key=lambda c: (c.entered_rank is not None, -c.spec.id))
-        for candidate in order:
+        members = [
+            c for c in members if priced.parts[c.spec.id].amount or layer_of(c.spec) != SHIPPING
+        ]
+        needed, optional = [], []
+        for candidate in members:
+            without = [c for c in members if c is not candidate]
+            (needed if self._discount(without) < total else optional).append(candidate)
+        if len(optional) > _TRIM_EXACT_MAX:
+            return self._trim_greedy(needed, optional, total)
+        for size in range(len(optional) + 1):
+            best_key, best = None, None
+            for extra in itertools.combinations(optional, size):
+                chosen = needed + list(extra)
+                if self._discount(chosen) >= total:
+                    key = (-self._discount(chosen), _preference(chosen))
+                    if best_key is None or key < best_key:
+                        best_key, best = key, chosen
+            if best is not None:
+                return best
+        return members
+
+    def _trim_greedy(self, needed, optional, total) -> list[_Candidate]:
+        """Too many to try every part: drop them one by one, automatic offers and higher
+        ids first."""
+        kept = needed + optional
+        for candidate in sorted(optional, key=lambda c: (c.entered_rank is not None, -c.spec.id)):
             without = [c for c in kept if c is not candidate]
-            if self._discount(without) >= self._discount(kept):
+            if self._discount(without) >= total:
                 kept = without
         return kept

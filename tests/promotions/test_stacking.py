@@ -181,6 +181,24 @@ def test_tie_fewer_promotions():
     assert [x.code for x in ev.applied] == ["ALONE"]
 
 
+def test_a_line_offer_an_order_discount_takes_up_is_left_out():
+    # 20% off the books (6.20) and 80.00 off the order: the order discount takes whatever
+    # is left, so the books offer saves nothing more.
+    books = _books(20, id=1, automatic=True)
+    big = spec(id=2, code="BIG", kind="fixed", amount_off=8000)
+    ev = evaluate(CART, [books, big])
+    assert amounts(ev) == {"BIG": 7599}
+
+
+def test_of_two_offers_that_take_the_same_the_lower_id_stays():
+    first = spec(id=1, automatic=True, kind="fixed", amount_off=5000, target="items",
+                 category_ids=frozenset({BOOKS}))  # fmt: skip
+    second = spec(id=2, automatic=True, kind="fixed", amount_off=4000, target="items",
+                  category_ids=frozenset({BOOKS}))  # fmt: skip
+    ev = evaluate(CART, [second, first])
+    assert amounts(ev) == {"auto-1": 3100}
+
+
 def test_an_offer_that_adds_nothing_is_left_out():
     free_books = _books(100, id=1, code="FREEBOOKS")
     more_books = _books(10, id=2, automatic=True)
@@ -200,7 +218,7 @@ def test_free_shipping_that_is_worth_something_only_after_a_discount_is_chosen()
     assert amounts(ev) == {"TWENTY": 1100, "auto-2": 599}
 
 
-# --- exact: the search finds what trying every allowed set finds
+# --- exact: the search finds what trying every allowed set finds, tie-break included
 
 
 @st.composite
@@ -241,14 +259,19 @@ def offers(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(offers())
-def test_the_chosen_combination_is_the_best_of_every_allowed_set(data):
+def test_the_chosen_combination_is_the_best_of_every_allowed_set_with_the_tie_break(data):
     specs, cart = data
     ev = evaluate(cart, specs, shipping=STANDARD)
     usable = [s for s in specs if s.id not in {r.promotion_id for r in ev.refusals}]
     pricer = Pricer(lines=cart, shipping=STANDARD, specs={s.id: s for s in usable})
-    best = 0
+    # Best first: the largest discount, then fewer promotions, then entered before
+    # automatic, then lower ids.
+    best = (0, 0, [])
     for size in range(1, len(usable) + 1):
         for subset in itertools.combinations(usable, size):
             if all(compatible(a, b) for a, b in itertools.combinations(subset, 2)):
-                best = max(best, pricer.price(s.id for s in subset).discount)
-    assert ev.discount == best
+                discount = pricer.price(s.id for s in subset).discount
+                ranks = sorted((1 if s.automatic else 0, s.id) for s in subset)
+                best = min(best, (-discount, size, ranks))
+    assert ev.discount == -best[0]
+    assert sorted(a.promotion_id for a in ev.applied) == sorted(i for _, i in best[2])
