@@ -173,3 +173,42 @@ def test_welcome10_refused_then_applied_save5_not_combinable_then_paid(
     assert audit.violations == [], "\n".join(audit.violations)
     assert outside == [], f"requests left the shop (a CDN?): {outside}"
     assert failures == [], f"failed responses: {failures}"
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_kept_code_that_no_longer_applies_shows_why_with_remove(
+    width, page: Page, live_server, shoot, offline_guard
+):
+    outside, failures = offline_guard
+    page.set_viewport_size(WIDTHS[width])
+    catalog_seed()
+    demo_promotions_load()
+    sign_up(page, live_server, region="US", shoot=shoot)
+    audit = Audit(page, f"promotions-kept-{width}")
+    _add(page, live_server, BIG_BOOK, shoot)
+    page.goto(f"{live_server.url}/checkout/")
+    _enter(page, "WELCOME10")
+    expect(page.get_by_test_id("applied-promotion")).to_have_attribute("data-code", "WELCOME10")
+
+    # The cart changes under the code: the book out, a cheaper one in (14.99 < 20.00).
+    page.goto(f"{live_server.url}/cart/")
+    page.get_by_role("button", name="Remove").click()
+    _add(page, live_server, SMALL_BOOK, shoot)
+    page.goto(f"{live_server.url}/checkout/")
+    refused = page.get_by_test_id("promo-code-refused")
+    expect(refused).to_have_attribute("data-code", "WELCOME10")
+    expect(refused).to_have_attribute("data-reason", "minimum_not_met")
+    expect(refused).to_contain_text("Spend $5.01 more to use WELCOME10")
+    expect(page.get_by_test_id("applied-promotion")).to_have_count(0)
+    expect(page.get_by_test_id("order-discount")).to_have_attribute("data-amount-minor", "0")
+    shoot("kept-code-refused")
+    audit.check("kept-code-refused")
+
+    refused.get_by_role("button", name="Remove WELCOME10").click()
+    expect(page.get_by_test_id("message")).to_contain_text("WELCOME10 was removed")
+    expect(page.get_by_test_id("promo-code-refused")).to_have_count(0)
+    shoot("kept-code-removed")
+    audit.check("kept-code-removed")
+    assert audit.violations == [], "\n".join(audit.violations)
+    assert outside == [], f"requests left the shop (a CDN?): {outside}"
+    assert failures == [], f"failed responses: {failures}"
