@@ -6,7 +6,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -269,6 +269,11 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             and user.has_perm("promotions.change_promotion"),
             "can_edit": user.has_perm("promotions.change_promotion"),
             "reason_form": ReasonForm(),
+            "codes_issued": promotion.code_rows.aggregate(
+                issued=Count("pk"), used=Count("pk", filter=Q(redeemed_at__isnull=False))
+            )
+            if promotion.codes == Promotion.Codes.UNIQUE
+            else None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -4,6 +4,7 @@ matrix and the report; staff sign in with two-factor; malformed ids are 404; que
 not grow with the rows."""
 
 import dataclasses
+import io
 
 import pytest
 from django.test import Client
@@ -596,3 +597,22 @@ def test_audit_actions_fit_the_column():
     for action in (CREATED, CHANGED, APPROVED):
         assert len(action) <= AuditEntry._meta.get_field("action").max_length
     assert dataclasses.is_dataclass(fixed_terms())
+
+
+def test_a_unique_codes_promotion_shows_how_many_codes_were_issued_and_used(tmp_path):
+    from django.core.management import call_command
+
+    staff = manager()
+    terms = dataclasses.replace(fixed_terms("spring"), codes=Promotion.Codes.UNIQUE, code="")
+    promotion = promotion_create(terms=terms, created_by=staff)
+    call_command(
+        "issue_promocodes",
+        "--promotion=spring",
+        "--count=7",
+        f"--output={tmp_path / 'c.csv'}",
+        stdout=io.StringIO(),
+    )
+
+    text = _client(staff).get(_change_url(promotion)).content.decode()
+
+    assert 'data-issued="7" data-used="0"' in text
