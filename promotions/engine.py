@@ -5,7 +5,8 @@ prices the same way.
 
 The types below are the interface other modules build against; the rules of one promotion
 are in `promotions.rules`, the layers in `promotions.layers`, the choice of the best
-combination in `promotions.search`, the split of a discount in `promotions.allocation`.
+combination in `promotions.search`, the answer (candidates, refusals, notes) in
+`promotions.evaluation`, the split of a discount in `promotions.allocation`.
 """
 
 import datetime
@@ -162,7 +163,7 @@ def promotions_evaluate(
     """The best allowed combination of the automatic offers among `promotions` and the
     promotions of the `entered` codes, priced to the unit (see docs/promotions.md).
     Credit promotions are never a discount (they are applied to the balance at once)."""
-    from promotions.search import evaluate
+    from promotions.evaluation import evaluate
 
     return evaluate(
         lines=lines, shipping=shipping, shopper=shopper, promotions=promotions, entered=entered

@@ -1,11 +1,8 @@
 """Choosing the best allowed combination of promotions (docs/promotions.md, "Best combination").
 
-1. Candidates: every entered code's promotion and every automatic offer that passes
-   `rule_check` on its own (an entered code that fails is refused with that reason; an
-   automatic offer that fails is silently not offered), and that gives something on its own.
-2. Two candidates are compatible unless one is `exclusive`, either lists the other in
+1. Two candidates are compatible unless one is `exclusive`, either lists the other in
    `not_combinable_with`, or both are in the order layer or both in the shipping layer.
-3. Adding a compatible promotion never lowers the total discount (each one takes a share of
+2. Adding a compatible promotion never lowers the total discount (each one takes a share of
    what the others left, and never more than that share shrank). So for each choice of order
    promotion and shipping promotion (or none), the best line promotions are a *maximal*
    compatible set of the line candidates allowed beside them, and the one with the largest
@@ -13,42 +10,22 @@
    that total, and never fall when it grows. The maximal sets of line candidates are listed
    exactly once (Bron-Kerbosch with pivot on bit masks); each choice intersects them with what
    it allows. An exclusive candidate is a combination of its own.
-4. The best of those by total discount wins. A winner is trimmed to its smallest part that
+3. The best of those by total discount wins. A winner is trimmed to its smallest part that
    saves as much (a member without which it saves less is in every such part, so only the
    others are tried), then the tie-break: fewer promotions, then entered codes before
    automatic offers, then lower ids.
-5. An entered code left out is refused `not_combinable`, naming what it conflicts with, with
-   a note of how much more the chosen combination saves than the best one that includes it
-   (the same search, with that code forced in).
+
+The candidates, refusals and notes are promotions.evaluation's.
 """
 
 import itertools
 from collections.abc import Sequence
 
-from promotions.engine import (
-    AppliedPromotion,
-    EnteredCode,
-    Evaluation,
-    LineInput,
-    PromotionSpec,
-    RuleResult,
-    ShippingInput,
-    ShopperInput,
-)
-from promotions.layers import Priced, Pricer
-from promotions.rules import (
-    LINE,
-    ORDER,
-    SHIPPING,
-    TENDER,
-    label_of,
-    layer_of,
-    money_text,
-    refusal_build,
-    rule_check_run,
-)
+from promotions.engine import PromotionSpec
+from promotions.layers import Pricer
+from promotions.rules import LINE, ORDER, SHIPPING, layer_of
 
-_LAYER_RANK = {LINE: 0, ORDER: 1, SHIPPING: 2}
+LAYER_RANK = {LINE: 0, ORDER: 1, SHIPPING: 2}
 # Up to this many members that the winner might do without, every part of them is tried
 # (2^n prices at most); beyond, they are dropped one by one.
 _TRIM_EXACT_MAX = 10
@@ -94,7 +71,7 @@ def _bits(mask: int) -> list[int]:
     return out
 
 
-class _Candidate:
+class Candidate:
     __slots__ = ("code", "code_id", "entered_rank", "spec")
 
     def __init__(self, spec, code, code_id, entered_rank):
@@ -108,145 +85,17 @@ class _Candidate:
         return self.code or self.spec.name
 
 
-def evaluate(
-    *,
-    lines: Sequence[LineInput],
-    shipping: ShippingInput | None,
-    shopper: ShopperInput,
-    promotions: Sequence[PromotionSpec],
-    entered: Sequence[EnteredCode],
-) -> Evaluation:
-    specs = {spec.id: spec for spec in promotions}
-    refusals: dict[int, object] = {}  # entered position -> Refusal
-    candidates: list[_Candidate] = []
-    taken: dict[int, _Candidate] = {}
-
-    def refuse(position, entry, spec, result):
-        refusals[position] = refusal_build(
-            code=entry.code, promotion_id=spec.id if spec else None, result=result, shopper=shopper
-        )
-
-    for position, entry in enumerate(entered):
-        spec = specs.get(entry.promotion_id) if entry.promotion_id is not None else None
-        if spec is None or not spec.active:
-            refuse(position, entry, None, RuleResult(False, "not_found"))
-            continue
-        if layer_of(spec) == TENDER:
-            continue  # credit is granted to the balance at once, never a discount
-        if entry.already_redeemed:
-            refuse(
-                position, entry, spec, RuleResult(False, "usage_limit_reached", {"limit": "code"})
-            )
-            continue
-        if spec.id in taken:
-            first = taken[spec.id]
-            params = {"conflicts_with": first.name, "same_promotion": True}
-            refuse(position, entry, spec, RuleResult(False, "not_combinable", params))
-            continue
-        result = rule_check_run(spec, lines, shopper)
-        if not result.passed:
-            refuse(position, entry, spec, result)
-            continue
-        candidate = _Candidate(spec, entry.code, entry.code_id, position)
-        taken[spec.id] = candidate
-        candidates.append(candidate)
-    for spec in sorted(promotions, key=lambda s: s.id):
-        offered = spec.automatic and spec.active and layer_of(spec) != TENDER
-        if offered and spec.id not in taken and rule_check_run(spec, lines, shopper).passed:
-            candidate = _Candidate(spec, "", None, None)
-            taken[spec.id] = candidate
-            candidates.append(candidate)
-
-    pricer = Pricer(lines=lines, shipping=shipping, specs={c.spec.id: c.spec for c in candidates})
-    kept = []
-    for candidate in candidates:
-        spec = candidate.spec
-        reason = None
-        if layer_of(spec) == SHIPPING:
-            if not pricer.shipping_applies(spec.id):
-                reason = {"shipping": "standard"}
-        elif pricer.price((spec.id,)).discount == 0:
-            reason = {"nothing_left": True}
-        if reason is None:
-            kept.append(candidate)
-        elif candidate.entered_rank is not None:
-            result = RuleResult(False, "no_eligible_items", reason)
-            refuse(candidate.entered_rank, candidate, spec, result)
-    candidates = kept
-
-    search = _Search(candidates, pricer)
-    chosen = search.best()
-    priced = pricer.price(c.spec.id for c in chosen)
-    chosen_ids = set(priced.ids)
-    notes = []
-    for candidate in candidates:
-        if candidate.entered_rank is None or candidate.spec.id in chosen_ids:
-            continue
-        conflicts = [c for c in chosen if not compatible(candidate.spec, c.spec)]
-        with_it = [
-            pricer.price(c.spec.id for c in members)
-            for members in search.combinations(forced=candidate)
-        ]
-        if not conflicts or all(p.parts[candidate.spec.id].amount == 0 for p in with_it):
-            # It adds nothing, whatever it is combined with (or on top of the chosen ones).
-            params = {"shipping_free": True} if layer_of(candidate.spec) == SHIPPING else {}
-            params = params or {"nothing_left": True}
-            result = RuleResult(False, "no_eligible_items", params)
-            refuse(candidate.entered_rank, candidate, candidate.spec, result)
-            continue
-        names = " and ".join(c.name for c in conflicts)
-        refuse(
-            candidate.entered_rank,
-            candidate,
-            candidate.spec,
-            RuleResult(False, "not_combinable", {"conflicts_with": conflicts[0].name}),
-        )
-        more = priced.discount - max(p.discount for p in with_it)
-        saves = f"saves you {money_text(more, shopper)} more" if more else "saves you as much"
-        notes.append(f"{candidate.code} was not used: {names} {saves}")
-
-    applied = tuple(
-        _applied(candidate, priced, pricer, shopper)
-        for candidate in sorted(chosen, key=lambda c: (_LAYER_RANK[layer_of(c.spec)], c.spec.id))
-    )
-    return Evaluation(
-        applied=applied,
-        refusals=tuple(refusals[position] for position in sorted(refusals)),
-        notes=tuple(notes),
-        items_discount=priced.items_discount,
-        shipping=priced.shipping,
-        shipping_discount=priced.shipping_discount,
-        unit_allocations=pricer.unit_totals(priced),
-    )
-
-
-def _applied(
-    candidate: _Candidate, priced: Priced, pricer: Pricer, shopper: ShopperInput
-) -> AppliedPromotion:
-    part = priced.parts[candidate.spec.id]
-    return AppliedPromotion(
-        promotion_id=candidate.spec.id,
-        slug=candidate.spec.slug,
-        code=candidate.code,
-        code_id=candidate.code_id,
-        label=label_of(candidate.spec, candidate.code, shopper),
-        amount=part.amount,
-        unit_allocations=pricer.part_units(part),
-        shipping_amount=part.shipping_amount,
-    )
-
-
-def _preference(members: Sequence[_Candidate]) -> tuple:
+def _preference(members: Sequence[Candidate]) -> tuple:
     """Smaller is better among equal discounts: fewer promotions, then entered codes before
     automatic offers, then lower ids."""
     ranks = sorted((0 if c.entered_rank is not None else 1, c.spec.id) for c in members)
     return (len(members), ranks)
 
 
-class _Search:
+class Search:
     """The search of step 3 over one cart's candidates (their pricer shared)."""
 
-    def __init__(self, candidates: list[_Candidate], pricer: Pricer):
+    def __init__(self, candidates: list[Candidate], pricer: Pricer):
         self.pricer = pricer
         plain = [c for c in candidates if not c.spec.exclusive]
         self.alone = [c for c in candidates if c.spec.exclusive]
@@ -259,7 +108,7 @@ class _Search:
         self._totals: dict[int, int] = {}  # line mask -> its line discount
         self._best_cache: dict[tuple[int, int], list[int]] = {}
 
-    def _allowed_lines(self, candidate: _Candidate, skip: int | None = None) -> int:
+    def _allowed_lines(self, candidate: Candidate, skip: int | None = None) -> int:
         """The mask of line candidates compatible with `candidate`."""
         return sum(
             1 << j
@@ -270,7 +119,7 @@ class _Search:
     def _line_ids(self, mask: int) -> tuple[int, ...]:
         return tuple(sorted(self.lines[j].spec.id for j in _bits(mask)))
 
-    def combinations(self, forced: _Candidate | None = None) -> list[list[_Candidate]]:
+    def combinations(self, forced: Candidate | None = None) -> list[list[Candidate]]:
         """For each choice of order and shipping promotion (or none), the line candidates
         with the largest line discount beside it (all of them when tied); each exclusive
         candidate alone. With `forced`: only the combinations that contain it."""
@@ -322,7 +171,7 @@ class _Search:
         self._best_cache[(allowed, force_bit)] = best
         return best
 
-    def best(self) -> list[_Candidate]:
+    def best(self) -> list[Candidate]:
         """The chosen combination (step 4)."""
         found = self.combinations()
         discounts = [self._discount(members) for members in found]
@@ -351,7 +200,7 @@ class _Search:
     def _discount(self, members) -> int:
         return self.pricer.price(c.spec.id for c in members).discount
 
-    def _trim(self, members: list[_Candidate]) -> list[_Candidate]:
+    def _trim(self, members: list[Candidate]) -> list[Candidate]:
         """The smallest part of `members` that saves as much, best by the tie-break.
 
         A member without which the set saves less is in every such part (a part of the set
@@ -381,7 +230,7 @@ class _Search:
                 return best
         return members
 
-    def _trim_greedy(self, needed, optional, total) -> list[_Candidate]:
+    def _trim_greedy(self, needed, optional, total) -> list[Candidate]:
         """Too many to try every part: drop them one by one, automatic offers and higher
         ids first."""
         kept = needed + optional
