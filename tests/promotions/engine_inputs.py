@@ -3,6 +3,8 @@
 import datetime
 import itertools
 
+from hypothesis import strategies as st
+
 from promotions.engine import (
     EnteredCode,
     LineInput,
@@ -71,3 +73,42 @@ def amounts(evaluation) -> dict[str, int]:
 
 def reasons(evaluation) -> dict[str, str]:
     return {r.code: r.reason for r in evaluation.refusals}
+
+
+@st.composite
+def offers(draw):
+    """Up to 7 promotions of every kind, with caps, budgets, exclusives and conflicts, and a
+    two-line cart."""
+    count = draw(st.integers(1, 7))
+    specs = []
+    for index in range(1, count + 1):
+        kind = draw(st.sampled_from(["percent", "fixed", "buy_x_get_y", "free_shipping"]))
+        fields = {
+            "id": index,
+            "automatic": draw(st.booleans()),
+            "exclusive": draw(st.integers(0, 6)) == 0,
+            "not_combinable_with": frozenset(
+                draw(st.sets(st.integers(1, count), max_size=2)) - {index}
+            ),
+            "cap": draw(st.none() | st.integers(1, 3000)),
+            "budget_left": draw(st.none() | st.integers(1, 3000)),
+        }
+        if kind == "free_shipping":
+            specs.append(spec(kind="free_shipping", target="shipping", **fields))
+            continue
+        if draw(st.booleans()):
+            fields["category_ids"] = frozenset({draw(st.sampled_from([BOOKS, GAMES]))})
+        if kind == "percent":
+            fields["percent"] = draw(st.integers(1, 100))
+        elif kind == "fixed":
+            fields["amount_off"] = draw(st.integers(1, 5000))
+        else:
+            fields.update(buy_quantity=draw(st.integers(1, 2)), get_quantity=1)
+            fields["percent"] = draw(st.integers(1, 100))
+        specs.append(spec(kind=kind, **fields))
+    # Prices in the currency's own integers: up to 50.00 (or 5,000 yen).
+    cart = [
+        line(1, draw(st.integers(1, 5000)), draw(st.integers(1, 4))),
+        line(2, draw(st.integers(1, 5000)), draw(st.integers(1, 3)), GAMES),
+    ]
+    return specs, cart

@@ -2,11 +2,12 @@
 lower index, in every currency (JPY has no minor unit: the same integers, in yen)."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.money import minor_digits
 from promotions.allocation import AllocationError, allocate, allocate_units
+from tests.promotions.engine_inputs import STANDARD, evaluate, offers, shopper
 
 CURRENCIES = ["USD", "GBP", "EUR", "JPY"]
 
@@ -99,3 +100,33 @@ def test_refuses_what_cannot_be_split(amount, weights):
 def test_refuses_more_than_the_units_carry():
     with pytest.raises(AllocationError):
         allocate_units(301, {1: (100, 100, 100)})
+
+
+# --- the same invariants through the whole engine, in every currency
+
+
+@settings(max_examples=200, deadline=None)
+@given(offers(), st.sampled_from(CURRENCIES), st.booleans())
+def test_every_evaluation_splits_exactly_and_nothing_goes_below_zero(data, currency, ships):
+    specs, cart = data
+    shipping = STANDARD if ships else None
+    ev = evaluate(cart, specs, shipping=shipping, who=shopper(currency))
+    subtotal = sum(item.quantity * item.unit_price for item in cart)
+    assert ev.items_discount == sum(map(sum, ev.unit_allocations.values()))
+    for item in cart:
+        parts = ev.unit_allocations[item.key]
+        assert len(parts) == item.quantity
+        assert all(0 <= part <= item.unit_price for part in parts)
+    for applied in ev.applied:
+        assert applied.amount > 0
+        assert applied.amount == sum(map(sum, applied.unit_allocations.values())) + (
+            applied.shipping_amount
+        )
+        for key, parts in applied.unit_allocations.items():
+            assert len(parts) == len(ev.unit_allocations[key])
+    assert 0 <= ev.shipping_discount <= ev.shipping
+    assert 0 <= ev.discount <= subtotal + ev.shipping
+    # The same answer whatever order the promotions come in (the codes in the same order).
+    entered = [s for s in specs if not s.automatic]
+    again = evaluate(cart, specs[::-1], entered=entered, shipping=shipping, who=shopper(currency))
+    assert again == ev

@@ -4,7 +4,6 @@ combination is chosen (and said)."""
 import itertools
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from promotions.layers import Pricer
 from promotions.search import compatible
@@ -15,6 +14,7 @@ from tests.promotions.engine_inputs import (
     amounts,
     evaluate,
     line,
+    offers,
     reasons,
     shopper,
     spec,
@@ -219,42 +219,6 @@ def test_free_shipping_that_is_worth_something_only_after_a_discount_is_chosen()
 
 
 # --- exact: the search finds what trying every allowed set finds, tie-break included
-
-
-@st.composite
-def offers(draw):
-    count = draw(st.integers(1, 7))
-    specs = []
-    for index in range(1, count + 1):
-        kind = draw(st.sampled_from(["percent", "fixed", "buy_x_get_y", "free_shipping"]))
-        fields = {
-            "id": index,
-            "automatic": draw(st.booleans()),
-            "exclusive": draw(st.integers(0, 6)) == 0,
-            "not_combinable_with": frozenset(
-                draw(st.sets(st.integers(1, count), max_size=2)) - {index}
-            ),
-            "cap": draw(st.none() | st.integers(1, 3000)),
-            "budget_left": draw(st.none() | st.integers(1, 3000)),
-        }
-        if kind == "free_shipping":
-            specs.append(_shipfree(**fields))
-            continue
-        if draw(st.booleans()):
-            fields["category_ids"] = frozenset({draw(st.sampled_from([BOOKS, GAMES]))})
-        if kind == "percent":
-            fields["percent"] = draw(st.integers(1, 100))
-        elif kind == "fixed":
-            fields["amount_off"] = draw(st.integers(1, 5000))
-        else:
-            fields.update(buy_quantity=draw(st.integers(1, 2)), get_quantity=1)
-            fields["percent"] = draw(st.integers(1, 100))
-        specs.append(spec(kind=kind, **fields))
-    cart = [
-        line(1, draw(st.integers(1, 5000)), draw(st.integers(1, 4))),
-        line(2, draw(st.integers(1, 5000)), draw(st.integers(1, 3)), GAMES),
-    ]
-    return specs, cart
 
 
 @settings(max_examples=300, deadline=None)
