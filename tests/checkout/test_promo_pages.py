@@ -17,6 +17,7 @@ from checkout.selectors import SESSION_PROMO_CODES, SESSION_USE_BALANCE
 from checkout.services import order_place
 from promotions.codes import promo_code_hash
 from promotions.models import Promotion, PromotionAmount, PromotionCode, PromotionRedemption
+from tests.accounts.factories import UserFactory
 from tests.checkout.factories import CategoryFactory, ProductFactory
 from tests.checkout.shopping import APPROVED, cart_fill, fund, new_key, order_make, shop_state
 from tests.wallet.pages import hook, hooks
@@ -621,3 +622,18 @@ def test_credit_pays_first_then_gift_card_money_and_a_restricted_lot_only_its_ca
     assert _amounts(response)["balance-applied"] == 1200
     assert hook(response, "order-credit-applied").attrs["data-amount-minor"] == "700"
     assert _amounts(response)["amount-due"] == 2999 - 1200
+
+
+def test_a_code_in_yen_discounts_whole_yen(db):
+    shopper = UserFactory(region_id="JP")
+    book = ProductFactory(prices={"JP": 4500})
+    promotion_make("TENOFF", percent=10)
+    cart_fill(shopper, (book, 1))
+    client = _client_for(shopper)
+
+    response = client.post(CODE, {"code": "tenoff"}, follow=True)
+
+    assert "You save ￥450" in hook(response, "message").text
+    assert _applied(response) == [("TENOFF", 450)]
+    assert hook(response, "order-discount").text == "\N{MINUS SIGN}￥450"
+    assert _amounts(response)["amount-due"] == 4050
