@@ -265,7 +265,8 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             "is_own_waiting": own,
             "can_reject": waiting
             and (user.has_perm(APPROVE) or user.pk == promotion_requested_by(promotion=promotion)),
-            "can_disable": promotion.status in (Status.ACTIVE, Status.PENDING_APPROVAL)
+            # A waiting promotion is rejected, not disabled: one reason form per page.
+            "can_disable": promotion.status == Status.ACTIVE
             and user.has_perm("promotions.change_promotion"),
             "can_edit": user.has_perm("promotions.change_promotion"),
             "reason_form": ReasonForm(),
