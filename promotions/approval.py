@@ -103,6 +103,8 @@ def promotion_terms_of(promotion: Promotion) -> PromotionTerms:
                 budget=a.budget,
             )
             for a in promotion.amounts.all()
+            # A row kept only for its usage (its amounts removed) sets nothing.
+            if (a.amount_off, a.minimum_subtotal, a.cap, a.budget) != (None, None, None, None)
         },
     )
 

@@ -487,3 +487,26 @@ def test_an_id_no_promotion_can_have_is_not_found(promotion_id):
         promotion_approve(promotion_id=promotion_id, approved_by=approver())
     with pytest.raises(NotFound):
         promotion_disable(promotion_id=promotion_id, disabled_by=manager(), reason="x")
+
+
+def test_removing_a_used_currency_keeps_its_usage_and_a_later_wording_change_stays_wording():
+    staff = manager()
+    promotion = promotion_create(
+        terms=fixed_terms(
+            amounts={"USD": AmountTerms(amount_off=500), "GBP": AmountTerms(amount_off=500)}
+        ),
+        created_by=staff,
+    )
+    PromotionAmount.objects.filter(promotion=promotion, currency="GBP").update(budget_used=500)
+    only_usd = fixed_terms(amounts={"USD": AmountTerms(amount_off=500)})
+
+    promotion_change(promotion_id=promotion.pk, terms=only_usd, changed_by=staff)
+    gbp = PromotionAmount.objects.get(promotion=promotion, currency="GBP")
+    assert (gbp.amount_off, gbp.budget_used) == (None, 500)
+
+    promotion_change(
+        promotion_id=promotion.pk,
+        terms=dataclasses.replace(only_usd, name="renamed"),
+        changed_by=staff,
+    )
+    assert "wording only" in _audit(CHANGED)[-1].detail
