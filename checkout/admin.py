@@ -9,7 +9,7 @@ from django.urls import path, reverse
 
 from catalog.admin_money import money_display
 from catalog.money import format_money
-from checkout.admin_refund_units import RefundUnitsAdminMixin
+from checkout.admin_promotions import OrderPromotionsAdminMixin
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
@@ -97,7 +97,7 @@ class VoidedAuthorizationInline(ReadOnlyInline):
     "card_refunded",
     "shipping",
 )
-class OrderAdmin(RefundUnitsAdminMixin, admin.ModelAdmin):
+class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "user",
@@ -157,23 +157,6 @@ class OrderAdmin(RefundUnitsAdminMixin, admin.ModelAdmin):
     @admin.display(description="total")
     def total_display(self, obj):
         return money_display(obj.total, obj.currency)
-
-    @admin.display(description="promotions")
-    def promotions_display(self, obj):
-        """Each promotion the order was placed with and what it gave (shipping included), as
-        stored when it was placed; the per-unit parts are on the lines below."""
-        if not obj.promotions:
-            return "—"
-        return "; ".join(
-            f"{p.get('code') or p.get('label') or p.get('slug')}: "
-            f"{money_display(p['amount'], obj.currency)}"
-            + (
-                f" (shipping {money_display(p['shipping_amount'], obj.currency)})"
-                if p.get("shipping_amount")
-                else ""
-            )
-            for p in obj.promotions
-        )
 
     def has_add_permission(self, request):
         return False

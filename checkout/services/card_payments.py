@@ -17,15 +17,8 @@ from checkout.locks import cart_qs_select_for_update, order_qs_select_for_update
 from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, VoidedAuthorization
 from checkout.payments import Authorization, payment_provider_get
 from promotions.services import promotion_redemptions_release
-from wallet.models import Account, AuditEntry, Transfer
-from wallet.services import (
-    Leg,
-    audit_record,
-    system_account_get_or_create,
-    transfer_create,
-    wallet_account_get_or_create,
-    wallet_spend_return,
-)
+from wallet.models import AuditEntry, Transfer
+from wallet.services import audit_record, wallet_spend_return
 
 logger = logging.getLogger(__name__)
 
@@ -134,30 +127,17 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
         transfer = None
         # Refunds wait for a captured card payment (`order_refund`), so nothing of the balance
         # part has gone back yet: it all goes back now.
-        if order.credit_applied:
-            # Part of it was promotional credit: it goes back to its lots with their old
-            # expiry (credit lots, then the accounts: the lock order), the rest as money.
+        if order.balance_applied:
+            # Through the wallet's spend return: promotional credit goes back to its lots with
+            # their old expiry, the rest as money (credit lots, then the accounts: the lock
+            # order), as a `reversal`: the payment never stood.
             transfer = wallet_spend_return(
                 transfer=order.balance_transfer,
                 amount=order.balance_applied,
                 idempotency_key=f"order-payment-failed:{order.idempotency_key}",
                 description=f"Order {order.number}: card payment failed, balance returned",
                 reference=f"order:{order.number}",
-            ).transfer
-        elif order.balance_applied:
-            customer = wallet_account_get_or_create(user=order.user, currency=order.currency)
-            purchases = system_account_get_or_create(
-                kind=Account.Kind.PURCHASES, currency=order.currency
-            )
-            transfer = transfer_create(
-                idempotency_key=f"order-payment-failed:{order.idempotency_key}",
                 kind=Transfer.Kind.REVERSAL,
-                reference=f"order:{order.number}",
-                description=f"Order {order.number}: card payment failed, balance returned",
-                legs=[
-                    Leg(purchases.pk, -order.balance_applied),
-                    Leg(customer.pk, order.balance_applied),
-                ],
             ).transfer
         order.status = Order.Status.PAYMENT_FAILED
         order.balance_return_transfer = transfer

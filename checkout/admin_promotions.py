@@ -1,10 +1,10 @@
-"""The order admin's refund of units (`order_refund_units`), in two steps as the refund by
-amounts: the form, then a page stating what the units paid, what is kept back and where the
-money goes, with Confirm and Back."""
+"""The order admin's promotions: what the order was placed with, and the refund of units
+(`order_refund_units`) in two steps as the refund by amounts: the form, then a page stating
+what the units paid, what is kept back and where the money goes, with Confirm and Back."""
 
 import uuid
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -21,8 +21,26 @@ from wallet.admin.base import confirmation_stage
 from wallet.exceptions import WalletError
 
 
-class RefundUnitsAdminMixin:
-    """`refund_units_view` for the order admin (its URL is in `OrderAdmin.get_urls`)."""
+class OrderPromotionsAdminMixin:
+    """For the order admin: `promotions_display` and `refund_units_view` (its URL is in
+    `OrderAdmin.get_urls`)."""
+
+    @admin.display(description="promotions")
+    def promotions_display(self, obj):
+        """Each promotion the order was placed with and what it gave (shipping included), as
+        stored when it was placed; the per-unit parts are on the lines below."""
+        if not obj.promotions:
+            return "—"
+        return "; ".join(
+            f"{p.get('code') or p.get('label') or p.get('slug')}: "
+            f"{money_display(p['amount'], obj.currency)}"
+            + (
+                f" (shipping {money_display(p['shipping_amount'], obj.currency)})"
+                if p.get("shipping_amount")
+                else ""
+            )
+            for p in obj.promotions
+        )
 
     def refund_units_view(self, request, order_id):
         """Refund units of the order's lines, in two steps as the refund by amounts: the form
