@@ -14,6 +14,7 @@ nothing there: they FAIL (never skip) on any other database.
     (d) releases under concurrency: 20 releases of one order → released once; 10 orders
         released twice each while 10 shoppers claim     → the counts never below zero and
                                                           equal to the uses standing
+    (e) 20 staff refund one unit each of a 3-unit order  → 3 refunds, together what was paid
 
 Run: `scripts/test-services.sh .venv/bin/pytest tests/promotions/test_races.py -q`.
 
@@ -25,13 +26,14 @@ import functools
 from collections import Counter
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 
 from accounts.models import User
-from checkout.exceptions import CheckoutChanged, EmptyCart
+from checkout.exceptions import CheckoutChanged, EmptyCart, RefundRefused
 from checkout.models import Order
 from checkout.selectors import SESSION_PROMO_CODES, SESSION_USE_BALANCE, checkout_quote_get
-from checkout.services import cart_add, order_place
+from checkout.services import cart_add, order_place, order_refund_units
 from promotions.engine import AppliedPromotion
 from promotions.exceptions import PromotionNoLongerApplies
 from promotions.models import Promotion, PromotionAmount, PromotionRedemption
@@ -345,4 +347,44 @@ def test_releases_and_claims_at_once_keep_the_counts_exact(round_, product):
         f"release round {round_}: {len(with_code)} new orders got a use back, "
         f"{len(new_orders) - len(with_code)} placed without, {sum(refused.values())} changed"
     )
+    assert_ledger_clean()
+
+
+# (e) refunds of units at once ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_twenty_units_refunds_of_one_order_never_return_more_than_was_bought(round_, product):
+    """Three units bought with 7.00 off; twenty staff refund one unit each at once: exactly
+    three refunds, which together return what was paid, and the use is released once."""
+    save = promotion_with_code("SAVE7", kind="fixed", amount_off=700, total_limit=5)
+    user = shopper(product, balance=20_000, quantity=3)
+    order = order_place(
+        user=own_copy(user), session=session_with("SAVE7"), idempotency_key=f"units-{round_}"
+    )
+    line = order.lines.get()
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="refund_order"))
+    calls = [
+        functools.partial(
+            order_refund_units,
+            order_id=order.pk,
+            units={line.pk: 1},
+            reason="race",
+            idempotency_key=f"units-{round_}-{i}",
+            by=User.objects.get(pk=staff.pk),
+        )
+        for i in range(THREADS)
+    ]
+
+    refunds, refused = split(run_together(calls))
+
+    assert len(refunds) == 3
+    assert refused == Counter({RefundRefused.__name__: THREADS - 3})
+    assert sum(r.amount for r in refunds) == order.total == 3 * PRICE - 700
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert order.lines.get().refunded_quantity == 3
+    assert_usage_consistent(save)
+    assert save.uses_count == 0
     assert_ledger_clean()
