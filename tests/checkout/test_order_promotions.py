@@ -332,3 +332,40 @@ def test_a_failed_capture_returns_credit_to_its_lots_and_the_promotions_uses(
     # And the shopper can place it again with the code (the use came back).
     again = place(shopper, session_with("SAVE1"), agreed=True, card=APPROVED)
     assert again.discount == 100
+
+
+def test_a_promotion_that_expired_meanwhile_is_refused_changed(shopper, book, meanwhile):
+    """The summary was priced on the promotion's last day; the order is placed after midnight
+    in the region (the fresh quote inside the transaction judges the window again)."""
+    late = promotion_with_code("LASTDAY", percent=10)
+    cart_fill(shopper, (book, 1))
+    fund(shopper, 2000)
+    yesterday = timezone.localdate() - datetime.timedelta(days=2)
+    meanwhile(lambda: Promotion.objects.filter(pk=late.pk).update(ends_on=yesterday), at="quote")
+    _refused_changed(shopper, session_with("LASTDAY"), agreed=True)
+
+
+def test_a_replayed_order_form_claims_its_promotion_once(shopper, book):
+    save = promotion_with_code("SAVE1", kind="fixed", amount_off=100, total_limit=2)
+    cart_fill(shopper, (book, 1))
+    fund(shopper, 2000)
+    key = new_key()
+    first = place(shopper, session_with("SAVE1"), key=key, agreed=True)
+    again = order_place(user=shopper, session=session_with("SAVE1"), idempotency_key=key)
+    assert again.pk == first.pk
+    assert PromotionRedemption.objects.count() == 1
+    assert Promotion.objects.get(pk=save.pk).uses_count == 1
+
+
+def test_an_order_in_yen_stores_whole_yen_parts(db):
+    """JPY has no minor unit: 10% off three 1,333 yen units is 400 yen, 134 + 133 + 133."""
+    user = UserFactory(region_id="JP")
+    item = ProductFactory(prices={"JP": 1333})
+    promotion_with_code("TENJP", percent=10)
+    cart_fill(user, (item, 3))
+    fund(user, 10_000)
+    order = place(user, session_with("TENJP"), agreed=True)
+    line = order.lines.get()
+    assert (order.currency, order.discount) == ("JPY", 400)
+    assert line.unit_discounts == [134, 133, 133]
+    assert order.balance_applied == 3999 - 400
