@@ -8,6 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from accounts.exceptions import RegionChangeRefused
+from accounts.services import user_region_change
+from catalog.models import Region
 from catalog.regions import region_day_end
 from tests.accounts.factories import UserFactory
 from tests.wallet.credit_factories import credit_state, days_from_today, fund, grant
@@ -533,3 +536,12 @@ def test_a_payment_that_never_stood_is_given_back_as_a_reversal(user):
     assert lot.remaining == 400
     assert wallet_balance_get(user=user).money == 100
     assert_clean()
+
+
+def test_credit_held_stops_a_change_to_another_currency_like_money(user):
+    grant(user, 500)
+    with pytest.raises(RegionChangeRefused) as refused:
+        user_region_change(user=user, region=Region.objects.get(code="JP"), by=user)
+    assert "promotional credit" in str(refused.value)
+    user.refresh_from_db()
+    assert user.region_id == "US"
