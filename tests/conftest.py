@@ -13,7 +13,10 @@ from tests.accounts.two_factor import login_staff
 # emptying every table, and the tests after it would then run without regions or staff groups.
 _REGIONS = importlib.import_module("catalog.migrations.0002_regions").REGIONS
 _TIME_ZONES = importlib.import_module("catalog.migrations.0004_region_time_zone").TIME_ZONES
-_GROUPS = importlib.import_module("wallet.migrations.0005_staff_groups").GROUPS
+_GROUPS = {
+    **importlib.import_module("wallet.migrations.0005_staff_groups").GROUPS,
+    **importlib.import_module("promotions.migrations.0002_staff_groups").GROUPS,
+}
 _RATES = importlib.import_module("checkout.migrations.0003_shipping_and_progress").RATES
 
 

@@ -90,12 +90,19 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
                 line_units[index] += part
         applied = by_promotion[redemption.promotion_id]
         spec = specs.get(redemption.promotion_id)
+        # A single-use code is kept only as its hash (promotions.codes): the order remembers
+        # its last four symbols, as for claim codes, never the whole code.
+        shown = applied.code
+        if redemption.single_use_code and applied.code:
+            shown = "…" + applied.code[-4:]
         snapshot.append(
             {
                 "promotion_id": redemption.promotion_id,
                 "slug": applied.slug,
-                "code": applied.code,
-                "label": applied.label,
+                "code": shown,
+                "label": applied.label.replace(applied.code, shown)
+                if applied.code
+                else applied.label,
                 "amount": redemption.amount,
                 "shipping_amount": redemption.shipping_amount,
                 "kind": spec.kind if spec else "",

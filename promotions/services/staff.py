@@ -43,8 +43,9 @@ __all__ = [
     "promotion_requested_by",
 ]
 
-CREATED, CHANGED = "promotion_created", "promotion_changed"
-APPROVED, REJECTED, DISABLED = "promotion_approved", "promotion_rejected", "promotion_disabled"
+_A = AuditEntry.Action
+CREATED, CHANGED = _A.PROMOTION_CREATED, _A.PROMOTION_CHANGED
+APPROVED, REJECTED, DISABLED = _A.PROMOTION_APPROVED, _A.PROMOTION_REJECTED, _A.PROMOTION_DISABLED
 # The audit actions of this module (AuditEntry.action values).
 AUDIT_ACTIONS = (CREATED, CHANGED, APPROVED, REJECTED, DISABLED)
 

@@ -369,3 +369,17 @@ def test_an_order_in_yen_stores_whole_yen_parts(db):
     assert (order.currency, order.discount) == ("JPY", 400)
     assert line.unit_discounts == [134, 133, 133]
     assert order.balance_applied == 3999 - 400
+
+
+def test_an_order_keeps_a_single_use_code_only_as_its_last_four_symbols(shopper, book, client):
+    unique_code_promotion(codes=["SECRETCODE7QX"], percent=10, name="Ten off")
+    cart_fill(shopper, (book, 1))
+    fund(shopper, 2000)
+    order = place(shopper, session_with("SECRETCODE7QX"))
+    assert order.discount == 100
+    stored = str(Order.objects.filter(pk=order.pk).values("promotions").get())
+    assert "SECRETCODE7QX" not in stored
+    assert "…E7QX" in stored
+    client.force_login(shopper)
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    assert "SECRETCODE7QX" not in page

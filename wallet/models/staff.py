@@ -101,6 +101,11 @@ class AuditEntry(models.Model):
         ORDER_SHIPPED = "order_shipped", "Order marked shipped"
         ORDER_DELIVERED = "order_delivered", "Order marked delivered"
         CODE_SEARCHED = "code_searched", "Gift card looked up by its code"
+        PROMOTION_CREATED = "promotion_created", "Promotion created"
+        PROMOTION_CHANGED = "promotion_changed", "Promotion changed"
+        PROMOTION_APPROVED = "promotion_approved", "Promotion approved"
+        PROMOTION_REJECTED = "promotion_rejected", "Promotion rejected"
+        PROMOTION_DISABLED = "promotion_disabled", "Promotion disabled"
         REFUSED = "refused", "Staff action refused"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -1,0 +1,51 @@
+"""The staff groups of promotions: managers create and change them, approvers (other people)
+let a promotion above the value threshold go live (promotions/approval.py)."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+GROUPS = {
+    "Promotion managers": [
+        ("promotions", "promotion", "add_promotion"),
+        ("promotions", "promotion", "change_promotion"),
+        ("promotions", "promotion", "view_promotion"),
+        ("promotions", "promotionredemption", "view_promotionredemption"),
+    ],
+    "Promotion approvers": [
+        ("promotions", "promotion", "approve_promotion"),
+        ("promotions", "promotion", "view_promotion"),
+        ("promotions", "promotionredemption", "view_promotionredemption"),
+    ],
+}
+
+
+def add_groups(apps, schema_editor):
+    # Permissions are normally created after migrate; make sure they exist now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for app_label, model, codename in perms:
+            group.permissions.add(
+                Permission.objects.get(
+                    content_type__app_label=app_label, content_type__model=model, codename=codename
+                )
+            )
+
+
+def remove_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=GROUPS).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("promotions", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(add_groups, remove_groups)]
