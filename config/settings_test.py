@@ -19,3 +19,12 @@ if REDIS_URL == "redis://placeholder.invalid:6379/0":  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise warns when it is missing)
+
+# Parallel test workers (pytest-xdist: gw0, gw1, …) each get a Redis database of their own,
+# as each gets a test database of its own: a test clearing the cache or counting guesses must
+# not see another worker's counters.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _worker.startswith("gw"):  # noqa: F405
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(_worker[2:]) + 1}"  # noqa: F405
+    CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+    os.environ["REDIS_URL"] = REDIS_URL

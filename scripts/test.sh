@@ -70,7 +70,8 @@ stage_cmd() {
         sqlite)
             env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e"
             ;;
-        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" ;;
+        # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
+        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" -n "${PG_WORKERS:-2}" ;;
         sqlite+postgres)
             # The two database stages at once: the SQLite run is CPU-bound in one process, the
             # PostgreSQL run mostly waits on its server, so on two cores they overlap well.
