@@ -24,7 +24,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise warns 
 # as each gets a test database of its own: a test clearing the cache or counting guesses must
 # not see another worker's counters.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-if REDIS_URL and _worker.startswith("gw"):  # noqa: F405
-    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(_worker[2:]) + 1}"  # noqa: F405
-    CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+if REDIS_URL and _worker.startswith("gw"):
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(_worker[2:]) + 1}"
+    CACHES["default"]["LOCATION"] = REDIS_URL
     os.environ["REDIS_URL"] = REDIS_URL
