@@ -188,7 +188,10 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 code_typed=typed[:64],
             )
         code = form.cleaned_data["code"]
-        if not _looks_like_claim_code(code):
+        # Only a valid claim code is a gift card; any other text of the promotional shape is
+        # looked up as a promotional code (a long one no promotion has is answered as a
+        # mistyped claim code there), so a vanity code of 13-17 symbols can be used.
+        if not _is_claim_code(code):
             return self.promo_code_enter(request, code)
         try:
             redemption = giftcard_redeem(user=request.user, code=code, ip=client_ip(request))
@@ -263,14 +266,12 @@ class CheckoutCodeRemoveView(LoginRequiredMixin, View):
         return redirect("checkout:checkout")
 
 
-def _looks_like_claim_code(text: str) -> bool:
-    """A claim code, or a mistyped one: 13 to 17 symbols once spaces and dashes are gone (a
-    symbol or two missing or extra). Promotional codes are short words like SUMMER10."""
+def _is_claim_code(text: str) -> bool:
+    """A claim code: 15 symbols with a valid check symbol (docs/interface.md §7)."""
     try:
         code_normalize(text)
     except CodeTypo:
-        cleaned = text.replace(" ", "").replace("-", "")
-        return 13 <= len(cleaned) <= 17
+        return False
     return True
 
 

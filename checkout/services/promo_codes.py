@@ -2,7 +2,10 @@
 
 A code is looked up under the guessing limits claim codes use (wallet/guessing.py): the
 attempt takes its slot before the look-up, a code that exists gives it back, and an unknown
-(or disabled) one keeps it, so ten wrong codes lock the box as ten wrong gift cards do. A code
+(or disabled) one keeps it, so ten wrong codes lock the box as ten wrong gift cards do. A
+valid claim code never comes here (the view redeems it); a long text no promotion has is
+answered as a mistyped claim code (`typo`, the gift card hint), still a counted look-up, so a
+vanity code of 13 to 17 symbols (SUMMERSALE2026) works like any other. A code
 that exists is then priced with the cart and the codes already entered: kept in the session
 when the engine applies it, refused with the engine's reason otherwise (nothing kept). A
 credit code is applied to the balance at once and never kept.
@@ -34,6 +37,10 @@ MESSAGES = {
     "gift card codes have 15 characters, like XXXX-XXXXXX-XXXXX.",
     "not_found": "We don't recognise that promotional code. Gift card codes have 15 "
     "characters, like XXXX-XXXXXX-XXXXX.",
+    # No promotion has it and it is about as long as a claim code (13 to 17 symbols: one or
+    # two missing or extra): most likely a gift card code with a symbol wrong.
+    "claim_typo": "That doesn't look like a gift card code: check each character and try "
+    "again. Gift card codes have 15 characters, like XXXX-XXXXXX-XXXXX.",
     "locked": "Too many codes were refused. The code box is locked for 30 minutes.",
     "unavailable": "Codes can't be checked for a moment. Nothing was changed: please try "
     "again in a few minutes.",
@@ -42,6 +49,10 @@ MESSAGES = {
     "empty_cart": "Your cart is empty: add something before using a promotional code.",
     "not_applied": "That code is not used in this order, so there was nothing to remove.",
 }
+
+
+# A claim code is 15 symbols; text this long that no promotion has is a mistyped one.
+CLAIM_TYPO_MIN, CLAIM_TYPO_MAX = 13, 17
 
 
 class PromoCodeRefused(CheckoutError):
@@ -75,11 +86,12 @@ def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> Pr
     Discount codes are kept in `session[SESSION_PROMO_CODES]` (canonical, no duplicates, at
     most `PROMO_CODES_MAX`) only when the engine applies them to the current cart with the
     codes already entered; a credit code calls `promotion_credit_apply` (applied once, by its
-    own rules). Raises `PromoCodeRefused` with the reason of docs/interface.md §11: `typo`,
-    `too_many_codes` and `empty_cart` without counting a guess; `locked` (429) and
-    `unavailable` (503, the shared cache is down) before any look-up; `not_found` keeps its
-    guessing slot; the engine's and the credit service's reasons give it back. A refusal
-    leaves the session and the database as they were.
+    own rules). Raises `PromoCodeRefused` with the reason of docs/interface.md §11: `typo`
+    (not the promotional shape), `too_many_codes` and `empty_cart` without counting a guess;
+    `locked` (429) and `unavailable` (503, the shared cache is down) before any look-up;
+    an unknown code keeps its guessing slot: `typo` with the gift card hint when it is 13 to
+    17 symbols (a mistyped claim code), `not_found` otherwise; the engine's and the credit
+    service's reasons give it back. A refusal leaves the session and the database as they were.
     """
     try:
         canonical = promo_code_normalize(code)
@@ -137,7 +149,10 @@ def _code_look_up(*, user, canonical: str, ip: str | None):
         raise PromoCodeRefused("locked", status=429) from None
     found = next(iter(entered_codes_lookup(codes=[canonical])), None)
     if found is None or found.promotion_id is None:
+        # A look-up either way: the slot stays taken whichever answer the shopper reads.
         guessing.redemption_attempt_refused(reservation)
+        if CLAIM_TYPO_MIN <= len(canonical) <= CLAIM_TYPO_MAX:
+            raise PromoCodeRefused("typo", MESSAGES["claim_typo"])
         raise PromoCodeRefused("not_found")
     # The code exists: not a guess, whatever the engine says about it next.
     guessing.redemption_attempt_release(reservation)

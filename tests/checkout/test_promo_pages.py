@@ -22,11 +22,13 @@ from tests.checkout.factories import CategoryFactory, ProductFactory
 from tests.checkout.shopping import APPROVED, cart_fill, fund, new_key, order_make, shop_state
 from tests.wallet.pages import hook, hooks
 from wallet import guessing
+from wallet.codes import CodeTypo, check_symbol, code_normalize
 from wallet.services import wallet_credit_grant
 
 pytestmark = pytest.mark.django_db
 
 CHECKOUT = "/checkout/"
+UNKNOWN_CLAIM = "00000000000001" + check_symbol("00000000000001")  # well formed, never issued
 CODE = "/checkout/code/"
 REMOVE = "/checkout/code/remove/"
 
@@ -637,3 +639,66 @@ def test_a_code_in_yen_discounts_whole_yen(db):
     assert _applied(response) == [("TENOFF", 450)]
     assert hook(response, "order-discount").text == "\N{MINUS SIGN}￥450"
     assert _amounts(response)["amount-due"] == 4050
+
+
+# --- long vanity codes and mistyped claim codes ----------------------------------------------
+
+
+@pytest.mark.parametrize("vanity", ["SUMMERSALE2026", "BLACKFRIDAY2026"])
+def test_a_vanity_code_as_long_as_a_claim_code_is_a_promotion(user, lamp, vanity):
+    # 14 and 15 symbols: not a claim code (BLACKFRIDAY2026 has no valid check symbol).
+    with pytest.raises(CodeTypo):
+        code_normalize(vanity)
+    promotion_make(vanity, percent=20)
+    cart_fill(user, (lamp, 1))
+    client = _client_for(user)
+
+    response = client.post(CODE, {"code": vanity.lower()}, follow=True)
+
+    assert _applied(response) == [(vanity, 600)]
+    assert client.session[SESSION_PROMO_CODES] == [vanity]
+    # A code that exists gives its guess back.
+    assert guessing.redemption_failure_count(user_id=user.pk)[f"user:{user.pk}"] == 0
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        UNKNOWN_CLAIM[:-1] + ("1" if UNKNOWN_CLAIM[-1] != "1" else "2"),  # wrong check symbol
+        UNKNOWN_CLAIM[:-2],  # 13: symbols missing
+        UNKNOWN_CLAIM + "AB",  # 17: symbols extra
+        "SUMMERSALE2025",  # a long code no promotion has reads as a mistyped gift card
+    ],
+)
+def test_a_mistyped_claim_code_is_still_a_typo_and_counts_a_guess(user, lamp, typed):
+    promotion_make("SUMMERSALE2026")
+    cart_fill(user, (lamp, 1))
+    before = _written()
+    client = _client_for(user)
+
+    response = client.post(CODE, {"code": typed})
+
+    error = hook(response, "form-error")
+    assert error.attrs["data-reason"] == "typo"
+    assert "doesn't look like a gift card code" in error.text
+    assert "15 characters" in error.text
+    assert f'value="{typed}"' in response.content.decode()
+    assert SESSION_PROMO_CODES not in client.session
+    assert _written() == before
+    # It was looked up: the slot stays taken, as a wrong gift card code's does.
+    assert guessing.redemption_failure_count(user_id=user.pk)[f"user:{user.pk}"] == 1
+
+
+@pytest.mark.parametrize("typed", ["NOSUCH", "NOSUCHPROMOTIONALCODE2026"])
+def test_an_unknown_code_shorter_or_longer_than_a_claim_code_is_not_found_and_counts(
+    user, lamp, typed
+):
+    cart_fill(user, (lamp, 1))
+    before = _written()
+    client = _client_for(user)
+
+    response = client.post(CODE, {"code": typed})
+
+    assert hook(response, "form-error").attrs["data-reason"] == "not_found"
+    assert _written() == before
+    assert guessing.redemption_failure_count(user_id=user.pk)[f"user:{user.pk}"] == 1
