@@ -22,7 +22,13 @@ class PromoCodeTypo(ValueError):
 
 
 def promo_code_normalize(text: str) -> str:
-    """The canonical form: upper case, spaces and dashes removed. Raises `PromoCodeTypo`."""
+    """The canonical form: upper case, spaces and dashes removed. Raises `PromoCodeTypo`.
+
+    Anything outside ASCII is a typo, refused before upper-casing: Unicode case mapping
+    turns the long s into S, the dotless i into I and sharp s into SS, so a typo would
+    otherwise be taken for SAVE5 or LIMITED1."""
+    if not text.isascii():
+        raise PromoCodeTypo(text)
     cleaned = text.replace(" ", "").replace("-", "").upper()
     if not _SHAPE.fullmatch(cleaned):
         raise PromoCodeTypo(text)
@@ -45,3 +51,14 @@ def promo_code_hasher():
 
 def promo_code_hash(code: str) -> str:
     return promo_code_hasher()(code)
+
+
+# The shape of an issued single-use code (promotions.services.codes): 12 symbols of the
+# claim codes' alphabet.
+_ISSUED = re.compile(r"[0-9A-HJKMNP-TV-Z]{12}")
+
+
+def looks_issued(code: str) -> bool:
+    """Whether a canonical code has the shape of an issued single-use code (so that it is
+    never repeated in full, known or not)."""
+    return bool(_ISSUED.fullmatch(code))

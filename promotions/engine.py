@@ -77,6 +77,9 @@ class PromotionSpec:
     has_currency_amounts: bool = True  # a PromotionAmount row exists for this currency
     credit_days: int | None = None
     description: str = ""  # shown to shoppers; the summary's words when set
+    # Its creator, approver and last changer: insiders never benefit, so for them it does
+    # not exist (`not_found`, docs/promotions.md).
+    staff_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

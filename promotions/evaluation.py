@@ -28,6 +28,7 @@ from promotions.layers import Priced, Pricer
 from promotions.rules import (
     SHIPPING,
     TENDER,
+    code_shown,
     label_of,
     layer_of,
     money_text,
@@ -52,7 +53,11 @@ def evaluate(
 
     def refuse(position, entry, spec, result):
         refusals[position] = refusal_build(
-            code=entry.code, promotion_id=spec.id if spec else None, result=result, shopper=shopper
+            code=entry.code,
+            promotion_id=spec.id if spec else None,
+            result=result,
+            shopper=shopper,
+            spec=spec,
         )
 
     for position, entry in enumerate(entered):
@@ -132,7 +137,8 @@ def evaluate(
         )
         more = priced.discount - max(p.discount for p in with_it)
         saves = f"saves you {money_text(more, shopper)} more" if more > 0 else "saves you as much"
-        notes.append(f"{candidate.code} was not used: {names} {saves}")
+        shown = code_shown(candidate.code, candidate.spec)
+        notes.append(f"{shown} was not used: {names} {saves}")
 
     applied = tuple(
         _applied(candidate, priced, pricer, shopper)

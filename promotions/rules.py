@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from babel.dates import format_date
 
 from catalog.money import format_money
+from promotions.codes import looks_issued
 from promotions.engine import (
     LineInput,
     PromotionSpec,
@@ -119,6 +120,10 @@ def rule_check_run(
     if not spec.active:
         # Disabled or waiting for approval: as if it did not exist (docs/interface.md §11).
         return RuleResult(False, "not_found")
+    if shopper.user_id is not None and shopper.user_id in spec.staff_ids:
+        # Whoever created, approved or last changed it never benefits from it; telling them
+        # so would confirm the code to anyone holding their account, so: no such code.
+        return RuleResult(False, "not_found")
     for rule in RULES:
         result = rule(spec, lines, shopper)
         if not result.passed:
@@ -188,14 +193,17 @@ def refusal_build(
     result: RuleResult,
     shopper: ShopperInput,
     label: str = "",
+    spec: PromotionSpec | None = None,
 ) -> Refusal:
-    """The refusal of one code from a failed rule, with its message."""
+    """The refusal of one code from a failed rule, with its message (a single-use code named
+    by its last four symbols, see `code_shown`)."""
+    label = label or code_shown(code, spec, reason=result.reason)
     return Refusal(
         code=code,
         promotion_id=promotion_id,
         reason=result.reason,
         message=refusal_message(
-            reason=result.reason, params=result.params, label=label or code, shopper=shopper
+            reason=result.reason, params=result.params, label=label, shopper=shopper
         ),
         params=dict(result.params),
     )
@@ -221,6 +229,23 @@ def offer_text(spec: PromotionSpec, shopper: ShopperInput) -> str:
     return text + (" selected items" if spec.target == "items" else "")
 
 
+def is_unique_code(spec: PromotionSpec | None) -> bool:
+    """A promotion of unique single-use codes: neither automatic nor a public vanity code."""
+    return spec is not None and not spec.automatic and not spec.code
+
+
+def code_shown(code: str, spec: PromotionSpec | None, *, reason: str = "") -> str:
+    """How a typed code is named in words: a vanity code (public) as it is, a single-use code
+    by its last four symbols ("…7QXZ"), never in full outside the box that typed it.
+
+    For `not_found` the promotion is not looked at (an insider's refusal must read exactly
+    like an unknown code's): a typed code of the issued codes' shape is shortened anyway."""
+    unique = looks_issued(code) if reason == "not_found" else is_unique_code(spec)
+    return f"…{code[-4:]}" if unique and code else code
+
+
 def label_of(spec: PromotionSpec, code: str, shopper: ShopperInput) -> str:
-    """The summary line: "WELCOME10: 10% off" (an automatic offer by its name)."""
-    return f"{code or spec.name}: {offer_text(spec, shopper)}"
+    """The summary line: "WELCOME10: 10% off" (an automatic offer, or a promotion of
+    single-use codes, by its name: the typed code is not repeated)."""
+    shown = spec.name if is_unique_code(spec) else (code or spec.name)
+    return f"{shown}: {offer_text(spec, shopper)}"

@@ -82,6 +82,9 @@ class Candidate:
 
     @property
     def name(self) -> str:
+        # A single-use code is not repeated in a refusal or a note: its promotion's name.
+        if self.code and not self.spec.automatic and not self.spec.code:
+            return self.spec.name
         return self.code or self.spec.name
 
 

@@ -26,12 +26,14 @@ from promotions.engine import EnteredCode, PromotionSpec, ShopperInput
 from promotions.models import Promotion, PromotionCode, PromotionRedemption
 
 
-def entered_codes_lookup(*, codes: Sequence[str]) -> list[EnteredCode]:
+def entered_codes_lookup(*, codes: Sequence[str], user_id: int | None = None) -> list[EnteredCode]:
     """Each typed code as the engine sees it, in the order given (one query).
 
     A code that is not the shape of a promotional code, unknown, or of a promotion that is
     not active has `promotion_id` None (the engine answers `not_found`: existence is not
-    revealed). A single-use code already used has `already_redeemed`.
+    revealed). So has a code of a promotion that `user_id` created, approved or last changed:
+    an insider never benefits, and the code box counts it as the guess of an unknown code.
+    A single-use code already used has `already_redeemed`.
     """
     canonical = []
     for text in codes:
@@ -50,7 +52,12 @@ def entered_codes_lookup(*, codes: Sequence[str]) -> list[EnteredCode]:
     found = []
     for text, code in zip(codes, canonical, strict=True):
         row = rows.get(hashes[code]) if code is not None else None
-        if row is None or row.promotion.status != Promotion.Status.ACTIVE:
+        insider = user_id is not None and user_id in (
+            row.promotion.created_by_id if row else None,
+            row.promotion.approved_by_id if row else None,
+            row.promotion.changed_by_id if row else None,
+        )
+        if row is None or row.promotion.status != Promotion.Status.ACTIVE or insider:
             found.append(EnteredCode(code=code or text.strip().upper(), promotion_id=None))
             continue
         found.append(
@@ -132,6 +139,9 @@ def promotion_specs_get(
             "here__cap",
             "here__budget",
             "here__budget_used",
+            "created_by",
+            "approved_by",
+            "changed_by",
         )
         .order_by("pk")
     )
@@ -171,6 +181,9 @@ def _spec(row: dict) -> PromotionSpec:
         not_combinable_with=_id_set(row["conflict_list"]),
         has_currency_amounts=row["here__pk"] is not None,
         credit_days=row["credit_days"],
+        staff_ids=frozenset(
+            row[who] for who in ("created_by", "approved_by", "changed_by") if row[who] is not None
+        ),
     )
 
 

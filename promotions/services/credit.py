@@ -25,7 +25,7 @@ from promotions.locks import (
     promotion_qs_select_for_update,
 )
 from promotions.models import Promotion, PromotionAmount, PromotionCode, PromotionRedemption
-from promotions.rules import refusal_message
+from promotions.rules import code_shown, refusal_message
 from promotions.selectors import promotion_specs_get, shopper_input_get
 from wallet.models import CreditLot
 from wallet.services import wallet_credit_grant
@@ -36,9 +36,18 @@ logger = logging.getLogger(__name__)
 CREDIT_DAYS_DEFAULT = 365
 
 
-def _refused(reason: str, *, code: str, shopper: ShopperInput, params: dict | None = None):
+def _refused(
+    reason: str,
+    *,
+    code: str,
+    shopper: ShopperInput,
+    params: dict | None = None,
+    spec: PromotionSpec | None = None,
+):
     params = dict(params or {})
-    message = refusal_message(reason=reason, params=params, label=code, shopper=shopper)
+    # A single-use code is named by its last four symbols (promotions.rules.code_shown).
+    label = code_shown(code, spec, reason=reason)
+    message = refusal_message(reason=reason, params=params, label=label, shopper=shopper)
     return PromotionRefused(reason, message, params=params)
 
 
@@ -102,10 +111,16 @@ def promotion_credit_apply(
             raise _refused("not_found", code=code, shopper=now_shopper)
         result = engine.rule_check(spec=fresh, lines=(), shopper=now_shopper)
         if not result.passed:
-            raise _refused(result.reason, code=code, shopper=now_shopper, params=result.params)
+            raise _refused(
+                result.reason, code=code, shopper=now_shopper, params=result.params, spec=fresh
+            )
         if code_row is not None and code_row.single_use and code_row.redeemed_at is not None:
             raise _refused(
-                "usage_limit_reached", code=code, shopper=now_shopper, params={"limit": "code"}
+                "usage_limit_reached",
+                code=code,
+                shopper=now_shopper,
+                params={"limit": "code"},
+                spec=fresh,
             )
 
         amount = fresh.amount_off or 0
@@ -113,9 +128,13 @@ def promotion_credit_apply(
             amount = min(amount, fresh.budget_left)  # the last use is trimmed, never overshot
         if amount <= 0:
             raise _refused(
-                "usage_limit_reached", code=code, shopper=now_shopper, params={"limit": "budget"}
+                "usage_limit_reached",
+                code=code,
+                shopper=now_shopper,
+                params={"limit": "budget"},
+                spec=fresh,
             )
-        _use_count(promotion, code=code, shopper=now_shopper)
+        _use_count(promotion, code=code, shopper=now_shopper, spec=fresh)
         if amount_row is not None and amount_row.budget is not None:
             PromotionAmount.objects.filter(pk=amount_row.pk).update(
                 budget_used=F("budget_used") + amount
@@ -126,7 +145,11 @@ def promotion_credit_apply(
             )
             if not spent:
                 raise _refused(
-                    "usage_limit_reached", code=code, shopper=now_shopper, params={"limit": "code"}
+                    "usage_limit_reached",
+                    code=code,
+                    shopper=now_shopper,
+                    params={"limit": "code"},
+                    spec=fresh,
                 )
         use_number = now_shopper.uses.get(promotion.pk, 0) + 1
         PromotionRedemption.objects.create(
@@ -139,6 +162,9 @@ def promotion_credit_apply(
             once_per_shopper=promotion.per_shopper_limit == 1,
             single_use_code=bool(code_row and code_row.single_use),
         )
+        # A vanity code is public; a single-use code is never written out in full (the
+        # ledger, the wallet page, the e-mail): its promotion's name instead.
+        label = code if promotion.codes == Promotion.Codes.VANITY and code else promotion.name
         days = promotion.credit_days if promotion.credit_days is not None else CREDIT_DAYS_DEFAULT
         lot = wallet_credit_grant(
             user=locked_user,
@@ -146,26 +172,30 @@ def promotion_credit_apply(
             currency=region.currency,
             expires_on=region_today(region) + datetime.timedelta(days=days),
             idempotency_key=f"promotion-credit:{promotion.pk}:{locked_user.pk}:{use_number}",
-            description=f"Promotional credit: {code or promotion.name}"[:200],
+            description=f"Promotional credit: {label}"[:200],
             reference=f"promotion:{promotion.slug}"[:64],
         )
         # After commit: no mail server is waited on under the locks, and no mail for a grant
         # that rolled back.
         transaction.on_commit(
-            lambda: credit_granted_mail_send(lot_id=lot.pk, label=code or promotion.name),
+            lambda: credit_granted_mail_send(lot_id=lot.pk, label=label),
             robust=True,
         )
     return lot
 
 
-def _use_count(promotion: Promotion, *, code: str, shopper: ShopperInput) -> None:
+def _use_count(
+    promotion: Promotion, *, code: str, shopper: ShopperInput, spec: PromotionSpec
+) -> None:
     """One more use of the promotion, never past its total limit (a guarded update: the
     database decides, and the check constraint stands behind it)."""
     uses = Promotion.objects.filter(pk=promotion.pk)
     if promotion.total_limit is not None:
         uses = uses.filter(uses_count__lt=F("total_limit"))
     if not uses.update(uses_count=F("uses_count") + 1):
-        raise _refused("usage_limit_reached", code=code, shopper=shopper, params={"limit": "uses"})
+        raise _refused(
+            "usage_limit_reached", code=code, shopper=shopper, params={"limit": "uses"}, spec=spec
+        )
 
 
 def credit_granted_mail_send(*, lot_id: int, label: str) -> None:
