@@ -16,17 +16,29 @@ does one offered in a currency with no `PROMOTION_APPROVAL_MAX_VALUE` set (not w
 Example with the defaults (USD 1,000.00): "5.00 off, 100 uses" is worth 500.00 (alone);
 "15% off, usable once" has no bound (no cap: one order could be huge) and waits; "15% up to
 30.00, 10 uses" is worth 300.00; "20% off books, budget 5,000.00" is worth 5,000.00 and waits.
+
+As with gift card batches (wallet/services/thresholds.py), what one person made live alone in
+the last 24 hours counts with the new terms: three promotions of 999.00 are not three small
+ones. A promotion "went live alone" when it is active (or was, and is now disabled) with no
+approver and `approved_at` (when its current terms went live) within the window; its creator
+and whoever changed it both answer for it. The staff services hold the person's user row lock
+(`accounts.locks.user_qs_select_for_update`) from this measure to their write, so parallel
+requests of one person each see the ones before them. A promotion worth more than
+`REFUSE_ABOVE_THRESHOLD_TIMES` its threshold is refused outright, as a batch is.
 """
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount, to_major_text
 from promotions.models import Promotion
+from wallet.services.thresholds import REFUSE_ABOVE_THRESHOLD_TIMES, WINDOW
 
 
 @dataclass(frozen=True)
@@ -155,12 +167,54 @@ def promotion_approval_threshold(*, currency: str) -> int | None:
         return None
 
 
-def promotion_approval_reasons(terms: PromotionTerms) -> list[str]:
-    """Why `terms` need a second staff member, one sentence per currency (empty: they don't)."""
+def promotions_live_alone(*, person, exclude_id: int | None = None) -> list[PromotionTerms]:
+    """The terms of the promotions `person` created or changed that went live without a second
+    person in the last 24 hours (`exclude_id`: the one being changed, measured anew)."""
+    if person is None or person.pk is None:
+        return []
+    rows = (
+        Promotion.objects.filter(
+            Q(created_by=person) | Q(changed_by=person),
+            approved_by__isnull=True,
+            approved_at__gte=timezone.now() - WINDOW,
+            status__in=(Promotion.Status.ACTIVE, Promotion.Status.DISABLED),
+        )
+        .exclude(pk=exclude_id)
+        .prefetch_related("categories", "products", "regions", "not_combinable_with", "amounts")
+    )
+    return [promotion_terms_of(promotion) for promotion in rows]
+
+
+def _money(value: int, currency: str) -> str:
+    return f"{to_major_text(value, currency=currency)} {currency}"
+
+
+def promotion_too_large(terms: PromotionTerms) -> str | None:
+    """Why the terms are refused outright (worth more than `REFUSE_ABOVE_THRESHOLD_TIMES` the
+    threshold in some currency: a typo or an attack, not a campaign), else None."""
+    for currency in sorted(promotion_currencies(terms)):
+        value = promotion_value(terms, currency=currency)
+        threshold = promotion_approval_threshold(currency=currency)
+        if value is not None and threshold is not None:
+            limit = threshold * REFUSE_ABOVE_THRESHOLD_TIMES
+            if value > limit:
+                return (
+                    f"{currency}: worth up to {_money(value, currency)}; a promotion worth more "
+                    f"than {_money(limit, currency)} is refused"
+                )
+    return None
+
+
+def promotion_approval_reasons(
+    terms: PromotionTerms, *, alone: Sequence[PromotionTerms] = ()
+) -> list[str]:
+    """Why `terms` need a second staff member, one sentence per currency (empty: they don't).
+    `alone`: the person's promotions live alone in the window (`promotions_live_alone`)."""
     reasons = []
     for currency in sorted(promotion_currencies(terms)):
         value = promotion_value(terms, currency=currency)
         threshold = promotion_approval_threshold(currency=currency)
+        earlier = [promotion_value(other, currency=currency) for other in alone]
         if threshold is None:
             reasons.append(f"{currency}: no approval threshold is set")
         elif value is None:
@@ -169,6 +223,14 @@ def promotion_approval_reasons(terms: PromotionTerms) -> list[str]:
             reasons.append(
                 f"{currency}: worth up to {to_major_text(value, currency=currency)} {currency}, "
                 f"above {to_major_text(threshold, currency=currency)} {currency}"
+            )
+        elif None in earlier or value + sum(earlier) > threshold:
+            # An earlier one with no bound could only have gone live alone under another
+            # setting: it counts as over, never as nothing.
+            made = "an unbounded amount" if None in earlier else _money(sum(earlier), currency)
+            reasons.append(
+                f"{currency}: worth up to {_money(value, currency)}; with the {made} you made "
+                f"live alone in the last 24 hours, above {_money(threshold, currency)}"
             )
     return reasons
 

@@ -6,8 +6,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -30,7 +29,7 @@ from promotions.services import (
     promotion_disable,
     promotion_reject,
 )
-from promotions.services.staff import CHANGED, CREATED, promotion_requested_by
+from promotions.services.staff import promotion_requested_by, promotion_requesters
 from wallet.admin.base import (
     WaitingForMeFilter,
     admin_form,
@@ -40,7 +39,6 @@ from wallet.admin.base import (
 )
 from wallet.exceptions import WalletError
 from wallet.forms import ReasonForm
-from wallet.models import AuditEntry
 
 APPROVE = "promotions.approve_promotion"
 Status = Promotion.Status
@@ -189,21 +187,10 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
         """Waiting promotions the user may approve: not created nor last changed by them."""
         if not request.user.has_perm(APPROVE):
             return queryset.none()
-        requester = Subquery(
-            AuditEntry.objects.filter(
-                # The audit target of the promotion of the outer query: "promotion #<pk>".
-                target=Concat(Value("promotion #"), Cast(OuterRef("pk"), CharField())),
-                action__in=(CREATED, CHANGED),
-            )
-            .exclude(detail__contains=": wording only")
-            .order_by("-id")
-            .values("actor_id")[:1]
-        )
         return (
             queryset.filter(status=Status.PENDING_APPROVAL)
             .exclude(created_by=request.user)
-            .annotate(requested_by=requester)
-            .exclude(requested_by=request.user.pk)
+            .exclude(changed_by=request.user)
         )
 
     # --- pages
@@ -251,10 +238,7 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
         user = request.user
         terms = promotion_terms_of(promotion)
         waiting = promotion.status == Status.PENDING_APPROVAL
-        own = waiting and user.pk in (
-            promotion.created_by_id,
-            promotion_requested_by(promotion=promotion),
-        )
+        own = waiting and user.pk in promotion_requesters(promotion=promotion)
         extra_context = {
             **(extra_context or {}),
             "promotion": promotion,

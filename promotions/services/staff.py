@@ -4,8 +4,11 @@ The two-person rule (promotions/approval.py): a promotion worth more than
 `PROMOTION_APPROVAL_MAX_VALUE` in a currency where it is offered — or with no bound at all —
 is created, or put back by a change, `pending_approval`: shoppers cannot use it (the engine
 answers `not_found`) until a second staff member with `promotions.approve_promotion` approves
-it. Nobody approves a promotion they created or last changed. A change of the wording alone
-(name, description) keeps the promotion as it is.
+it. What the same person made live alone in the last 24 hours counts with it (measured under
+their user row lock, so parallel requests queue). Nobody approves a promotion they created,
+last changed, or changed since it was last approved. A change of the wording alone (name,
+description) keeps the promotion as it is. Each change's audit entry lists what it changed,
+old → new (promotions/changes.py), for the approver to read.
 
 Each service checks its own permission, writes an audit entry in the same transaction as the
 change, and has its audited refusals (no permission, approving one's own) recorded on their
@@ -19,17 +22,21 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.locks import user_qs_select_for_update
 from promotions.approval import (
     PromotionTerms,
     promotion_approval_reasons,
     promotion_terms_of,
+    promotion_too_large,
+    promotions_live_alone,
     terms_differ_beyond_wording,
 )
+from promotions.changes import promotion_changes, promotion_changes_text
 from promotions.codes import promo_code_hash
 from promotions.locks import promotion_qs_select_for_update
 from promotions.models import Promotion, PromotionAmount, PromotionCode
 from promotions.terms import PromotionTermsInvalid, promotion_terms_validate
-from wallet.exceptions import InvalidState, NotFound, SelfApproval, WalletError
+from wallet.exceptions import InvalidState, NotFound, OverLimit, SelfApproval, WalletError
 from wallet.models import AuditEntry
 from wallet.services.audit import audit_record, refusals_audited, require_perm
 
@@ -41,6 +48,7 @@ __all__ = [
     "promotion_disable",
     "promotion_reject",
     "promotion_requested_by",
+    "promotion_requesters",
 ]
 
 _A = AuditEntry.Action
@@ -76,27 +84,47 @@ def _target(promotion_id) -> str:
     return f"promotion #{promotion_id}"
 
 
-def _status_after(terms: PromotionTerms) -> tuple[str, str]:
-    reasons = promotion_approval_reasons(terms)
+def _refuse_too_large(terms: PromotionTerms) -> None:
+    reason = promotion_too_large(terms)
+    if reason is not None:
+        raise OverLimit(reason)
+
+
+def _status_after(terms: PromotionTerms, *, person, promotion_id=None) -> tuple[str, str]:
+    """The status new terms get from `person`; call under the person's user row lock."""
+    alone = promotions_live_alone(person=person, exclude_id=promotion_id)
+    reasons = promotion_approval_reasons(terms, alone=alone)
     if reasons:
         return Status.PENDING_APPROVAL, "waits for approval (" + "; ".join(reasons) + ")"
     return Status.ACTIVE, "active"
+
+
+def _person_lock(person) -> None:
+    """Lock the staff member's user row (first in the global lock order): one person's
+    requests measure what they made live alone one at a time."""
+    user_qs_select_for_update(user_id=person.pk).get()
 
 
 def promotion_create(*, terms: PromotionTerms, created_by) -> Promotion:
     """Create a promotion: active at once when it is worth little, else `pending_approval`.
     A vanity promotion gets its code row (hashed, as every code is looked up).
 
-    Raises `StaffPermissionDenied` without `promotions.add_promotion` (audited) and
-    `PromotionTermsInvalid` for terms that cannot make a promotion; nothing is written then.
+    Raises `StaffPermissionDenied` without `promotions.add_promotion` and `OverLimit` for a
+    promotion worth more than 1,000 times the threshold (both audited), `PromotionTermsInvalid`
+    for terms that cannot make a promotion; nothing is written then.
     """
     with refusals_audited(actor=created_by, target="new promotion", action="creating"):
         require_perm(created_by, "promotions.add_promotion")
         promotion_terms_validate(terms)
-        status, outcome = _status_after(terms)
+        _refuse_too_large(terms)
         try:
             with transaction.atomic():
+                _person_lock(created_by)
+                status, outcome = _status_after(terms, person=created_by)
                 promotion = Promotion(created_by=created_by, status=status)
+                if status == Status.ACTIVE:
+                    # Live alone from now: counts in the creator's next 24 hours.
+                    promotion.approved_at = timezone.now()
                 for name in _FIELDS:
                     setattr(promotion, name, getattr(terms, name))
                 promotion.save()
@@ -133,12 +161,15 @@ def promotion_change(
     used) is never written here. `seen_updated_at`: the version the form was opened at; a
     promotion changed since is refused rather than overwritten.
 
-    Raises `StaffPermissionDenied` (audited), `NotFound`, `InvalidState` (changed meanwhile),
+    Raises `StaffPermissionDenied` and `OverLimit` (worth more than 1,000 times the
+    threshold; both audited), `NotFound`, `InvalidState` (changed meanwhile),
     `PromotionTermsInvalid` (also for a limit or budget below what was already used).
     """
     with refusals_audited(actor=changed_by, target=_target(promotion_id), action="changing"):
         require_perm(changed_by, "promotions.change_promotion")
+        _refuse_too_large(terms)
         with transaction.atomic():
+            _person_lock(changed_by)
             promotion = _locked(promotion_id)
             if seen_updated_at is not None and promotion.updated_at != seen_updated_at:
                 raise InvalidState("someone changed this promotion since you opened it")
@@ -149,17 +180,27 @@ def promotion_change(
                     f"total limit: it was already used {promotion.uses_count} times"
                 )
             if terms_differ_beyond_wording(old, terms):
-                status, outcome = _status_after(terms)
+                status, outcome = _status_after(terms, person=changed_by, promotion_id=promotion.pk)
                 if promotion.status == Status.DISABLED:
                     status, outcome = Status.DISABLED, "stays disabled"
                 promotion.status = status
-                promotion.approved_by, promotion.approved_at = None, None
+                promotion.approved_by = None
+                # Live alone from now (counts in the changer's next 24 hours), or not live.
+                promotion.approved_at = timezone.now() if status == Status.ACTIVE else None
             else:
                 outcome = f"wording only, stays {promotion.get_status_display().lower()}"
+            promotion.changed_by = changed_by
             for name in _FIELDS:
                 setattr(promotion, name, getattr(terms, name))
             promotion.save(
-                update_fields=[*_FIELDS, "status", "approved_by", "approved_at", "updated_at"]
+                update_fields=[
+                    *_FIELDS,
+                    "status",
+                    "approved_by",
+                    "approved_at",
+                    "changed_by",
+                    "updated_at",
+                ]
             )
             _relations_write(promotion, terms)
             _amounts_write(promotion, terms)
@@ -167,22 +208,36 @@ def promotion_change(
                 actor=changed_by,
                 action=CHANGED,
                 target=_target(promotion.pk),
-                detail=f"{terms.slug}: {outcome}",
+                detail=promotion_changes_text(
+                    f"{terms.slug}: {outcome}", promotion_changes(old, terms)
+                ),
             )
     return promotion
 
 
 def promotion_requested_by(*, promotion: Promotion) -> int | None:
-    """Who asked for the promotion's current terms: whoever last created or changed it beyond
-    its wording (from the audit log, which is append-only), else its creator."""
-    entry = (
-        AuditEntry.objects.filter(target=_target(promotion.pk), action__in=(CREATED, CHANGED))
-        .exclude(detail__contains=": wording only")
+    """Who asked for the promotion's current terms: whoever last changed it, else its
+    creator."""
+    return promotion.changed_by_id or promotion.created_by_id
+
+
+def promotion_requesters(*, promotion: Promotion) -> set[int]:
+    """Everyone who may not approve the promotion: its creator, its last changer, and anyone
+    who changed it since it was last approved (a wording fix by someone else after your change
+    does not make your terms someone else's). Audit actions and actors only, never its text."""
+    target = _target(promotion.pk)
+    last_approval = (
+        AuditEntry.objects.filter(target=target, action=APPROVED)
         .order_by("-id")
-        .values_list("actor_id", flat=True)
+        .values_list("id", flat=True)
         .first()
     )
-    return entry if entry is not None else promotion.created_by_id
+    changers = AuditEntry.objects.filter(target=target, action=CHANGED)
+    if last_approval is not None:
+        changers = changers.filter(id__gt=last_approval)
+    people = {promotion.created_by_id, promotion.changed_by_id}
+    people.update(changers.values_list("actor_id", flat=True))
+    return people - {None}
 
 
 def promotion_approve(
@@ -199,10 +254,7 @@ def promotion_approve(
         require_perm(approved_by, "promotions.approve_promotion")
         with transaction.atomic():
             promotion = _locked(promotion_id)
-            if approved_by.pk in (
-                promotion.created_by_id,
-                promotion_requested_by(promotion=promotion),
-            ):
+            if approved_by.pk in promotion_requesters(promotion=promotion):
                 raise SelfApproval(
                     "you created or changed this promotion: another staff member must approve it"
                 )

@@ -4,6 +4,8 @@ skip, on SQLite).
 - Ten approvers at once approve a waiting promotion once: one approval, one audit entry.
 - A change racing an approval: the approver approves only the terms they were shown; whatever
   the order, the promotion is never active with terms nobody approved.
+- Ten creations at once by one person, each just under the threshold: exactly one goes live
+  alone, nine wait (the person's user row lock serialises the measure of the rolling total).
 """
 
 import pytest
@@ -13,6 +15,7 @@ from promotions.models import Promotion
 from promotions.services import promotion_approve, promotion_change, promotion_create
 from promotions.services.staff import APPROVED
 from tests.promotions.staff_users import approver, manager, percent_terms
+from tests.promotions.test_staff_rolling import credit_terms
 from tests.wallet.test_races import run_together
 from wallet.exceptions import InvalidState
 from wallet.models import AuditEntry
@@ -81,3 +84,19 @@ def test_an_approval_racing_a_change_never_makes_unapproved_terms_live(round_):
     assert promotion.status == Promotion.Status.PENDING_APPROVAL
     assert promotion.approved_by is None
     assert approve.error is None or isinstance(approve.error, InvalidState)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_ten_just_under_the_threshold_at_once_by_one_person_one_goes_live_alone(round_):
+    staff = manager()
+
+    outcomes = run_together(
+        [
+            lambda i=i: promotion_create(terms=credit_terms(f"gift{round_}x{i}"), created_by=staff)
+            for i in range(THREADS)
+        ]
+    )
+
+    assert [o.error for o in outcomes] == [None] * THREADS
+    statuses = sorted(Promotion.objects.values_list("status", flat=True))
+    assert statuses == [Promotion.Status.ACTIVE] + [Promotion.Status.PENDING_APPROVAL] * 9
