@@ -194,7 +194,7 @@ class Order(models.Model):
 class ShippingRate(models.Model):
     """What a region charges to ship a parcel by one method (docs/interface.md §10): data, kept
     by staff, in the region's currency (minor units; JPY whole yen). Standard shipping is free
-    from `free_from` (the subtotal after discounts), when set."""
+    from `free_from` (the items' subtotal before promotions), when set."""
 
     region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+")
     method = models.CharField(
@@ -206,7 +206,9 @@ class ShippingRate(models.Model):
     )
     amount = models.BigIntegerField()
     free_from = models.BigIntegerField(
-        null=True, blank=True, help_text="Free from this subtotal (minor units); empty: never."
+        null=True,
+        blank=True,
+        help_text=("Free from this items subtotal, before promotions (minor units); empty: never."),
     )
     delivery_days = models.CharField(max_length=20, help_text='Shown to shoppers, e.g. "3-5".')
 

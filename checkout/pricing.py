@@ -14,8 +14,9 @@
                  money  = min(gift card money, total - credit)
     amount due = total - balance                    (charged to the card)
 
-Standard shipping's free-from threshold compares the subtotal *after* item discounts: the
-engine prices it (`Evaluation.shipping`), and the options shown are priced the same way.
+Standard shipping's free-from threshold compares the items' subtotal *before* promotions (a
+discount never costs the shopper their free shipping): the engine prices it
+(`Evaluation.shipping`), and the options shown are priced the same way.
 
 Pure functions over plain values: no database, so every page and the order service price
 the same way.
@@ -173,12 +174,11 @@ def quote_build(
     (`wallet.selectors.CreditLotView`) and `money` split `balance` (their total) into
     promotional credit and gift card money; without them the whole balance is money."""
     subtotal = sum(line.total for line in lines)
-    items_discount = evaluation.items_discount if evaluation else 0
     options = []
     if any(not line.digital for line in lines):
-        options = [
-            shipping_line_build(rate=rate, subtotal=subtotal - items_discount) for rate in rates
-        ]
+        # Free-from is judged on the items before promotions (docs/promotions.md): a discount
+        # never costs the shopper their free shipping.
+        options = [shipping_line_build(rate=rate, subtotal=subtotal) for rate in rates]
     chosen = next((o for o in options if o.method == shipping_method), None)
     chosen = chosen or (options[0] if options else None)
     if evaluation is not None and chosen is not None and chosen.amount != evaluation.shipping:

@@ -30,7 +30,7 @@ class ShippingInput:
 
     method: str  # "standard" / "express"
     amount: int  # the rate, before the free-from threshold
-    free_from: int | None  # standard free from this subtotal *after* item discounts
+    free_from: int | None  # standard free from this item subtotal, *before* promotions
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 1. Line layer: percent / fixed off target items and buy X get Y, in promotion-id order, each on
    what the ones before it left of each unit.
 2. Order layer: at most one percent / fixed off the order, on what the line layer left.
-3. Shipping: the standard method's free-from threshold is judged on the item subtotal after
-   1 and 2; then at most one shipping promotion (free standard shipping) on that price.
+3. Shipping: the standard method's free-from threshold is judged on the item subtotal
+   *before* promotions (so a discount can never cost the shopper their free shipping, and the
+   largest discount is also the lowest total); then at most one shipping promotion (free
+   standard shipping) on that price.
 
 Every discount is capped (`cap`), trimmed to the budget left (`budget_left`), never more than
 what it targets, and split over units by `promotions.allocation.allocate_units`, so no unit
@@ -158,13 +160,14 @@ class Pricer:
             self._line_cache[ids] = cached
         return cached
 
-    def shipping_price(self, items_after: int) -> int:
-        """The chosen method's rate after its free-from threshold (judged after discounts)."""
+    def shipping_price(self) -> int:
+        """The chosen method's rate after its free-from threshold, judged on the items'
+        price before promotions: the same for every combination."""
         shipping = self.shipping_input
         if shipping is None:
             return 0
         free_from = shipping.free_from if shipping.method == "standard" else None
-        if free_from is not None and items_after >= free_from:
+        if free_from is not None and self.subtotal >= free_from:
             return 0
         return shipping.amount
 
@@ -189,7 +192,7 @@ class Pricer:
             if self.layer[spec_id] == ORDER:
                 remaining, parts[spec_id] = self._apply(spec_id, remaining)
         items_discount = sum(part.amount for part in parts.values())
-        shipping = self.shipping_price(self.subtotal - items_discount)
+        shipping = self.shipping_price()
         shipping_discount = 0
         for spec_id in key:
             if self.layer[spec_id] == SHIPPING:

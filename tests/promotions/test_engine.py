@@ -1,5 +1,5 @@
 """The engine on its own (promotions.engine): every reason with its figures and words, each
-kind, caps, budgets, buy X get Y, shipping and its threshold after discounts."""
+kind, caps, budgets, buy X get Y, shipping and its threshold before promotions."""
 
 import datetime
 
@@ -275,16 +275,27 @@ def test_free_shipping_when_shipping_is_free_already_is_not_needed():
     assert refusal.message == "Your shipping is already free: SHIPFREE is not needed."
 
 
-def test_the_free_from_threshold_is_judged_after_item_discounts():
+def test_the_free_from_threshold_is_judged_before_promotions():
     cart = [line(1, 5500)]
     assert evaluate(cart, [], shipping=STANDARD).shipping == 0  # 55.00 >= 50.00
     twenty = spec(code="TWENTY", percent=20)
     ev = evaluate(cart, [twenty], shipping=STANDARD)
-    assert (ev.items_discount, ev.shipping, ev.shipping_discount) == (1100, 599, 0)  # 44.00
+    # 44.00 after the discount, still free: a discount never costs the free shipping.
+    assert (ev.items_discount, ev.shipping, ev.shipping_discount) == (1100, 0, 0)
     shipfree = spec(code="SHIPFREE", kind="free_shipping", target="shipping")
     ev = evaluate(cart, [twenty, shipfree], shipping=STANDARD)
-    assert amounts(ev) == {"TWENTY": 1100, "SHIPFREE": 599}
-    assert ev.discount == 1699
+    assert amounts(ev) == {"TWENTY": 1100}
+    assert reasons(ev) == {"SHIPFREE": "no_eligible_items"}  # shipping is free already
+
+
+def test_below_the_threshold_before_promotions_shipping_is_charged_and_free_shipping_helps():
+    cart = [line(1, 4999)]
+    twenty = spec(code="TWENTY", percent=20)
+    shipfree = spec(code="SHIPFREE", kind="free_shipping", target="shipping")
+    ev = evaluate(cart, [twenty, shipfree], shipping=STANDARD)
+    assert ev.shipping == 599
+    assert amounts(ev) == {"TWENTY": 1000, "SHIPFREE": 599}
+    assert ev.discount == 1599
 
 
 def test_yen_have_no_minor_unit():
@@ -340,7 +351,7 @@ def test_the_parts_sum_to_every_total():
         spec(code="TEN", percent=10),
         spec(code="SHIPFREE", kind="free_shipping", target="shipping"),
     ]
-    cart = [line(1, 1333, 3), line(2, 999, 2, GAMES), line(3, 1, 1)]
+    cart = [line(1, 1333, 2), line(2, 999, 2, GAMES), line(3, 1, 1)]  # 46.65: shipping charged
     ev = evaluate(cart, specs, shipping=STANDARD)
     for applied in ev.applied:
         assert applied.amount == sum(map(sum, applied.unit_allocations.values())) + (

@@ -4,11 +4,13 @@ combination is chosen (and said)."""
 import itertools
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promotions.layers import Pricer
 from promotions.search import compatible
 from tests.promotions.engine_inputs import (
     BOOKS,
+    EXPRESS,
     GAMES,
     STANDARD,
     amounts,
@@ -210,12 +212,39 @@ def test_an_offer_that_adds_nothing_is_left_out():
     assert ev.refusals[0].message == "BOOKS10 adds nothing to the discounts already applied."
 
 
-def test_free_shipping_that_is_worth_something_only_after_a_discount_is_chosen():
-    cart = [line(1, 5500)]  # free from 50.00 ... until 20% comes off
+def test_a_discount_never_costs_the_free_shipping_so_free_shipping_is_not_needed():
+    cart = [line(1, 5500)]  # free from 50.00, judged before the 20% comes off
     twenty = spec(id=1, code="TWENTY", percent=20)
     ship = _shipfree(id=2, automatic=True)
     ev = evaluate(cart, [twenty, ship], shipping=STANDARD)
-    assert amounts(ev) == {"TWENTY": 1100, "auto-2": 599}
+    assert amounts(ev) == {"TWENTY": 1100}
+    assert (ev.shipping, ev.shipping_discount) == (0, 0)
+
+
+def _total(cart, shipping, evaluation) -> int:
+    return sum(x.quantity * x.unit_price for x in cart) + evaluation.shipping - evaluation.discount
+
+
+@settings(max_examples=300, deadline=None)
+@given(offers(), st.sampled_from([STANDARD, EXPRESS, None]))
+def test_the_chosen_total_is_never_above_the_total_without_promotions_and_is_the_lowest(
+    data, shipping
+):
+    specs, cart = data
+    ev = evaluate(cart, specs, shipping=shipping)
+    without = evaluate(cart, [], shipping=shipping)
+    assert _total(cart, shipping, ev) <= _total(cart, shipping, without)
+    # And no allowed set of the usable promotions pays less: the largest discount is the
+    # lowest total (the shipping price is the same for every set).
+    usable = [s for s in specs if s.id not in {r.promotion_id for r in ev.refusals}]
+    pricer = Pricer(lines=cart, shipping=shipping, specs={s.id: s for s in usable})
+    subtotal = sum(x.quantity * x.unit_price for x in cart)
+    for size in range(1, len(usable) + 1):
+        for subset in itertools.combinations(usable, size):
+            if all(compatible(a, b) for a, b in itertools.combinations(subset, 2)):
+                priced = pricer.price(s.id for s in subset)
+                assert priced.shipping == ev.shipping
+                assert subtotal + priced.shipping - priced.discount >= _total(cart, shipping, ev)
 
 
 # --- exact: the search finds what trying every allowed set finds, tie-break included
