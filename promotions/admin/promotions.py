@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from catalog.models import Region
 from promotions.admin.forms import PromotionForm
 from promotions.admin.pages import PromotionPagesMixin
+from promotions.admin.reads import promotion_changes_since_approval
 from promotions.approval import (
     promotion_approval_reasons,
     promotion_approval_threshold,
@@ -244,6 +245,8 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             "promotion": promotion,
             "value_rows": self._value_rows(terms),
             "approval_reasons": promotion_approval_reasons(terms),
+            # What the approver approves: each change since the last approval, old → new.
+            "changes": promotion_changes_since_approval(promotion=promotion),
             "version": promotion.updated_at.isoformat(),
             "can_approve": waiting and user.has_perm(APPROVE) and not own,
             "is_own_waiting": own,

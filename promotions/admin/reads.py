@@ -12,6 +12,7 @@ from django.db.models import Count, Q, Sum
 
 from catalog.models import Price, Product, Region
 from catalog.regions import region_today
+from promotions.changes import promotion_changes_lines
 from promotions.engine import (
     EnteredCode,
     Evaluation,
@@ -25,6 +26,8 @@ from promotions.models import Promotion, PromotionRedemption
 from promotions.rules import ORDER, SHIPPING, TENDER, layer_of
 from promotions.search import compatible
 from promotions.selectors import entered_codes_lookup, promotion_specs_get
+from promotions.services.staff import APPROVED, CHANGED
+from wallet.models import AuditEntry
 
 # --- preview ------------------------------------------------------------------------------
 
@@ -237,3 +240,48 @@ def promotion_report_get(*, promotion: Promotion) -> list[CurrencyReport]:
             )
         )
     return report
+
+
+# --- changes since the last approval --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeShown:
+    """One change of a promotion as the approver reads it (from its audit entry)."""
+
+    actor: str
+    at: datetime.datetime
+    outcome: str
+    lines: list[tuple[str, str]]  # ("percent", "10 → 20"), one per changed term
+
+
+# At most this many changes are listed (newest first); the audit log has them all.
+CHANGES_SHOWN = 20
+
+
+def promotion_changes_since_approval(*, promotion: Promotion) -> list[ChangeShown]:
+    """The changes of `promotion` since it was last approved (all of them if never), newest
+    first, each with what it changed old → new (2 queries)."""
+    target = f"promotion #{promotion.pk}"
+    last_approval = (
+        AuditEntry.objects.filter(target=target, action=APPROVED)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    entries = AuditEntry.objects.filter(target=target, action=CHANGED).select_related("actor")
+    if last_approval is not None:
+        entries = entries.filter(id__gt=last_approval)
+    shown = []
+    for entry in entries.order_by("-id")[:CHANGES_SHOWN]:
+        outcome, lines = promotion_changes_lines(entry.detail)
+        shown.append(
+            ChangeShown(
+                actor=str(entry.actor),
+                at=entry.created_at,
+                outcome=outcome,
+                # The labels (promotions/changes.py) hold no ": ", so the first one splits.
+                lines=[tuple(line.partition(": ")[::2]) for line in lines],
+            )
+        )
+    return shown
