@@ -15,14 +15,16 @@ class PromotionPagesMixin:
     """Needs `has_view_permission`, `admin_site` and `_context` of the model admin."""
 
     def preview_view(self, request, promotion_id=None):
-        """ "This cart would get …": the engine's answer for a cart staff put together (GET
-        form: nothing is written, the address can be shared)."""
+        """ "This cart would get …": the engine's answer for a cart staff put together. A POST
+        form (with the CSRF token): the codes typed are never in an address, where access logs
+        and browser history would keep them. It only reads: nothing is written whatever is
+        posted; a GET shows the empty form, whatever its query string says."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         promotion = None
         if promotion_id is not None:
             promotion = object_or_404(Promotion.objects.all(), promotion_id)
-        data = request.GET if "region" in request.GET else None
+        data = request.POST if request.method == "POST" else None
         initial = (
             {"region": request.user.region_id} if getattr(request.user, "region_id", None) else {}
         )

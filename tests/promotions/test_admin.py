@@ -384,7 +384,7 @@ def _preview(client, promotion=None, **params):
         if promotion
         else reverse("admin:promotions_preview")
     )
-    return client.get(url, params)
+    return client.post(url, params)
 
 
 def test_preview_shows_what_this_cart_would_get(demo):
@@ -449,9 +449,48 @@ def test_preview_with_codes_typed_in_yen(demo):
 
 
 def test_preview_without_a_region_shows_the_form_only():
-    response = _preview(_client(manager()))
+    response = _client(manager()).get(reverse("admin:promotions_preview"))
     assert response.status_code == 200
     assert response.context["preview"] is None
+    assert 'method="post"' in response.content.decode()
+
+
+def test_preview_takes_nothing_from_a_query_string(demo):
+    """Codes in an address land in access logs: a GET never prices what its query says."""
+    ledger = Product.objects.get(slug="the-pragmatic-ledger")
+    response = _client(manager()).get(
+        reverse("admin:promotions_preview"),
+        {"region": "US", "product_1": ledger.pk, "codes": "WELCOME10"},
+    )
+    assert response.status_code == 200
+    assert response.context["preview"] is None
+    assert "WELCOME10" not in response.content.decode()
+
+
+def test_preview_post_needs_the_csrf_token_and_writes_nothing(demo):
+    from promotions.models import PromotionRedemption
+
+    ledger = Product.objects.get(slug="the-pragmatic-ledger")
+    client = login_staff(Client(enforce_csrf_checks=True), manager())
+    data = {"region": "US", "product_1": ledger.pk, "quantity_1": "2", "codes": "WELCOME10"}
+    url = reverse("admin:promotions_preview")
+    assert client.post(url, data).status_code == 403
+
+    page = client.get(url)
+    token = page.cookies["csrftoken"].value
+    before = (
+        Promotion.objects.values_list("pk", "uses_count", "updated_at").order_by("pk"),
+        AuditEntry.objects.count(),
+    )
+    response = client.post(url, {**data, "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert response.context["preview"].evaluation.discount == 600
+    after = (
+        Promotion.objects.values_list("pk", "uses_count", "updated_at").order_by("pk"),
+        AuditEntry.objects.count(),
+    )
+    assert (list(before[0]), before[1]) == (list(after[0]), after[1])
+    assert not PromotionRedemption.objects.exists()
 
 
 def test_preview_bad_input_is_a_form_error_not_a_500(demo):
