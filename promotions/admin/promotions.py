@@ -6,7 +6,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from catalog.models import Region
 from promotions.admin.forms import PromotionForm
 from promotions.admin.pages import PromotionPagesMixin
-from promotions.admin.reads import promotion_changes_since_approval
+from promotions.admin.reads import changes_since_approval_by, promotion_changes_since_approval
 from promotions.approval import (
     promotion_approval_reasons,
     promotion_approval_threshold,
@@ -185,13 +185,15 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
         return super().has_view_permission(request, obj) or request.user.has_perm(APPROVE)
 
     def waiting_for(self, request, queryset):
-        """Waiting promotions the user may approve: not created nor last changed by them."""
+        """Waiting promotions the user may approve: not created, last changed, nor changed
+        since the last approval by them (`promotion_requesters`, as one query)."""
         if not request.user.has_perm(APPROVE):
             return queryset.none()
         return (
             queryset.filter(status=Status.PENDING_APPROVAL)
             .exclude(created_by=request.user)
             .exclude(changed_by=request.user)
+            .exclude(Exists(changes_since_approval_by(request.user)))
         )
 
     # --- pages

@@ -8,7 +8,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from catalog.models import Price, Product, Region
 from catalog.regions import region_today
@@ -285,3 +286,24 @@ def promotion_changes_since_approval(*, promotion: Promotion) -> list[ChangeShow
             )
         )
     return shown
+
+
+def changes_since_approval_by(user):
+    """The outer promotion's change audit entries by `user` since its last approval: a
+    subquery for `Exists` in a promotion queryset (the admin's "waiting for me")."""
+
+    def target(ref):
+        # The audit target of a promotion: "promotion #<pk>".
+        return Concat(Value("promotion #"), Cast(ref, CharField()))
+
+    last_approval = (
+        AuditEntry.objects.filter(target=target(OuterRef(OuterRef("pk"))), action=APPROVED)
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    return AuditEntry.objects.filter(
+        target=target(OuterRef("pk")),
+        action=CHANGED,
+        actor=user,
+        id__gt=Coalesce(Subquery(last_approval), 0),
+    )

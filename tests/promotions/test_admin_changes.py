@@ -79,3 +79,39 @@ def test_a_promotion_never_changed_lists_no_changes():
     response = _page(approver(), promotion)
     assert response.context["changes"] == []
     assert 'data-testid="promotion-changes"' not in response.content.decode()
+
+
+def test_waiting_for_me_leaves_out_what_i_changed_since_the_last_approval():
+    from promotions.admin.promotions import PromotionAdmin
+    from promotions.models import Promotion
+    from tests.promotions.staff_users import APPROVE, MANAGE, promo_staff
+
+    asker = promo_staff(*MANAGE, *APPROVE)
+    fixer = promo_staff(*MANAGE, *APPROVE)
+    someone = approver()
+    promotion = promotion_create(terms=fixed_terms(total_limit=None), created_by=manager())
+    promotion_change(
+        promotion_id=promotion.pk, terms=fixed_terms(total_limit=None, amount=600), changed_by=asker
+    )
+    promotion_change(
+        promotion_id=promotion.pk,
+        terms=fixed_terms(total_limit=None, amount=600, name="Typo fixed"),
+        changed_by=fixer,
+    )
+    model_admin = PromotionAdmin(Promotion, None)
+
+    def waiting(user):
+        request = type("Request", (), {"user": user})()
+        return list(model_admin.waiting_for(request, Promotion.objects.all()))
+
+    assert waiting(asker) == []
+    assert waiting(fixer) == []
+    assert waiting(someone) == [promotion]
+
+    # Once approved, a new change by the fixer waits: the asker's earlier change is history.
+    promotion_approve(promotion_id=promotion.pk, approved_by=someone)
+    promotion_change(
+        promotion_id=promotion.pk, terms=fixed_terms(total_limit=None, amount=700), changed_by=fixer
+    )
+    assert waiting(asker) == [promotion]
+    assert waiting(fixer) == []
