@@ -19,25 +19,25 @@ Example with the defaults (USD 1,000.00): "5.00 off, 100 uses" is worth 500.00 (
 
 As with gift card batches (wallet/services/thresholds.py), what one person made live alone in
 the last 24 hours counts with the new terms: three promotions of 999.00 are not three small
-ones. A promotion "went live alone" when it is active (or was, and is now disabled) with no
-approver and `approved_at` (when its current terms went live) within the window; its creator
-and whoever changed it both answer for it. The staff services hold the person's user row lock
-(`accounts.locks.user_qs_select_for_update`) from this measure to their write, so parallel
-requests of one person each see the ones before them. A promotion worth more than
-`REFUSE_ABOVE_THRESHOLD_TIMES` its threshold is refused outright, as a batch is.
+ones. A promotion "went live alone" when it has no approver and `approved_at` (when its terms
+last went live) within the window; its creator and whoever changed it both answer for it: for
+what it can still give while it is live, for what it gave once it is not. The staff services
+hold the person's user row lock (`accounts.locks.user_qs_select_for_update`) from this measure
+to their write, so parallel requests of one person each see the ones before them. A promotion
+worth more than `REFUSE_ABOVE_THRESHOLD_TIMES` its threshold is refused outright, as a batch is.
 """
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount, to_major_text
-from promotions.models import Promotion
+from promotions.models import Promotion, PromotionRedemption
 from wallet.services.thresholds import REFUSE_ABOVE_THRESHOLD_TIMES, WINDOW
 
 
@@ -167,22 +167,45 @@ def promotion_approval_threshold(*, currency: str) -> int | None:
         return None
 
 
-def promotions_live_alone(*, person, exclude_id: int | None = None) -> list[PromotionTerms]:
-    """The terms of the promotions `person` created or changed that went live without a second
-    person in the last 24 hours (`exclude_id`: the one being changed, measured anew)."""
+def promotions_alone_totals(*, person, exclude_id: int | None = None) -> dict[str, int | None]:
+    """Per currency, what the promotions `person` created or changed and that went live without
+    a second person in the last 24 hours stand for (None: no bound). A live one counts what it
+    can still give in all (its value); one no longer live (disabled, or sent back for
+    approval) counts what it gave while it was, so taking a used one off and making another
+    does not start the day again. `exclude_id`: the promotion being changed, measured anew."""
     if person is None or person.pk is None:
-        return []
-    rows = (
+        return {}
+    rows = list(
         Promotion.objects.filter(
             Q(created_by=person) | Q(changed_by=person),
             approved_by__isnull=True,
             approved_at__gte=timezone.now() - WINDOW,
-            status__in=(Promotion.Status.ACTIVE, Promotion.Status.DISABLED),
         )
         .exclude(pk=exclude_id)
         .prefetch_related("categories", "products", "regions", "not_combinable_with", "amounts")
     )
-    return [promotion_terms_of(promotion) for promotion in rows]
+    totals: dict[str, int | None] = {}
+
+    def add(currency: str, value: int | None) -> None:
+        before = totals.get(currency, 0)
+        totals[currency] = None if before is None or value is None else before + value
+
+    for promotion in rows:
+        if promotion.status == Promotion.Status.ACTIVE:
+            terms = promotion_terms_of(promotion)
+            for currency in promotion_currencies(terms):
+                add(currency, promotion_value(terms, currency=currency))
+    given = (
+        PromotionRedemption.objects.filter(
+            promotion__in=[p.pk for p in rows if p.status != Promotion.Status.ACTIVE],
+            released_at__isnull=True,
+        )
+        .values("currency")
+        .annotate(given=Sum(F("amount") - F("clawed_back")))
+    )
+    for row in given:
+        add(row["currency"], row["given"])
+    return totals
 
 
 def _money(value: int, currency: str) -> str:
@@ -206,15 +229,15 @@ def promotion_too_large(terms: PromotionTerms) -> str | None:
 
 
 def promotion_approval_reasons(
-    terms: PromotionTerms, *, alone: Sequence[PromotionTerms] = ()
+    terms: PromotionTerms, *, alone: Mapping[str, int | None] | None = None
 ) -> list[str]:
     """Why `terms` need a second staff member, one sentence per currency (empty: they don't).
-    `alone`: the person's promotions live alone in the window (`promotions_live_alone`)."""
+    `alone`: what the person made live alone in the window (`promotions_alone_totals`)."""
     reasons = []
     for currency in sorted(promotion_currencies(terms)):
         value = promotion_value(terms, currency=currency)
         threshold = promotion_approval_threshold(currency=currency)
-        earlier = [promotion_value(other, currency=currency) for other in alone]
+        earlier = (alone or {}).get(currency, 0)
         if threshold is None:
             reasons.append(f"{currency}: no approval threshold is set")
         elif value is None:
@@ -224,10 +247,10 @@ def promotion_approval_reasons(
                 f"{currency}: worth up to {to_major_text(value, currency=currency)} {currency}, "
                 f"above {to_major_text(threshold, currency=currency)} {currency}"
             )
-        elif None in earlier or value + sum(earlier) > threshold:
+        elif earlier is None or value + earlier > threshold:
             # An earlier one with no bound could only have gone live alone under another
             # setting: it counts as over, never as nothing.
-            made = "an unbounded amount" if None in earlier else _money(sum(earlier), currency)
+            made = "an unbounded amount" if earlier is None else _money(earlier, currency)
             reasons.append(
                 f"{currency}: worth up to {_money(value, currency)}; with the {made} you made "
                 f"live alone in the last 24 hours, above {_money(threshold, currency)}"

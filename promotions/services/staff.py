@@ -28,7 +28,7 @@ from promotions.approval import (
     promotion_approval_reasons,
     promotion_terms_of,
     promotion_too_large,
-    promotions_live_alone,
+    promotions_alone_totals,
     terms_differ_beyond_wording,
 )
 from promotions.changes import promotion_changes, promotion_changes_text
@@ -92,7 +92,7 @@ def _refuse_too_large(terms: PromotionTerms) -> None:
 
 def _status_after(terms: PromotionTerms, *, person, promotion_id=None) -> tuple[str, str]:
     """The status new terms get from `person`; call under the person's user row lock."""
-    alone = promotions_live_alone(person=person, exclude_id=promotion_id)
+    alone = promotions_alone_totals(person=person, exclude_id=promotion_id)
     reasons = promotion_approval_reasons(terms, alone=alone)
     if reasons:
         return Status.PENDING_APPROVAL, "waits for approval (" + "; ".join(reasons) + ")"
@@ -184,9 +184,14 @@ def promotion_change(
                 if promotion.status == Status.DISABLED:
                     status, outcome = Status.DISABLED, "stays disabled"
                 promotion.status = status
+                if status == Status.ACTIVE:
+                    # Live alone from now: counts in the changer's next 24 hours.
+                    promotion.approved_at = timezone.now()
+                elif promotion.approved_by_id is not None:
+                    promotion.approved_at = None
+                # Else it went live alone at `approved_at` and keeps it: what it gave since
+                # still counts in its creator's and changers' day (promotions/approval.py).
                 promotion.approved_by = None
-                # Live alone from now (counts in the changer's next 24 hours), or not live.
-                promotion.approved_at = timezone.now() if status == Status.ACTIVE else None
             else:
                 outcome = f"wording only, stays {promotion.get_status_display().lower()}"
             promotion.changed_by = changed_by

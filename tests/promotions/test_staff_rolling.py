@@ -18,8 +18,10 @@ from promotions.services import (
     promotion_disable,
 )
 from promotions.services.staff import CHANGED, promotion_requesters
+from tests.accounts.factories import UserFactory
 from tests.checkout.factories import CategoryFactory, ProductFactory
 from tests.promotions.staff_users import APPROVE, MANAGE, approver, manager, promo_staff
+from tests.promotions.test_credit_apply import apply as apply_credit
 from wallet.exceptions import OverLimit, SelfApproval
 from wallet.models import AuditEntry
 
@@ -103,12 +105,33 @@ def test_what_went_live_over_a_day_ago_or_was_approved_does_not_count():
     assert promotion_create(terms=credit_terms("gift4"), created_by=staff2).status == Status.ACTIVE
 
 
-def test_a_live_alone_promotion_disabled_since_still_counts():
+def test_one_taken_off_counts_what_it_gave_while_it_was_live():
     staff = manager()
-    first = promotion_create(terms=credit_terms("gift1"), created_by=staff)
+    first = promotion_create(terms=credit_terms("gift2", amount=40_000), created_by=staff)
+    apply_credit(UserFactory(region_id="US"), "GIFT2")  # 400.00 given
     promotion_disable(promotion_id=first.pk, disabled_by=staff, reason="used up")
-    second = promotion_create(terms=credit_terms("gift2"), created_by=staff)
-    assert second.status == Status.PENDING_APPROVAL
+
+    # 400.00 given + 600.00 = 1,000.00 is within; 600.01 would not be.
+    over = promotion_create(terms=credit_terms("gift3", amount=60_001), created_by=staff)
+    assert over.status == Status.PENDING_APPROVAL
+    within = promotion_create(terms=credit_terms("gift4", amount=60_000), created_by=staff)
+    assert within.status == Status.ACTIVE
+
+
+def test_sending_a_used_one_back_for_approval_does_not_start_the_day_again():
+    staff = manager()
+    used = promotion_create(terms=credit_terms("gift1"), created_by=staff)
+    apply_credit(UserFactory(region_id="US"), "GIFT1")  # 999.00 given
+    promotion_change(
+        promotion_id=used.pk, terms=credit_terms("gift1", total_limit=5), changed_by=staff
+    )
+    used.refresh_from_db()
+    assert used.status == Status.PENDING_APPROVAL
+    assert used.approved_at is not None  # when it went live alone: what it gave still counts
+
+    assert promotion_create(terms=credit_terms("gift2"), created_by=staff).status == (
+        Status.PENDING_APPROVAL
+    )
 
 
 def test_a_waiting_or_rejected_one_counts_nothing():
