@@ -252,8 +252,8 @@ def promotion_approval_reasons(
             # setting: it counts as over, never as nothing.
             made = "an unbounded amount" if earlier is None else _money(earlier, currency)
             reasons.append(
-                f"{currency}: worth up to {_money(value, currency)}; with the {made} you made "
-                f"live alone in the last 24 hours, above {_money(threshold, currency)}"
+                f"{currency}: worth up to {_money(value, currency)}; with the {made} the same "
+                f"person made live alone in the last 24 hours, above {_money(threshold, currency)}"
             )
     return reasons
 

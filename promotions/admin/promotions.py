@@ -21,6 +21,7 @@ from promotions.approval import (
     promotion_currencies,
     promotion_terms_of,
     promotion_value,
+    promotions_alone_totals,
 )
 from promotions.models import Promotion, PromotionAmount
 from promotions.services import (
@@ -246,7 +247,9 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             **(extra_context or {}),
             "promotion": promotion,
             "value_rows": self._value_rows(terms),
-            "approval_reasons": promotion_approval_reasons(terms),
+            "approval_reasons": promotion_approval_reasons(
+                terms, alone=self._alone(promotion) if waiting else None
+            ),
             # What the approver approves: each change since the last approval, old → new.
             "changes": promotion_changes_since_approval(promotion=promotion),
             "version": promotion.updated_at.isoformat(),
@@ -266,6 +269,13 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             else None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @staticmethod
+    def _alone(promotion):
+        """What its requester made live alone in the last 24 hours: a promotion may wait for
+        that reason alone, and the page says so rather than "within every threshold"."""
+        requester = promotion.changed_by or promotion.created_by
+        return promotions_alone_totals(person=requester, exclude_id=promotion.pk)
 
     def _form_page(self, request, form, *, title, promotion=None):
         currencies = sorted(set(Region.objects.values_list("currency", flat=True)))

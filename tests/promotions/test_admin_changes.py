@@ -115,3 +115,17 @@ def test_waiting_for_me_leaves_out_what_i_changed_since_the_last_approval():
     )
     assert waiting(asker) == [promotion]
     assert waiting(fixer) == []
+
+
+def test_a_promotion_waiting_for_the_rolling_total_says_so():
+    from tests.promotions.test_staff_rolling import credit_terms
+
+    staff = manager()
+    promotion_create(terms=credit_terms("gift1"), created_by=staff)
+    second = promotion_create(terms=credit_terms("gift2"), created_by=staff)
+
+    response = _page(approver(), second)
+
+    [reason] = response.context["approval_reasons"]
+    assert "the same person made live alone in the last 24 hours" in reason
+    assert "Within every threshold" not in response.content.decode()

@@ -57,7 +57,9 @@ def test_three_just_under_the_threshold_by_one_person_one_goes_live_alone():
 
     assert _statuses(*made) == [Status.ACTIVE, Status.PENDING_APPROVAL, Status.PENDING_APPROVAL]
     second = AuditEntry.objects.filter(target=f"promotion #{made[1].pk}").get()
-    assert "with the 999.00 USD you made live alone in the last 24 hours" in second.detail
+    assert (
+        "with the 999.00 USD the same person made live alone in the last 24 hours" in second.detail
+    )
     assert made[0].approved_at is not None
     assert made[0].approved_by is None
     assert made[1].approved_at is None
