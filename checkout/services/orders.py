@@ -34,6 +34,11 @@ from wallet.services import wallet_spend
 
 logger = logging.getLogger(__name__)
 
+PROMOTION_CHANGED = (
+    "A promotion of your order no longer applies{why}. Nothing was charged: check the summary "
+    "again."
+)
+
 
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -76,6 +81,9 @@ def order_place(
     money (`wallet_spend`); each line stores the discount of each unit.
     `expected_total` and `expected_amount_due` are what the summary showed the shopper; when
     given and the cart or balance no longer match them, nothing is charged (`CheckoutChanged`).
+    A code of the session the engine refuses: with figures the shopper saw its refusal beside
+    the code box and agreed to the total without it, so the order goes on; without figures
+    nobody saw it, and a promotion that no longer applies refuses the order (`changed`).
     Raises `EmptyCart`, `ProductUnavailable`, `CardRequired`, `PaymentDeclined`,
     `CheckoutChanged`.
     """
@@ -98,6 +106,9 @@ def order_place(
         _, address = checkout_addresses_get(user=user, session=session)
         if address is None:
             raise AddressRequired("Add the address we should send your order to.")
+    agreed = expected_total is not None or expected_amount_due is not None
+    if not agreed and quote.refusals:
+        raise CheckoutChanged(_promotion_changed(quote.refusals))
     # The shopper agreed to the figures of the summary they saw; another tab may have changed
     # the cart or the balance since, and then they must see the new figures before paying.
     if (expected_total is not None and expected_total != quote.total) or (
@@ -151,7 +162,7 @@ def order_place(
             quote=quote,
             address=address,
             authorization=authorization,
-            agreed=expected_total is not None or expected_amount_due is not None,
+            agreed=agreed,
         )
     except Exception:
         # Nothing was written (the transaction rolled back) unless a concurrent request with
@@ -186,18 +197,31 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         if existing is not None:
             return _order_replayed(existing, user)
         fresh = checkout_quote_get(user=user, session=session)
-        if (fresh.lines, fresh.shipping_line, promotion_keys(fresh)) != (
-            quote.lines,
-            quote.shipping_line,
-            promotion_keys(quote),
-        ) or _paying_changed(fresh, quote, agreed=agreed):
+        if (fresh.lines, fresh.shipping_line) != (quote.lines, quote.shipping_line):
+            raise CheckoutChanged(
+                "Your cart or balance changed while you were paying. Check the summary again."
+            )
+        # Same cart, other promotions (one expired, was disabled, reached its limit): the
+        # shopper is told it is a promotion, not their cart, that changed.
+        if promotion_keys(fresh) != promotion_keys(quote) or (
+            not agreed and fresh.refusals and not quote.refusals
+        ):
+            raise CheckoutChanged(_promotion_changed(fresh.refusals))
+        if _paying_changed(fresh, quote, agreed=agreed):
+            # Same promotions, another total: a budget was trimmed meanwhile.
+            if fresh.total != quote.total:
+                raise CheckoutChanged(_promotion_changed(()))
             raise CheckoutChanged(
                 "Your cart or balance changed while you were paying. Check the summary again."
             )
         number = _order_number()
         # 2. Promotion usage: every limit judged under its lock; a use a budget could pay
         # only in part is trimmed (`claimed.discount` is what the promotions really give).
-        claimed = order_promotions_claim(user=user, order_number=number, quote=fresh)
+        try:
+            claimed = order_promotions_claim(user=user, order_number=number, quote=fresh)
+        except CheckoutChanged as gone:  # used elsewhere, limit reached under the lock
+            why = str(gone).split(" Nothing was charged")[0].rstrip(".")
+            raise CheckoutChanged(PROMOTION_CHANGED.format(why=f": {why}")) from None
         total = fresh.subtotal + fresh.shipping - claimed.discount
         # The card was authorised for the summary's card part and is never charged more: a
         # trimmed discount is paid from the balance, and only when the shopper agreed to no
@@ -206,10 +230,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         if total != quote.total and (
             agreed or balance_part < 0 or (balance_part and not fresh.use_balance)
         ):
-            raise CheckoutChanged(
-                "A promotion of your order changed while you were paying. Nothing was charged: "
-                "check the summary again."
-            )
+            raise CheckoutChanged(_promotion_changed(()))
         # 3. Credit lots, then the wallet accounts (inside wallet_spend): credit first,
         # soonest-expiring, then gift card money, checked under their locks.
         spend = None
@@ -279,6 +300,13 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             )
         transaction.on_commit(lambda: order_placed_mail_send(order_id=order.pk), robust=True)
     return order
+
+
+def _promotion_changed(refusals) -> str:
+    """The message of an order refused because a promotion no longer applies, with the
+    engine's words for the first code it refuses."""
+    why = f": {refusals[0].message.rstrip('.')}" if refusals else ""
+    return PROMOTION_CHANGED.format(why=why)
 
 
 def _paying_changed(fresh, quote, *, agreed: bool) -> bool:

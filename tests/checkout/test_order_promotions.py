@@ -383,3 +383,72 @@ def test_an_order_keeps_a_single_use_code_only_as_its_last_four_symbols(shopper,
     client.force_login(shopper)
     page = client.get(f"/orders/{order.number}/").content.decode()
     assert "SECRETCODE7QX" not in page
+
+
+# --- a code of the session that does not apply ----------------------------------------------
+
+
+def test_without_figures_a_refused_code_of_the_session_refuses_the_order_and_charges_nothing(
+    shopper, book, gateway
+):
+    """A service call saw no summary: the code it carries does not apply (below its
+    minimum), so nobody agreed to pay without it."""
+    promotion_with_code("BIG20", percent=20, minimum_subtotal=5000)
+    cart_fill(shopper, (book, 1))
+    session = session_with("BIG20")
+    assert checkout_quote_get(user=shopper, session=session).refusals
+
+    refused = _refused_changed(shopper, session, card=APPROVED)
+
+    assert "A promotion of your order no longer applies" in str(refused)
+    assert "Nothing was charged" in str(refused)
+    assert gateway._authorizations == {}  # not even a hold
+
+
+def test_with_figures_a_refused_code_beside_the_box_is_placed_without_it(shopper, book):
+    """The page: the shopper saw the code's refusal and agreed to the total without it."""
+    promotion_with_code("BIG20", percent=20, minimum_subtotal=5000)
+    cart_fill(shopper, (book, 1))
+    fund(shopper, 2000)
+
+    order = place(shopper, session_with("BIG20"), agreed=True)
+
+    assert (order.discount, order.total, order.balance_applied) == (0, 1000, 1000)
+    assert not PromotionRedemption.objects.exists()
+
+
+@pytest.mark.parametrize("agreed", [True, False])
+@pytest.mark.parametrize("at", ["quote", "claim"])
+def test_a_promotion_gone_meanwhile_says_a_promotion_no_longer_applies(
+    shopper, book, meanwhile, at, agreed
+):
+    limited = promotion_with_code("LIMITED1", percent=15, total_limit=1)
+    cart_fill(shopper, (book, 1))
+    fund(shopper, 2000)
+    meanwhile(lambda: Promotion.objects.filter(pk=limited.pk).update(uses_count=1), at=at)
+
+    with pytest.raises(CheckoutChanged) as refused:
+        place(shopper, session_with("LIMITED1"), agreed=agreed)
+
+    message = str(refused.value)
+    assert message.startswith("A promotion of your order no longer applies")
+    assert "Nothing was charged" in message
+    assert "Your cart or balance changed" not in message
+    assert not Order.objects.exists()
+    assert balance(shopper) == 2000
+
+
+@pytest.mark.parametrize("at", ["quote", "claim"])
+def test_a_budget_trimmed_meanwhile_says_a_promotion_no_longer_applies(
+    shopper, book, meanwhile, at
+):
+    automatic_promotion(kind="fixed", amount_off=500, budget=1000, budget_used=700)
+    cart_fill(shopper, (book, 1))
+    fund(shopper, 2000)
+    meanwhile(lambda: PromotionAmount.objects.update(budget_used=800), at=at)
+
+    with pytest.raises(CheckoutChanged) as refused:
+        place(shopper, session_with(), agreed=True)
+
+    assert str(refused.value).startswith("A promotion of your order no longer applies")
+    assert "Nothing was charged" in str(refused.value)
