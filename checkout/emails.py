@@ -20,12 +20,34 @@ def _money(order: Order, amount: int) -> str:
     return format_money(amount, currency=order.currency, locale=order.region.locale)
 
 
+def _discounts(order: Order) -> list[dict]:
+    """Each promotion's label and amount, from the order's own record of them (no query), so
+    Subtotal + Shipping - these = Total; one "Discount" line for an order without it."""
+    entries = [e for e in (order.promotions or []) if e.get("amount")]
+    if sum(e["amount"] for e in entries) != order.discount:
+        entries = [{"label": "Discount", "amount": order.discount}] if order.discount else []
+    return [
+        {
+            "label": e.get("label") or e.get("code") or "Discount",
+            "amount": _money(order, -e["amount"]),
+        }
+        for e in entries
+    ]
+
+
 def _order_send(order: Order, *, template: str, subject: str, extra: dict | None = None) -> None:
+    lines = list(order.lines.all())
+    for line in lines:
+        line.amount = _money(order, line.line_total)
     context = {
         "order": order,
-        "lines": list(order.lines.all()),
+        "lines": lines,
         "subtotal": _money(order, order.subtotal),
         "shipping": _money(order, order.shipping),
+        "discounts": _discounts(order),
+        # The balance part, split as the wallet paid it: promotional credit first.
+        "credit": _money(order, order.credit_applied) if order.credit_applied else "",
+        "money": _money(order, order.balance_applied - order.credit_applied),
         "balance": _money(order, order.balance_applied),
         "card": _money(order, order.card_charged),
         "total": _money(order, order.total),
@@ -87,6 +109,9 @@ def order_refunded_mail_send(*, refund_id: int) -> None:
                     refund.from_card if refund.card_destination == Refund.Destination.BALANCE else 0
                 ),
             ),
+            # A refund of units keeps back what a promotion gave the units kept (docs/
+            # promotions.md): said, so the refund plus that adds up to what they paid.
+            "kept_back": _money(order, refund.clawed_back) if refund.clawed_back > 0 else "",
             "to_card": _money(
                 order, refund.from_card if refund.card_destination == Refund.Destination.CARD else 0
             ),
