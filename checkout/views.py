@@ -242,7 +242,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
             until = date_format(result.expires_on, "j F Y")
             messages.success(
                 request,
-                f"{result.code} applied: {amount} of promotional credit was added to your "
+                f"{result.label} applied: {amount} of promotional credit was added to your "
                 f"balance, to spend by {until}.",
             )
         else:

@@ -109,9 +109,10 @@ class Refusal:
     promotion_id: int | None
     reason: str  # a reason of docs/interface.md §11
     message: str  # plain words, figures formatted in the shopper's locale
-    params: dict = field(
-        default_factory=dict
-    )  # e.g. {"missing": 450} / {"conflicts_with": "WELCOME10"}
+    # e.g. {"missing": 450} / {"conflicts_with": "WELCOME10"}
+    params: dict = field(default_factory=dict)
+    # How the page names the code: as typed for a public code, "…7QXZ" for a single-use one.
+    shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class AppliedPromotion:
     # line key -> the discount of each unit (len == quantity); sums to the items part
     unit_allocations: dict[int, tuple[int, ...]] = field(default_factory=dict)
     shipping_amount: int = 0
+    # How the page names the code: as typed for a public code, "…7QXZ" for a single-use one.
+    shown: str = ""
 
 
 @dataclass(frozen=True)

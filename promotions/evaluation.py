@@ -168,4 +168,5 @@ def _applied(
         amount=part.amount,
         unit_allocations=pricer.part_units(part),
         shipping_amount=part.shipping_amount,
+        shown=code_shown(candidate.code, candidate.spec),
     )

@@ -206,6 +206,7 @@ def refusal_build(
             reason=result.reason, params=result.params, label=label, shopper=shopper
         ),
         params=dict(result.params),
+        shown=code_shown(code, spec, reason=result.reason),
     )
 
 

@@ -117,7 +117,11 @@ def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> Pr
         except PromotionRefused as refusal:
             raise PromoCodeRefused(refusal.reason, refusal.message, params=refusal.params) from None
         return PromoCodeResult(
-            code=canonical, credit=lot.amount, expires_on=lot.expires_on, label=spec.name
+            code=canonical,
+            credit=lot.amount,
+            expires_on=lot.expires_on,
+            # A public (vanity) code by itself; a single-use one by its promotion's name.
+            label=canonical if spec.code == canonical else spec.name,
         )
     quote = checkout_quote_get(user=user, session=session, codes=[*entered, canonical])
     if not quote.lines:
@@ -147,7 +151,9 @@ def _code_look_up(*, user, canonical: str, ip: str | None):
         raise PromoCodeRefused("unavailable", status=503) from None
     except CodeRefused:
         raise PromoCodeRefused("locked", status=429) from None
-    found = next(iter(entered_codes_lookup(codes=[canonical])), None)
+    # Staff of the promotion (creator, approver, last changer) get the unknown-code answer:
+    # they may never use it, and the box does not tell them it exists.
+    found = next(iter(entered_codes_lookup(codes=[canonical], user_id=user.pk)), None)
     if found is None or found.promotion_id is None:
         # A look-up either way: the slot stays taken whichever answer the shopper reads.
         guessing.redemption_attempt_refused(reservation)
@@ -161,12 +167,20 @@ def _code_look_up(*, user, canonical: str, ip: str | None):
 
 def checkout_promo_code_remove(*, session, code: str) -> str:
     """Take an entered promotional code out of this checkout; returns it (canonical).
-    Raises `PromoCodeRefused("not_applied")` when it was not entered (nothing changes)."""
+    Raises `PromoCodeRefused("not_applied")` when it was not entered (nothing changes).
+    A single-use code is named on the page by its last four symbols ("…7QXZ"): that names
+    the entered code ending so."""
+    entered = checkout_promo_codes(session)
+    if code.startswith("…") and len(code) == 5:
+        matching = [c for c in entered if c.endswith(code[1:].upper())]
+        if len(matching) != 1:
+            raise PromoCodeRefused("not_applied")
+        session[SESSION_PROMO_CODES] = [c for c in entered if c != matching[0]]
+        return matching[0]
     try:
         canonical = promo_code_normalize(code)
     except PromoCodeTypo:
         raise PromoCodeRefused("not_applied") from None
-    entered = checkout_promo_codes(session)
     if canonical not in entered:
         raise PromoCodeRefused("not_applied")
     session[SESSION_PROMO_CODES] = [c for c in entered if c != canonical]
