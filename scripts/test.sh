@@ -68,7 +68,9 @@ stage_cmd() {
             ;;
         bandit) bandit -c pyproject.toml -r . -q ;;
         sqlite)
-            env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e"
+            # Two workers, each with its own in-memory test database (2 min instead of 5).
+            env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e" \
+                -n "${SQLITE_WORKERS:-2}"
             ;;
         # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
         postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" -n "${PG_WORKERS:-2}" ;;
