@@ -96,7 +96,7 @@ for attempt in 1 2 3; do
     port=$(free_port)
     if as_pg "$pg_bindir/pg_ctl" start -D "$pg_dir/data" -w -t 30 -l "$pg_dir/server.log" \
         -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off" > /dev/null; then
+            -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" > /dev/null; then
         pg_port=$port
         pg_started=1
         break
