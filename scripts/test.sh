@@ -9,7 +9,7 @@
 #   bandit      bandit -c pyproject.toml -r .   (every severity)
 #   sqlite      pytest -m "not postgres and not e2e"                     on SQLite
 #   postgres    pytest -m "not e2e"     on a throwaway PostgreSQL + Redis (scripts/test-services.sh)
-#   sqlite+e2e+postgres  sqlite then e2e, beside postgres (the default: two cores share them well)
+#   sqlite+postgres  the two stages above at once (the default: they share two cores well)
 #   e2e         pytest -m e2e           browser journeys in Chromium, on SQLite
 #   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
 #               (last of the default stages; meaningful after sqlite, postgres and e2e)
@@ -29,7 +29,7 @@ export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_eve
 export PYTHONDONTWRITEBYTECODE=1
 mkdir -p var
 
-all_stages=(provision lint format migrations deploy bandit sqlite+e2e+postgres all-ran)
+all_stages=(provision lint format migrations deploy bandit sqlite+postgres e2e all-ran)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -74,20 +74,19 @@ stage_cmd() {
             ;;
         # Three workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
         postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" -n "${PG_WORKERS:-3}" ;;
-        sqlite+e2e+postgres)
-            # Two lanes at once: SQLite then the browser tests (CPU-bound, one after the
-            # other) beside the PostgreSQL run (mostly waiting on locks, barriers and its
-            # server), so on two cores they overlap well. Each lane writes its own log, shown
-            # whole when both are done; either failing fails.
+        sqlite+postgres)
+            # The two database stages at once: the SQLite run is CPU-bound, the
+            # PostgreSQL run mostly waits on its server, so on two cores they overlap well.
+            # Each writes its own log, shown whole when both are done; either failing fails.
             local logs rc_sqlite=0 rc_postgres=0 pid_sqlite pid_postgres
             logs=$(mktemp -d "${TMPDIR:-/tmp}/coinpurse-stages.XXXXXX")
-            { stage_cmd sqlite && stage_cmd e2e; } > "$logs/sqlite.log" 2>&1 &
+            stage_cmd sqlite > "$logs/sqlite.log" 2>&1 &
             pid_sqlite=$!
             stage_cmd postgres > "$logs/postgres.log" 2>&1 &
             pid_postgres=$!
             wait "$pid_sqlite" || rc_sqlite=$?
             wait "$pid_postgres" || rc_postgres=$?
-            echo "-------------------- sqlite, then e2e (exit $rc_sqlite) --------------------"
+            echo "-------------------- sqlite (exit $rc_sqlite) --------------------"
             cat "$logs/sqlite.log"
             echo "-------------------- postgres (exit $rc_postgres) --------------------"
             cat "$logs/postgres.log"
@@ -157,11 +156,11 @@ for stage in "${stages[@]}"; do
     summary
     echo
     case "$stage:$rc" in
-        sqlite:5 | postgres:5 | sqlite+e2e+postgres:5 | e2e:5)
+        sqlite:5 | postgres:5 | sqlite+postgres:5 | e2e:5)
             echo "!!! stage '$stage' FAILED: pytest collected no test (exit code 5)." \
                 "A stage that runs nothing proves nothing." >&2
             ;;
-        sqlite:124 | postgres:124 | e2e:124 | sqlite:137 | postgres:137 | e2e:137 | sqlite+e2e+postgres:124 | sqlite+e2e+postgres:137)
+        sqlite:124 | postgres:124 | e2e:124 | sqlite:137 | postgres:137 | e2e:137 | sqlite+postgres:124 | sqlite+postgres:137)
             echo "!!! stage '$stage' FAILED: still running after ${stage_timeout}s, stopped" \
                 "(TEST_STAGE_TIMEOUT). A test hangs, or the suite got too slow." >&2
             ;;
