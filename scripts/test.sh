@@ -72,8 +72,8 @@ stage_cmd() {
             env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e" \
                 -n "${SQLITE_WORKERS:-2}"
             ;;
-        # Three workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
-        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" -n "${PG_WORKERS:-3}" ;;
+        # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
+        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" -n "${PG_WORKERS:-2}" ;;
         sqlite+postgres)
             # The two database stages at once: the SQLite run is CPU-bound, the
             # PostgreSQL run mostly waits on its server, so on two cores they overlap well.
