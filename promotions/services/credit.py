@@ -8,25 +8,24 @@ import logging
 
 from babel.dates import format_date
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.locks import user_qs_select_for_update
 from catalog.money import format_money
 from catalog.regions import region_today
 from config.mail import mail_send
 from promotions import engine
-from promotions.engine import EnteredCode, PromotionSpec, ShopperInput
-from promotions.exceptions import PromotionRefused
+from promotions.engine import AppliedPromotion, EnteredCode, PromotionSpec, ShopperInput
+from promotions.exceptions import PromotionNoLongerApplies, PromotionRefused
 from promotions.locks import (
     promotion_amount_qs_select_for_update,
     promotion_code_qs_select_for_update,
     promotion_qs_select_for_update,
 )
-from promotions.models import Promotion, PromotionAmount, PromotionCode, PromotionRedemption
+from promotions.models import Promotion
 from promotions.rules import code_shown, refusal_message
 from promotions.selectors import promotion_specs_get, shopper_input_get
+from promotions.services.redemptions import promotion_redemptions_claim
 from wallet.models import CreditLot
 from wallet.services import wallet_credit_grant
 
@@ -86,7 +85,8 @@ def promotion_credit_apply(
         if promotion is None:
             raise _refused("not_found", code=code, shopper=shopper)
         region = locked_user.region
-        amount_row = promotion_amount_qs_select_for_update(
+        # Its budget row too, before the rules read what is left of it.
+        promotion_amount_qs_select_for_update(
             promotion_ids=[promotion.pk], currency=region.currency
         ).first()
         code_row = None
@@ -123,45 +123,25 @@ def promotion_credit_apply(
                 spec=fresh,
             )
 
-        amount = fresh.amount_off or 0
-        if fresh.budget_left is not None:
-            amount = min(amount, fresh.budget_left)  # the last use is trimmed, never overshot
-        if amount <= 0:
-            raise _refused(
-                "usage_limit_reached",
-                code=code,
-                shopper=now_shopper,
-                params={"limit": "budget"},
-                spec=fresh,
-            )
-        _use_count(promotion, code=code, shopper=now_shopper, spec=fresh)
-        if amount_row is not None and amount_row.budget is not None:
-            PromotionAmount.objects.filter(pk=amount_row.pk).update(
-                budget_used=F("budget_used") + amount
-            )
-        if code_row is not None and code_row.single_use:
-            spent = PromotionCode.objects.filter(pk=code_row.pk, redeemed_at__isnull=True).update(
-                redeemed_at=timezone.now()
-            )
-            if not spent:
-                raise _refused(
-                    "usage_limit_reached",
-                    code=code,
-                    shopper=now_shopper,
-                    params={"limit": "code"},
-                    spec=fresh,
-                )
+        # One use, claimed as an order's uses are (promotions/services/redemptions.py): the
+        # total limit by a guarded update, the budget trimmed to what is left, a single-use
+        # code spent, the redemption written with the constraints behind it.
         use_number = now_shopper.uses.get(promotion.pk, 0) + 1
-        PromotionRedemption.objects.create(
-            promotion=promotion,
-            code=code_row,
-            user=locked_user,
-            order_number="",
-            currency=region.currency,
-            amount=amount,
-            once_per_shopper=promotion.per_shopper_limit == 1,
-            single_use_code=bool(code_row and code_row.single_use),
+        wanted = AppliedPromotion(
+            promotion_id=promotion.pk,
+            slug=promotion.slug,
+            code=code,
+            code_id=code_row.pk if code_row is not None else None,
+            label=promotion.name,
+            amount=fresh.amount_off or 0,
         )
+        try:
+            (redemption,) = promotion_redemptions_claim(
+                user=locked_user, order_number="", currency=region.currency, applied=[wanted]
+            )
+        except PromotionNoLongerApplies as gone:
+            raise _refused(gone.reason, code=code, shopper=now_shopper, spec=fresh) from None
+        amount = redemption.amount
         # A vanity code is public; a single-use code is never written out in full (the
         # ledger, the wallet page, the e-mail): its promotion's name instead.
         label = code if promotion.codes == Promotion.Codes.VANITY and code else promotion.name
@@ -182,20 +162,6 @@ def promotion_credit_apply(
             robust=True,
         )
     return lot
-
-
-def _use_count(
-    promotion: Promotion, *, code: str, shopper: ShopperInput, spec: PromotionSpec
-) -> None:
-    """One more use of the promotion, never past its total limit (a guarded update: the
-    database decides, and the check constraint stands behind it)."""
-    uses = Promotion.objects.filter(pk=promotion.pk)
-    if promotion.total_limit is not None:
-        uses = uses.filter(uses_count__lt=F("total_limit"))
-    if not uses.update(uses_count=F("uses_count") + 1):
-        raise _refused(
-            "usage_limit_reached", code=code, shopper=shopper, params={"limit": "uses"}, spec=spec
-        )
 
 
 def credit_granted_mail_send(*, lot_id: int, label: str) -> None:

@@ -51,6 +51,8 @@ def _no_longer(applied: AppliedPromotion, reason: str, why: str) -> PromotionNoL
 def _trimmed(applied: AppliedPromotion, amount: int) -> AppliedPromotion:
     """`applied` giving only `amount`: its units and shipping part shrunk by largest remainder
     over what each part gave (so no unit gives more than before, and the parts sum exactly)."""
+    if not applied.unit_allocations and not applied.shipping_amount:
+        return replace(applied, amount=amount)  # a credit grant: no line carries it
     keys = sorted(applied.unit_allocations)
     weights = [part for key in keys for part in applied.unit_allocations[key]]
     parts = allocate(amount, [*weights, applied.shipping_amount])
