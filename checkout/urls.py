@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from checkout import order_views, views
+from checkout import giftcard_views, order_views, print_views, reload_views, views
 
 
 class OrderNumberConverter:
@@ -48,6 +48,29 @@ urlpatterns = [
         "checkout/place-order/",
         never_cache(sensitive_post_parameters("card_number")(views.PlaceOrderView.as_view())),
         name="place_order",
+    ),
+    # Buying gift cards, printing one, reloading a balance (docs/interface.md §12).
+    path(
+        "gift-cards/buy/",
+        never_cache(giftcard_views.GiftCardBuyView.as_view()),
+        name="giftcard_buy",
+    ),
+    path(
+        "orders/<order_number:number>/gift-cards/<int:gift_card_id>/print/",
+        never_cache(print_views.GiftCardPrintView.as_view()),
+        name="giftcard_print",
+    ),
+    path(
+        "wallet/reload/",
+        never_cache(sensitive_post_parameters("card_number")(reload_views.ReloadView.as_view())),
+        name="reload",
+    ),
+    path(
+        "wallet/auto-reload/",
+        never_cache(
+            sensitive_post_parameters("card_number")(reload_views.AutoReloadView.as_view())
+        ),
+        name="auto_reload",
     ),
     path("orders/", never_cache(order_views.OrderListView.as_view()), name="orders"),
     # Before the order page: "library" would read as an order number.

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "wallet",
     "promotions",
     "checkout",
+    # Background jobs: Django's tasks framework, stored in the database (docs/worker.md).
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -317,3 +319,48 @@ CONTENT_SECURITY_POLICY = {
 # Shop e-mails (config/mail.py, templates/email/): links in a message are absolute, built from
 # SITE_URL (messages are sent after commit, without a request, and never from a Host header).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+
+# Background jobs (docs/worker.md): Django's tasks framework. The embedded default keeps the
+# queue in the shop's own database (django-tasks-db; `manage.py db_worker` runs it, and
+# `make run` starts one beside the server). TASKS_BACKEND names another backend for
+# production, e.g. `django_tasks_rq.RQBackend` (the `redis-worker` extra) on REDIS_URL.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default"]}}
+# A job that fails is tried again after 1, 2, 4, … minutes (capped at JOB_RETRY_MAX_DELAY
+# seconds), at most JOB_MAX_ATTEMPTS times in all; then it stays failed for staff to see.
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
+JOB_RETRY_BASE_DELAY = env.int("JOB_RETRY_BASE_DELAY", default=60)
+JOB_RETRY_MAX_DELAY = env.int("JOB_RETRY_MAX_DELAY", default=60 * 60)
+# Periodic work (`manage.py run_schedule`, docs/worker.md): (task path, every N seconds).
+PERIODIC_TASKS = [
+    ("checkout.tasks.giftcard_deliveries_due", 60),
+    ("checkout.tasks.card_reloads_pending_complete", 300),
+    ("wallet.tasks.credit_expire", 3600),
+]
+
+# Buying gift cards (docs/interface.md §12): the listed denominations and the custom amount's
+# limits per region, in major units of the region's currency.
+GIFTCARD_DENOMINATIONS = {
+    "US": ["25", "50", "100"],
+    "GB": ["25", "50", "100"],
+    "FR": ["25", "50", "100"],
+    "DE": ["25", "50", "100"],
+    "JP": ["3000", "5000", "10000"],
+}
+GIFTCARD_CUSTOM_LIMITS = {
+    "US": ("5", "500"),
+    "GB": ("5", "500"),
+    "FR": ("5", "500"),
+    "DE": ("5", "500"),
+    "JP": ("500", "50000"),
+}
+GIFTCARD_MAX_PER_CART = env.int("GIFTCARD_MAX_PER_CART", default=10)
+# Reloading a balance by card, same shape (major units).
+RELOAD_AMOUNTS = {
+    "US": ["25", "50", "100"],
+    "GB": ["25", "50", "100"],
+    "FR": ["25", "50", "100"],
+    "DE": ["25", "50", "100"],
+    "JP": ["3000", "5000", "10000"],
+}
+RELOAD_LIMITS = GIFTCARD_CUSTOM_LIMITS

@@ -16,6 +16,8 @@ from catalog.money import format_money
 from checkout.locks import cart_qs_select_for_update, order_qs_select_for_update
 from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, VoidedAuthorization
 from checkout.payments import Authorization, payment_provider_get
+from checkout.services.giftcard_orders import order_gift_cards_cancel
+from checkout.services.paid import order_paid
 from promotions.services import promotion_redemptions_release
 from wallet.models import AuditEntry, Transfer
 from wallet.services import audit_record, wallet_spend_return
@@ -96,6 +98,9 @@ def payment_capture(*, order_id: int, authorization: Authorization) -> None:
     except DatabaseError:
         # The money was taken: the payment row lags behind, and staff must see it.
         logger.exception("order #%s: captured, but the payment row still says authorised", order_id)
+        return
+    # Paid: the work that waited for the money (bought gift cards issued, a bonus granted).
+    order_paid(order_id=order_id)
 
 
 def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
@@ -124,6 +129,9 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
         # Promotion usage next (docs/ledger.md): the order never stood, so its uses of a
         # promotion are given back, whatever PROMOTION_RELEASE_ON_REFUND says.
         promotion_redemptions_release(order_number=order.number)
+        # Gift cards bought in it will never be issued (none was: issuing waits for the
+        # capture).
+        order_gift_cards_cancel(order_id=order.pk)
         transfer = None
         # Refunds wait for a captured card payment (`order_refund`), so nothing of the balance
         # part has gone back yet: it all goes back now.

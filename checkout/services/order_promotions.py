@@ -123,3 +123,8 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
         snapshot=snapshot,
         redemptions=redemptions,
     )
+
+
+def order_bonus_grant(*, order_id: int) -> None:
+    """Placeholder until its helper writes it (issue #10)."""
+    return None

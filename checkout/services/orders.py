@@ -29,6 +29,7 @@ from checkout.selectors import (
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
+from checkout.services.reloads import auto_reload_after_purchase
 from wallet.exceptions import InsufficientFunds
 from wallet.services import wallet_spend
 
@@ -299,6 +300,12 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 robust=True,
             )
         transaction.on_commit(lambda: order_placed_mail_send(order_id=order.pk), robust=True)
+        # A purchase that left the balance below the shopper's auto-reload threshold reloads
+        # it, once per order (a background job keyed by the order, enqueued on commit).
+        if balance_part:
+            transaction.on_commit(
+                lambda: auto_reload_after_purchase(order_id=order.pk), robust=True
+            )
     return order
 
 

@@ -317,7 +317,8 @@ def test_the_same_key_twice_makes_one_order_and_lands_on_it(
     assert _debits(user) == 1
     assert Payment.objects.count() == 1
     assert gateway.captured == {order.payment.reference}
-    assert len(callbacks) == 2  # one capture and one e-mail, for the first request only
+    # One capture, one e-mail and one auto-reload check, for the first request only.
+    assert len(callbacks) == 3
 
 
 def test_a_replay_makes_no_card_call(user, lamp, pan, gateway, monkeypatch):

@@ -82,9 +82,15 @@ class GiftCard(models.Model):
     """A gift card: its value, where it redeems, and its code's keyed hash (never the code)."""
 
     class Status(models.TextChoices):
+        # Bought in the shop and paid for, its code not delivered yet (docs/giftcards.md): the
+        # code made at issue was thrown away; delivery gives it a new one and activates it.
+        PENDING = "pending", "Awaiting delivery"
         ACTIVE = "active", "Active"
         REDEEMED = "redeemed", "Redeemed"
         DISABLED = "disabled", "Disabled"
+        # Bought in the shop and refunded to its buyer before anyone redeemed it: never again
+        # redeemable (its liability went back with the refund).
+        REFUNDED = "refunded", "Refunded"
 
     code_hash = models.CharField(max_length=64, unique=True)
     last4 = models.CharField(max_length=4)

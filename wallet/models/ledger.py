@@ -25,6 +25,9 @@ class Account(models.Model):
         CARD_REFUNDS = "card_refunds", "Card payments refunded to balances"
         CREDIT_ISSUED = "credit_issued", "Promotional credit issued (funding)"
         CREDIT_BREAKAGE = "credit_breakage", "Promotional credit expired (breakage)"
+        # Card payments that reloaded a balance (docs/interface.md §12): the card provider's
+        # clearing account, money the provider owes the shop.
+        CARD_RELOADS = "card_reloads", "Balances reloaded by card (provider clearing)"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
@@ -91,6 +94,9 @@ class Transfer(models.Model):
         REFUND = "refund", "Refund"
         CREDIT_GRANT = "credit_grant", "Promotional credit granted"
         CREDIT_EXPIRY = "credit_expiry", "Promotional credit expired"
+        RELOAD = "reload", "Balance reloaded by card"
+        # A bought gift card refunded before it was redeemed: its liability taken back.
+        GIFTCARD_REFUND = "giftcard_refund", "Gift card refunded"
 
     # A replay with the same key returns the first transfer instead of moving money again.
     idempotency_key = models.CharField(max_length=128, unique=True)

@@ -106,6 +106,8 @@ class AuditEntry(models.Model):
         PROMOTION_APPROVED = "promotion_approved", "Promotion approved"
         PROMOTION_REJECTED = "promotion_rejected", "Promotion rejected"
         PROMOTION_DISABLED = "promotion_disabled", "Promotion disabled"
+        GIFTCARD_RESENT = "giftcard_resent", "Bought gift card sent again"
+        GIFTCARD_REFUNDED = "giftcard_refunded", "Bought gift card refunded"
         REFUSED = "refused", "Staff action refused"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

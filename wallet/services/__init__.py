@@ -10,6 +10,7 @@
 - `reports`: shoppers' reports about their activity, and staff answering them
 - `support`: messages sent through the contact form of /help/
 - `credit`: promotional credit: grants, wallet spends and their returns, expiry
+- `purchased`: gift cards bought in the shop: the code given at delivery, the refund
 """
 
 from wallet.services.adjustments import (
@@ -58,6 +59,7 @@ from wallet.services.ledger import (
     wallet_credit,
     wallet_debit,
 )
+from wallet.services.purchased import giftcard_code_renew, giftcard_refund
 from wallet.services.reports import (
     activity_report_create,
     activity_report_reply,
@@ -102,8 +104,10 @@ __all__ = [
     "giftcard_batch_request",
     "giftcard_batch_validate",
     "giftcard_batches_fail_interrupted",
+    "giftcard_code_renew",
     "giftcard_issue",
     "giftcard_redeem",
+    "giftcard_refund",
     "giftcard_status_set",
     "refusals_audited",
     "require_perm",

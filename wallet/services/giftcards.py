@@ -60,6 +60,8 @@ def giftcard_issue(
     expires_on: datetime.date | None = None,
     batch: GiftCardBatch | None = None,
     created_by=None,
+    pending: bool = False,
+    idempotency_key: str | None = None,
 ) -> IssuedGiftCard:
     """Issue one gift card of `amount` minor units in `region`'s currency.
 
@@ -67,6 +69,10 @@ def giftcard_issue(
     liability, so the ledger always reconciles. Returns the full code, which is never stored
     and must be handed over now. `expires_on` is the card's last valid day in the region's
     time zone. Raises `WalletError` for a non-positive amount or a last day already over there.
+
+    `pending`: a card bought in the shop, paid for but not delivered yet: it is issued (its
+    liability posted) `pending`, and its code is thrown away; `giftcard_code_renew` gives it
+    the code that is delivered. `idempotency_key` keys the issue transfer (default: per card).
     """
     if amount <= 0:
         raise WalletError("a gift card's amount must be positive")
@@ -83,6 +89,7 @@ def giftcard_issue(
             region=region,
             expires_on=expires_on,
             batch=batch,
+            status=GiftCard.Status.PENDING if pending else GiftCard.Status.ACTIVE,
         )
         funding = system_account_get_or_create(
             kind=Account.Kind.GIFTCARDS_ISSUED, currency=currency
@@ -91,7 +98,7 @@ def giftcard_issue(
             kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=currency
         )
         transfer_create(
-            idempotency_key=f"giftcard-issue:{card.pk}",
+            idempotency_key=idempotency_key or f"giftcard-issue:{card.pk}",
             kind=Transfer.Kind.GIFTCARD_ISSUE,
             description=f"Gift card …{card.last4} issued",
             legs=[Leg(funding.pk, -amount), Leg(outstanding.pk, amount)],
@@ -139,11 +146,12 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         # does not block the rows that point at the user (a new wallet account).
         shopper = user_qs_select_for_update(user_id=user.pk).get()
         card = giftcard_qs_select_for_update(code_hash=code_hash(canonical)).first()
-        if card is None:
+        # A bought card awaiting delivery has had no code anyone knows: as good as none.
+        if card is None or card.status == GiftCard.Status.PENDING:
             raise CodeRefused("not_found")
         if card.status == GiftCard.Status.REDEEMED:
             raise CodeRefused("already_redeemed")
-        if card.status == GiftCard.Status.DISABLED or (
+        if card.status in (GiftCard.Status.DISABLED, GiftCard.Status.REFUNDED) or (
             card.batch is not None and card.batch.status != GiftCardBatch.Status.ISSUED
         ):
             raise CodeRefused("disabled")

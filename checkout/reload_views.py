@@ -1,0 +1,11 @@
+"""Placeholder until its helper writes it (issue #10)."""
+
+from django.views import View
+
+
+class ReloadView(View):
+    pass
+
+
+class AutoReloadView(View):
+    pass
