@@ -127,7 +127,7 @@ PRODUCTS = [
         "gift-cards",
         "gift_card",
         2500,
-        "A gift card to send (sending arrives with a later release).",
+        "A gift card to e-mail on the day you choose, or to print: pick its amount and design.",
     ),
     (
         "gift-card-50",
@@ -135,7 +135,7 @@ PRODUCTS = [
         "gift-cards",
         "gift_card",
         5000,
-        "A gift card to send (sending arrives with a later release).",
+        "A gift card to e-mail on the day you choose, or to print: pick its amount and design.",
     ),
 ]
 

@@ -23,6 +23,9 @@ class OrderDetailView(LoginRequiredMixin, View):
         order = order_get_for_user(user=request.user, number=number)
         context = {
             "order": order,
+            # Bought gift cards, each with its delivery's status (never a code).
+            "gift_cards": order.bought_gift_cards,
+            "gift_card_line_ids": {card.line_id for card in order.bought_gift_cards},
             "timeline": _timeline(order),
             "applied_promotions": _promotions_used(order),
         }

@@ -14,6 +14,11 @@
                  money  = min(gift card money, total - credit)
     amount due = total - balance                    (charged to the card)
 
+Gift cards bought (`PricedGiftCard`, docs/interface.md §12) are in the subtotal and the total,
+but nothing else looks at them: they are never discounted, they count for no free-shipping
+threshold, and the balance (credit or money) never pays them: the card does. So the balance
+part is at most `total - gift_card_total`, and the amount due always includes the gift cards.
+
 Standard shipping's free-from threshold compares the items' subtotal *before* promotions (a
 discount never costs the shopper their free shipping): the engine prices it
 (`Evaluation.shipping`), and the options shown are priced the same way.
@@ -22,6 +27,7 @@ Pure functions over plain values: no database, so every page and the order servi
 the same way.
 """
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -42,6 +48,27 @@ class PricedLine:
     @property
     def total(self) -> int:
         return (self.unit_price or 0) * self.quantity
+
+
+@dataclass(frozen=True)
+class PricedGiftCard:
+    """A gift card in the cart (`CartGiftCard`), as it will be bought: its own line of
+    `amount` (minor units of the region's currency), paid by card only."""
+
+    id: int  # the `CartGiftCard`'s
+    product_id: int
+    name: str  # the order line's name ("Gift card for Ann")
+    amount: int
+    delivery: str  # "email" / "print"
+    recipient_name: str
+    recipient_email: str
+    message: str
+    design: str
+    send_on: datetime.date | None  # None: as soon as the order is paid
+
+    @property
+    def total(self) -> int:
+        return self.amount
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,21 @@ class Quote:
     evaluation: Evaluation | None = None
     # The part of `balance_applied` paid by promotional credit (the rest is gift card money).
     credit_applied: int = 0
+    # Gift cards bought: in `subtotal` and `total`, never in `balance_applied` (module doc).
+    gift_cards: list[PricedGiftCard] = field(default_factory=list)
+
+    @property
+    def gift_card_total(self) -> int:
+        return sum(card.amount for card in self.gift_cards)
+
+    @property
+    def items_subtotal(self) -> int:
+        """The subtotal of the other lines: what promotions and shipping look at."""
+        return self.subtotal - self.gift_card_total
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines and not self.gift_cards
 
     @property
     def applied(self) -> tuple[AppliedPromotion, ...]:
@@ -164,6 +206,7 @@ def quote_build(
     evaluation: Evaluation | None = None,
     credit_lots: Sequence = (),
     money: int | None = None,
+    gift_cards: Sequence[PricedGiftCard] = (),
 ) -> Quote:
     """Price `lines` and split the total between the balance and the card (see the module).
     `rates` are the region's shipping rates; a cart with a physical line ships by
@@ -172,13 +215,16 @@ def quote_build(
     `evaluation` is the promotions engine's answer for these lines and that method: its
     discount is the quote's, and its `shipping` the chosen method's price. `credit_lots`
     (`wallet.selectors.CreditLotView`) and `money` split `balance` (their total) into
-    promotional credit and gift card money; without them the whole balance is money."""
-    subtotal = sum(line.total for line in lines)
+    promotional credit and gift card money; without them the whole balance is money.
+    `gift_cards` are added to the subtotal and paid by card only (module doc)."""
+    items = sum(line.total for line in lines)
+    gift_card_total = sum(card.amount for card in gift_cards)
+    subtotal = items + gift_card_total
     options = []
     if any(not line.digital for line in lines):
         # Free-from is judged on the items before promotions (docs/promotions.md): a discount
-        # never costs the shopper their free shipping.
-        options = [shipping_line_build(rate=rate, subtotal=subtotal) for rate in rates]
+        # never costs the shopper their free shipping. Gift cards bought do not count.
+        options = [shipping_line_build(rate=rate, subtotal=items) for rate in rates]
     chosen = next((o for o in options if o.method == shipping_method), None)
     chosen = chosen or (options[0] if options else None)
     if evaluation is not None and chosen is not None and chosen.amount != evaluation.shipping:
@@ -186,20 +232,23 @@ def quote_build(
         chosen = replace(chosen, amount=evaluation.shipping)
         options = [chosen if o.method == chosen.method else o for o in options]
     shipping = chosen.amount if chosen else 0
+    # A discount never reaches the gift cards: at most the other lines and shipping.
     if evaluation is not None:
-        discount = min(evaluation.discount, subtotal + shipping)
+        discount = min(evaluation.discount, items + shipping)
     else:
-        discount = min(sum(d.amount for d in discounts), subtotal + shipping)
+        discount = min(sum(d.amount for d in discounts), items + shipping)
     total = subtotal + shipping - discount
+    # What the balance may pay: everything but the gift cards (the card pays those).
+    payable_by_balance = total - gift_card_total
     credit_applied, balance_applied = 0, 0
-    if use_balance and total > 0:
+    if use_balance and payable_by_balance > 0:
         if credit_lots:
             payable = _payable_by_category(lines, evaluation, shipping)
             credit_applied = credit_plan(
-                lots=credit_lots, amount=total, payable_by_category=payable
+                lots=credit_lots, amount=payable_by_balance, payable_by_category=payable
             ).credit
         cash = max(balance if money is None else money, 0)
-        balance_applied = credit_applied + min(cash, total - credit_applied)
+        balance_applied = credit_applied + min(cash, payable_by_balance - credit_applied)
     return Quote(
         currency=currency,
         lines=list(lines),
@@ -215,6 +264,7 @@ def quote_build(
         shipping_options=options,
         evaluation=evaluation,
         credit_applied=credit_applied,
+        gift_cards=list(gift_cards),
     )
 
 

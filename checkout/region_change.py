@@ -6,7 +6,7 @@ the old currency (a refund to the balance), so both make the change wait.
 
 from accounts.services import RegionChange
 from checkout.locks import cart_qs_select_for_update
-from checkout.models import Cart, CartLine, Order
+from checkout.models import Cart, CartGiftCard, CartLine, Order
 
 # Orders that can no longer move money to or from the shopper. Any other status is open: a
 # status added later counts as open until it is named here (failing safe). "payment_failed"
@@ -15,7 +15,8 @@ CLOSED_ORDER_STATUSES = frozenset({Order.Status.REFUNDED, "payment_failed", "can
 
 
 def checkout_region_change_guard(change: RegionChange) -> list[str]:
-    """Refuse while the saved cart has lines, or while an order in the old currency is open
+    """Refuse while the saved cart has lines or gift cards (both priced in the old region's
+    currency: the shopper empties the cart first), or while an order in the old currency is open
     (it may still be refunded into that currency's balance; between regions of one currency a
     refund stays on show, so only the cart counts there).
 
@@ -30,6 +31,11 @@ def checkout_region_change_guard(change: RegionChange) -> list[str]:
     if items:
         reasons.append(
             f"their cart holds {items} item(s) priced in the {change.old_region.code} store"
+        )
+    gift_cards = CartGiftCard.objects.filter(cart=cart).count()
+    if gift_cards:
+        reasons.append(
+            f"their cart holds {gift_cards} gift card(s) in {change.old_region.currency}"
         )
     if change.currency_changes:
         numbers = list(

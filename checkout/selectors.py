@@ -2,15 +2,15 @@
 
 from collections.abc import Sequence
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 
 from accounts.addresses import address_list_for_user
 from accounts.models import Address
 from catalog.models import Price, Product
 from catalog.selectors import products_by_slug
-from checkout.models import CartLine, Order, OrderLine, ShippingRate
-from checkout.pricing import PricedLine, Quote, Rate, quote_build
+from checkout.models import CartGiftCard, CartLine, Order, OrderLine, ShippingRate
+from checkout.pricing import PricedGiftCard, PricedLine, Quote, Rate, quote_build
 from promotions.engine import LineInput, ShippingInput, promotions_evaluate
 from promotions.models import PromotionRedemption
 from promotions.selectors import entered_codes_lookup, promotion_specs_get, shopper_input_get
@@ -45,7 +45,11 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
                 quantity=row.quantity,
                 # A product withdrawn since it was added is no longer for sale (as for visitors,
                 # whose lines `products_by_slug` drops): it shows as unavailable, never bought.
-                unit_price=row.price if row.product.is_active else None,
+                # A gift card is never a plain line (it is a `CartGiftCard`, with its
+                # recipient): one that got here some other way cannot be bought as one.
+                unit_price=row.price
+                if row.product.is_active and row.product.kind != Product.Kind.GIFT_CARD
+                else None,
                 digital=row.product.kind == Product.Kind.DIGITAL,
                 category_id=row.product.category_id,
             )
@@ -68,6 +72,38 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
     ]
 
 
+def gift_card_line_name(*, recipient_name: str) -> str:
+    """What a bought gift card's line is called on the cart, the order and its e-mails."""
+    return f"Gift card for {recipient_name}"
+
+
+def cart_gift_cards_get(*, user) -> list[PricedGiftCard]:
+    """The gift cards in the signed-in shopper's cart, in the order they were added (one
+    query; none for a visitor, who cannot buy gift cards)."""
+    if not user.is_authenticated:
+        return []
+    return [
+        PricedGiftCard(
+            id=row.pk,
+            product_id=row.product_id,
+            name=gift_card_line_name(recipient_name=row.recipient_name),
+            amount=row.amount,
+            delivery=row.delivery,
+            recipient_name=row.recipient_name,
+            recipient_email=row.recipient_email,
+            message=row.message,
+            design=row.design,
+            send_on=row.send_on,
+        )
+        for row in CartGiftCard.objects.filter(cart__user=user).order_by("pk")
+    ]
+
+
+def cart_gift_card_count(*, user) -> int:
+    """How many gift cards the shopper's cart holds (one query)."""
+    return CartGiftCard.objects.filter(cart__user=user).count()
+
+
 def shipping_rates_get(*, region_code: str) -> list[Rate]:
     """The region's shipping rates, standard first (one query)."""
     rows = ShippingRate.objects.filter(region_id=region_code)
@@ -84,25 +120,29 @@ def checkout_promo_codes(session) -> list[str]:
 def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> Quote:
     """What the signed-in shopper would pay now: lines, shipping, the promotions that apply
     (the entered codes' and the automatic ones, chosen by the engine), the balance part
-    (promotional credit first, then gift card money) and the card part.
+    (promotional credit first, then gift card money) and the card part, which always pays
+    the gift cards bought (checkout/pricing.py).
 
     `codes` are the promotional codes to price (default: the ones entered at checkout); the
-    code box prices a new code with them before keeping it. Queries, however many lines and
-    codes: lines, rates, balance, earlier orders, the promotion look-ups
-    (promotions.selectors), none of the promotion ones for an empty cart."""
+    code box prices a new code with them before keeping it. Queries, however many lines,
+    gift cards and codes: lines, gift cards, rates, balance, earlier orders, the promotion
+    look-ups (promotions.selectors), none of the promotion ones for an empty cart."""
     region = user.region
     lines = cart_lines_get(user=user, session=session, region_code=region.code)
+    gift_cards = cart_gift_cards_get(user=user)
     rates = shipping_rates_get(region_code=region.code) if lines else []
     balance = wallet_balance_get(user=user)
     use_balance = session.get(SESSION_USE_BALANCE, True)
     method = session.get(SESSION_SHIPPING, Order.ShippingMethod.STANDARD)
     evaluation = None
-    if lines:
+    if lines or gift_cards:
+        # A cart of gift cards only is evaluated too: a gift card bonus offer looks at them.
         evaluation = checkout_promotions_evaluate(
             user=user,
             lines=lines,
             rate=_rate_chosen(lines, rates, method),
             codes=checkout_promo_codes(session) if codes is None else list(codes),
+            gift_card_total=sum(card.amount for card in gift_cards),
         )
     return quote_build(
         currency=region.currency,
@@ -114,6 +154,7 @@ def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> 
         evaluation=evaluation,
         credit_lots=balance.lots,
         money=balance.money,
+        gift_cards=gift_cards,
     )
 
 
@@ -132,11 +173,18 @@ def checkout_has_orders(*, user) -> bool:
 
 
 def checkout_promotions_evaluate(
-    *, user, lines: Sequence[PricedLine], rate: Rate | None, codes: Sequence[str]
+    *,
+    user,
+    lines: Sequence[PricedLine],
+    rate: Rate | None,
+    codes: Sequence[str],
+    gift_card_total: int = 0,
 ):
     """The promotions engine's answer for this cart, shopper and entered `codes`
     (promotions.engine.Evaluation). Lines not sold in the region are left out: they cannot
-    be bought, so nothing is discounted on them."""
+    be bought, so nothing is discounted on them. Gift cards bought are never among `lines`
+    (never discounted, no minimum counts them); `gift_card_total` (minor units) is what the
+    gift card bonus offer looks at."""
     region = user.region
     entered = entered_codes_lookup(codes=codes) if codes else []
     specs = promotion_specs_get(
@@ -184,8 +232,9 @@ def checkout_addresses_get(*, user, session) -> tuple[list[Address], Address | N
 def library_for_user(*, user):
     """The digital items the shopper bought (their library): lines of orders that stand, the
     newest first."""
+    # A gift card bought is for its recipient, not an item of the buyer's library.
     return (
-        OrderLine.objects.filter(order__user=user, is_digital=True)
+        OrderLine.objects.filter(order__user=user, is_digital=True, gift_card__isnull=True)
         .exclude(order__status__in=[Order.Status.PAYMENT_FAILED, Order.Status.REFUNDED])
         .select_related("order")
         .order_by("-order_id", "id")
@@ -199,13 +248,19 @@ def order_list_for_user(*, user):
 def order_get_for_user(*, user, number: str) -> Order:
     """One of the shopper's own orders with its lines, payment and refunds, and the
     promotions it used (`applied_promotions`: its redemptions, with their promotion and code,
-    in one more query); else 404."""
+    in one more query); else 404. Each line comes with its bought gift card and that card's
+    wallet card (for `OrderGiftCard.page_status`), in the lines' query; `order.bought_gift_cards`
+    lists them."""
+    lines = OrderLine.objects.select_related("gift_card__card").order_by("pk")
     order = get_object_or_404(
         Order.objects.filter(user=user)
         .select_related("payment")
-        .prefetch_related("lines", "refunds"),
+        .prefetch_related(Prefetch("lines", queryset=lines), "refunds"),
         number=number,
     )
+    order.bought_gift_cards = [
+        line.gift_card for line in order.lines.all() if _gift_card_of(line) is not None
+    ]
     # A redemption names its order by number (promotions never imports checkout).
     order.applied_promotions = list(
         PromotionRedemption.objects.filter(user=user, order_number=order.number)
@@ -213,3 +268,11 @@ def order_get_for_user(*, user, number: str) -> Order:
         .order_by("pk")
     )
     return order
+
+
+def _gift_card_of(line: OrderLine):
+    """The line's bought gift card, or None (a reverse one-to-one raises when there is none)."""
+    try:
+        return line.gift_card
+    except OrderLine.gift_card.RelatedObjectDoesNotExist:
+        return None

@@ -2,6 +2,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -23,8 +24,9 @@ from checkout.forms import (
     ShippingForm,
     UseBalanceForm,
 )
-from checkout.models import Order
+from checkout.models import CartGiftCard, Order
 from checkout.selectors import (
+    cart_gift_cards_get,
     cart_lines_get,
     checkout_addresses_get,
     checkout_quote_get,
@@ -37,6 +39,7 @@ from checkout.services import (
     checkout_use_balance_set,
     order_place,
 )
+from checkout.services.cart import cart_giftcard_remove
 from checkout.services.promo_codes import (
     PromoCodeRefused,
     checkout_promo_code_enter,
@@ -56,8 +59,9 @@ class CartView(View):
     def get(self, request):
         region = shopper_region(request.user)
         lines = cart_lines_get(user=request.user, session=request.session, region_code=region.code)
-        subtotal = sum(line.total for line in lines)
-        context = {"region": region, "lines": lines, "subtotal": subtotal}
+        gift_cards = cart_gift_cards_get(user=request.user)
+        subtotal = sum(line.total for line in lines) + sum(card.amount for card in gift_cards)
+        context = {"region": region, "lines": lines, "gift_cards": gift_cards, "subtotal": subtotal}
         return render(request, "checkout/cart.html", context)
 
 
@@ -93,6 +97,8 @@ def _same_site(request, url: str | None) -> str | None:
 
 class CartUpdateView(View):
     def post(self, request):
+        if "gift_card" in request.POST:
+            return self.gift_card_remove(request)
         form = CartLineForm(request.POST)
         if not form.is_valid():
             _form_error(request, "quantity", "Choose a quantity from 0 to 99.")
@@ -109,6 +115,24 @@ class CartUpdateView(View):
         else:
             removed = form.cleaned_data["quantity"] == 0
             messages.success(request, "Removed from your cart." if removed else "Cart updated.")
+        return redirect("checkout:cart")
+
+    @staticmethod
+    def gift_card_remove(request):
+        """POST `gift_card` (its id): take that gift card out of the cart. Only a signed-in
+        shopper has gift cards; another shopper's, or none, is a 404."""
+        try:
+            gift_card_id = int(request.POST["gift_card"])
+        except ValueError:
+            raise Http404 from None
+        # Beyond any id (PostgreSQL's integer would refuse it): none of theirs.
+        if not request.user.is_authenticated or not 0 < gift_card_id < 2**63:
+            raise Http404
+        try:
+            cart_giftcard_remove(user=request.user, gift_card_id=gift_card_id)
+        except CartGiftCard.DoesNotExist:
+            raise Http404 from None
+        messages.success(request, "The gift card was removed from your cart.")
         return redirect("checkout:cart")
 
 

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from catalog.money import format_money
+from catalog.regions import region_today
 from checkout.emails import order_placed_mail_send
 from checkout.exceptions import (
     AddressRequired,
@@ -21,7 +23,15 @@ from checkout.exceptions import (
     ProductUnavailable,
 )
 from checkout.locks import cart_qs_select_for_update
-from checkout.models import CartLine, Order, OrderLine, Payment, VoidedAuthorization
+from checkout.models import (
+    CartGiftCard,
+    CartLine,
+    Order,
+    OrderGiftCard,
+    OrderLine,
+    Payment,
+    VoidedAuthorization,
+)
 from checkout.payments import payment_provider_get
 from checkout.selectors import (
     checkout_addresses_get,
@@ -87,12 +97,17 @@ def order_place(
     nobody saw it, and a promotion that no longer applies refuses the order (`changed`).
     Raises `EmptyCart`, `ProductUnavailable`, `CardRequired`, `PaymentDeclined`,
     `CheckoutChanged`.
+
+    Gift cards bought (docs/interface.md §12) are lines of their own, paid by the card
+    whatever the balance holds: a cart with gift cards always needs a card (`CardRequired`,
+    `card_required`). Each becomes an `OrderLine` with an `OrderGiftCard` beside it,
+    `awaiting_payment` until the capture issues the card (`order_paid`).
     """
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _order_replayed(existing, user)
     quote = checkout_quote_get(user=user, session=session)
-    if not quote.lines:
+    if quote.is_empty:
         # A concurrent submit of this same key may have committed its order (and emptied the
         # cart) since the look-up above: the replay lands on that order, not on "empty".
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
@@ -122,6 +137,12 @@ def order_place(
 
     authorization = None
     if quote.amount_due > 0:
+        if not card_number.strip() and quote.gift_cards:
+            gift_part = format_money(quote.gift_card_total, currency=quote.currency)
+            raise CardRequired(
+                f"Gift cards are paid by card, never from the balance: enter a card number to "
+                f"pay {gift_part} of gift cards."
+            )
         if not card_number.strip():
             raise CardRequired("Enter a card number to pay the rest.")
         try:
@@ -198,7 +219,11 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         if existing is not None:
             return _order_replayed(existing, user)
         fresh = checkout_quote_get(user=user, session=session)
-        if (fresh.lines, fresh.shipping_line) != (quote.lines, quote.shipping_line):
+        if (fresh.lines, fresh.gift_cards, fresh.shipping_line) != (
+            quote.lines,
+            quote.gift_cards,
+            quote.shipping_line,
+        ):
             raise CheckoutChanged(
                 "Your cart or balance changed while you were paying. Check the summary again."
             )
@@ -280,6 +305,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             )
             for line in fresh.lines
         )
+        _order_gift_cards_write(order=order, quote=fresh)
         if authorization is not None:
             Payment.objects.create(
                 order=order,
@@ -290,6 +316,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 currency=authorization.currency,
             )
         CartLine.objects.filter(cart__user=user).delete()
+        CartGiftCard.objects.filter(cart__user=user).delete()
         # After commit only: capturing and e-mailing are outside calls that must neither
         # run for an order that rolled back nor hold the locks above while they wait. Both
         # catch their own errors (and `robust` stands behind that): the order is committed,
@@ -307,6 +334,45 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 lambda: auto_reload_after_purchase(order_id=order.pk), robust=True
             )
     return order
+
+
+def _order_gift_cards_write(*, order: Order, quote) -> None:
+    """The order's gift cards: each its own line (quantity 1, its amount, never discounted)
+    and its `OrderGiftCard`, waiting for the payment. A card without a day, or whose day has
+    passed while it sat in the cart, is sent on the day the order is placed (in the buyer's
+    region)."""
+    if not quote.gift_cards:
+        return
+    today = region_today(order.region)
+    lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product_id=card.product_id,
+            product_name=card.name,
+            quantity=1,
+            unit_price=card.amount,
+            line_total=card.amount,
+            discount=0,
+            unit_discounts=[0],
+            is_digital=True,
+        )
+        for card in quote.gift_cards
+    )
+    OrderGiftCard.objects.bulk_create(
+        OrderGiftCard(
+            order=order,
+            line=line,
+            amount=card.amount,
+            currency=order.currency,
+            delivery=card.delivery,
+            recipient_email=card.recipient_email,
+            recipient_name=card.recipient_name,
+            message=card.message,
+            design=card.design,
+            send_on=max(card.send_on or today, today),
+        )
+        for line, card in zip(lines, quote.gift_cards, strict=True)
+    )
 
 
 def _promotion_changed(refusals) -> str:
