@@ -1,7 +1,7 @@
 """The only home of `select_for_update` in checkout (the global lock order is written once, in
 docs/ledger.md)."""
 
-from checkout.models import Cart, Order
+from checkout.models import AutoReload, Cart, Order, Reload
 
 
 def cart_qs_select_for_update(*, user_id: int):
@@ -13,3 +13,15 @@ def order_qs_select_for_update(*, order_id: int):
     """Lock one order: two refunds of the same order queue here."""
     # `of=self`: callers may join the shopper; only the order row is locked.
     return Order.objects.select_for_update(of=("self",)).filter(pk=order_id)
+
+
+def reload_qs_select_for_update(*, reload_id: int):
+    """Lock one reload: the request, its replay and the worker finishing it queue here, so its
+    balance credit is posted once."""
+    return Reload.objects.select_for_update().filter(pk=reload_id)
+
+
+def autoreload_qs_select_for_update(*, user_id: int):
+    """Lock a shopper's auto-reload settings: saving them and a declined auto-reload turning
+    them off queue here."""
+    return AutoReload.objects.select_for_update().filter(user_id=user_id)

@@ -334,7 +334,7 @@ JOB_RETRY_MAX_DELAY = env.int("JOB_RETRY_MAX_DELAY", default=60 * 60)
 # Periodic work (`manage.py run_schedule`, docs/worker.md): (task path, every N seconds).
 PERIODIC_TASKS = [
     ("checkout.tasks.giftcard_deliveries_due", 60),
-    ("checkout.tasks.card_reloads_pending_complete", 300),
+    ("checkout.reload_tasks.card_reloads_pending_complete", 300),
     ("wallet.tasks.credit_expire", 3600),
 ]
 
