@@ -139,7 +139,7 @@ def promotion_currencies(terms: PromotionTerms) -> set[str]:
 def promotion_value(terms: PromotionTerms, *, currency: str) -> int | None:
     """The most the promotion can give in `currency` in total, minor units; None: no bound."""
     row = terms.amounts.get(currency, AmountTerms())
-    if terms.kind in (Promotion.Kind.FIXED, Promotion.Kind.CREDIT):
+    if terms.kind in (Promotion.Kind.FIXED, Promotion.Kind.CREDIT, Promotion.Kind.GIFTCARD_BONUS):
         per_use = row.amount_off or 0
         if row.cap is not None:
             per_use = min(per_use, row.cap)

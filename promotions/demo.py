@@ -39,6 +39,13 @@ class DemoPromotion:
     region_codes: tuple[str, ...] = ()
     not_combinable_with: tuple[str, ...] = ()
     window: str = ""  # "expired" (ended yesterday) / "soon" (starts tomorrow)
+    # An automatic offer has no code: its slug names it (`code` is then only its name here).
+    automatic: bool = False
+    slug: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.slug or self.code.lower()
 
 
 DEMO_PROMOTIONS = (
@@ -84,6 +91,18 @@ DEMO_PROMOTIONS = (
         credit_days=30,
         per_shopper_limit=1,
     ),
+    # docs/interface.md §12: gift cards worth 50.00 or more in one order earn 10.00 of
+    # promotional credit once the order is paid (7,500 yen earn 1,500).
+    DemoPromotion(
+        "GIFTCARD-BONUS",
+        "Gift card bonus: 10.00 credit with 50.00 of gift cards",
+        Kind.GIFTCARD_BONUS,
+        amount_off=1000,
+        minimum=5000,
+        credit_days=30,
+        automatic=True,
+        slug="giftcard-bonus",
+    ),
     DemoPromotion("OLDCODE", "An old 10% off", Kind.PERCENT, percent=10, window="expired"),
     DemoPromotion("SOON", "10% off, starting soon", Kind.PERCENT, percent=10, window="soon"),
 )
@@ -108,12 +127,12 @@ def _window(demo: DemoPromotion) -> dict:
 
 def _demo_create(demo: DemoPromotion, currencies: list[str]) -> Promotion:
     promotion = Promotion.objects.create(
-        slug=demo.code.lower(),
+        slug=demo.key,
         name=demo.name,
         kind=demo.kind,
         target=demo.target,
-        codes=Promotion.Codes.VANITY,
-        code=demo.code,
+        codes=Promotion.Codes.AUTOMATIC if demo.automatic else Promotion.Codes.VANITY,
+        code="" if demo.automatic else demo.code,
         status=Promotion.Status.ACTIVE,
         percent=demo.percent,
         credit_days=demo.credit_days,
@@ -136,9 +155,10 @@ def _demo_create(demo: DemoPromotion, currencies: list[str]) -> Promotion:
             )
             for currency in currencies
         )
-    PromotionCode.objects.create(
-        promotion=promotion, code_hash=promo_code_hash(demo.code), last4=demo.code[-4:]
-    )
+    if not demo.automatic:
+        PromotionCode.objects.create(
+            promotion=promotion, code_hash=promo_code_hash(demo.code), last4=demo.code[-4:]
+        )
     return promotion
 
 
@@ -150,18 +170,18 @@ def demo_promotions_load() -> int:
     with transaction.atomic():
         existing = {p.slug: p for p in Promotion.objects.filter(slug__in=_slugs())}
         for demo in DEMO_PROMOTIONS:
-            promotion = existing.get(demo.code.lower())
+            promotion = existing.get(demo.key)
             if promotion is None:
-                existing[demo.code.lower()] = _demo_create(demo, currencies)
+                existing[demo.key] = _demo_create(demo, currencies)
                 created += 1
             elif demo.window:
                 Promotion.objects.filter(pk=promotion.pk).update(**_window(demo))
         for demo in DEMO_PROMOTIONS:
             others = [existing[code.lower()] for code in demo.not_combinable_with]
             if others:
-                existing[demo.code.lower()].not_combinable_with.add(*others)
+                existing[demo.key].not_combinable_with.add(*others)
     return created
 
 
 def _slugs() -> list[str]:
-    return [demo.code.lower() for demo in DEMO_PROMOTIONS]
+    return [demo.key for demo in DEMO_PROMOTIONS]

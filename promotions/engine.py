@@ -131,6 +131,21 @@ class AppliedPromotion:
 
 
 @dataclass(frozen=True)
+class AppliedBonus:
+    """A gift card bonus offer the cart qualifies for: `credit` of promotional credit once
+    the order is paid (never a discount: the order's figures do not change)."""
+
+    promotion_id: int
+    slug: str
+    code: str  # "" for an automatic one
+    code_id: int | None
+    label: str  # "Gift card bonus: $10.00 promotional credit with $50.00 of gift cards"
+    credit: int  # minor units
+    minimum: int  # the gift card total it needs, minor units
+    shown: str = ""
+
+
+@dataclass(frozen=True)
 class Evaluation:
     applied: tuple[AppliedPromotion, ...]
     refusals: tuple[Refusal, ...]  # one per entered code not applied
@@ -140,6 +155,9 @@ class Evaluation:
     shipping_discount: int
     # line key -> discount of each unit, all promotions together (what the order line stores)
     unit_allocations: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # The gift card bonus offer the cart's gift cards qualify for (at most one: the largest
+    # credit), beside the discounts, which it never changes.
+    bonuses: tuple[AppliedBonus, ...] = ()
 
     @property
     def discount(self) -> int:
@@ -147,15 +165,20 @@ class Evaluation:
 
 
 def rule_check(
-    *, spec: PromotionSpec, lines: Sequence[LineInput], shopper: ShopperInput
+    *,
+    spec: PromotionSpec,
+    lines: Sequence[LineInput],
+    shopper: ShopperInput,
+    gift_card_total: int = 0,
 ) -> RuleResult:
     """Every condition of one promotion on its own (window, region, currency, first order,
-    per-shopper and total limits, budget, eligible items, minimum), first failing reason."""
+    per-shopper and total limits, budget, eligible items, minimum), first failing reason.
+    `gift_card_total`: the gift cards in the cart (only a gift card bonus looks at them)."""
     # The rules and the search live beside this module and import its types, hence the
     # imports at call time.
     from promotions.rules import rule_check_run
 
-    return rule_check_run(spec, lines, shopper)
+    return rule_check_run(spec, lines, shopper, gift_card_total=gift_card_total)
 
 
 def promotions_evaluate(
@@ -165,12 +188,22 @@ def promotions_evaluate(
     shopper: ShopperInput,
     promotions: Sequence[PromotionSpec],
     entered: Sequence[EnteredCode] = (),
+    gift_card_total: int = 0,
 ) -> Evaluation:
     """The best allowed combination of the automatic offers among `promotions` and the
     promotions of the `entered` codes, priced to the unit (see docs/promotions.md).
-    Credit promotions are never a discount (they are applied to the balance at once)."""
+    Credit promotions are never a discount (they are applied to the balance at once).
+
+    `lines` are the cart's lines other than gift cards (never discounted); `gift_card_total`
+    is what the cart's gift cards add up to, which only a gift card bonus offer looks at
+    (`Evaluation.bonuses`)."""
     from promotions.evaluation import evaluate
 
     return evaluate(
-        lines=lines, shipping=shipping, shopper=shopper, promotions=promotions, entered=entered
+        lines=lines,
+        shipping=shipping,
+        shopper=shopper,
+        promotions=promotions,
+        entered=entered,
+        gift_card_total=gift_card_total,
     )

@@ -9,11 +9,16 @@ and notes, and the answer (`Evaluation`), as docs/promotions.md, "Best combinati
    a note of how much more the chosen combination saves than the best one that includes it
    (the same search, with that code forced in); one that gives nothing in any combination is
    `no_eligible_items`.
+4. Gift card bonus offers stand beside all that: never a discount, they combine with every
+   promotion (the stacking table's tenders row). Of those the gift cards qualify for, the one
+   with the largest credit is kept (ties: an entered code, then the lower id); an entered one
+   left out is refused `not_combinable`, naming the one kept.
 """
 
 from collections.abc import Sequence
 
 from promotions.engine import (
+    AppliedBonus,
     AppliedPromotion,
     EnteredCode,
     Evaluation,
@@ -26,6 +31,7 @@ from promotions.engine import (
 )
 from promotions.layers import Priced, Pricer
 from promotions.rules import (
+    BONUS,
     SHIPPING,
     TENDER,
     code_shown,
@@ -45,11 +51,13 @@ def evaluate(
     shopper: ShopperInput,
     promotions: Sequence[PromotionSpec],
     entered: Sequence[EnteredCode],
+    gift_card_total: int = 0,
 ) -> Evaluation:
     specs = {spec.id: spec for spec in promotions}
     refusals: dict[int, Refusal] = {}  # entered position -> Refusal
     candidates: list[Candidate] = []
     taken: dict[int, Candidate] = {}
+    bonuses: list[Candidate] = []
 
     def refuse(position, entry, spec, result):
         refusals[position] = refusal_build(
@@ -72,20 +80,28 @@ def evaluate(
                 position, entry, spec, RuleResult(False, "usage_limit_reached", {"limit": "code"})
             )
             continue
-        if spec.id in taken:
-            first = taken[spec.id]
+        if spec.id in taken or any(b.spec.id == spec.id for b in bonuses):
+            first = taken.get(spec.id) or next(b for b in bonuses if b.spec.id == spec.id)
             params = {"conflicts_with": first.name, "same_promotion": True}
             refuse(position, entry, spec, RuleResult(False, "not_combinable", params))
             continue
-        result = rule_check_run(spec, lines, shopper)
+        result = rule_check_run(spec, lines, shopper, gift_card_total=gift_card_total)
         if not result.passed:
             refuse(position, entry, spec, result)
             continue
         candidate = Candidate(spec, entry.code, entry.code_id, position)
+        if layer_of(spec) == BONUS:
+            bonuses.append(candidate)
+            continue
         taken[spec.id] = candidate
         candidates.append(candidate)
     for spec in sorted(promotions, key=lambda s: s.id):
         offered = spec.automatic and spec.active and layer_of(spec) != TENDER
+        if offered and layer_of(spec) == BONUS:
+            passed = rule_check_run(spec, lines, shopper, gift_card_total=gift_card_total).passed
+            if passed and all(b.spec.id != spec.id for b in bonuses):
+                bonuses.append(Candidate(spec, "", None, None))
+            continue
         if offered and spec.id not in taken and rule_check_run(spec, lines, shopper).passed:
             candidate = Candidate(spec, "", None, None)
             taken[spec.id] = candidate
@@ -144,8 +160,19 @@ def evaluate(
         _applied(candidate, priced, pricer, shopper)
         for candidate in sorted(chosen, key=lambda c: (LAYER_RANK[layer_of(c.spec)], c.spec.id))
     )
+    bonus = _bonus_chosen(bonuses)
+    for candidate in bonuses:
+        if candidate is not bonus and candidate.entered_rank is not None:
+            params = {"conflicts_with": bonus.name}
+            refuse(
+                candidate.entered_rank,
+                candidate,
+                candidate.spec,
+                RuleResult(False, "not_combinable", params),
+            )
     return Evaluation(
         applied=applied,
+        bonuses=(_bonus_applied(bonus, shopper),) if bonus is not None else (),
         refusals=tuple(refusals[position] for position in sorted(refusals)),
         notes=tuple(notes),
         items_discount=priced.items_discount,
@@ -169,4 +196,36 @@ def _applied(
         unit_allocations=pricer.part_units(part),
         shipping_amount=part.shipping_amount,
         shown=code_shown(candidate.code, candidate.spec),
+    )
+
+
+def _bonus_chosen(bonuses: list[Candidate]) -> Candidate | None:
+    """The gift card bonus kept: the largest credit, then an entered code, then the lower id
+    (one order earns one bonus; a shop's tiers are alternatives, not a sum)."""
+    if not bonuses:
+        return None
+    return min(
+        bonuses,
+        key=lambda c: (-bonus_credit(c.spec), c.entered_rank is None, c.spec.id),
+    )
+
+
+def bonus_credit(spec: PromotionSpec) -> int:
+    """The credit a gift card bonus gives now: its amount, trimmed to what its budget has
+    left (the claim trims it again under the lock)."""
+    credit = spec.amount_off or 0
+    return credit if spec.budget_left is None else min(credit, spec.budget_left)
+
+
+def _bonus_applied(candidate: Candidate, shopper: ShopperInput) -> AppliedBonus:
+    spec = candidate.spec
+    return AppliedBonus(
+        promotion_id=spec.id,
+        slug=spec.slug,
+        code=candidate.code,
+        code_id=candidate.code_id,
+        label=label_of(spec, candidate.code, shopper),
+        credit=bonus_credit(spec),
+        minimum=spec.minimum_subtotal or 0,
+        shown=code_shown(candidate.code, spec),
     )

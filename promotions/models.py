@@ -24,6 +24,10 @@ class Promotion(models.Model):
         FREE_SHIPPING = "free_shipping", "Free standard shipping"
         BUY_X_GET_Y = "buy_x_get_y", "Buy X get Y"
         CREDIT = "credit", "Promotional credit"
+        # "Buy gift cards worth at least X, receive Y promotional credit" (docs/promotions.md):
+        # the minimum is `PromotionAmount.minimum_subtotal` (of the gift cards), the credit
+        # `amount_off`; granted once the order is paid (`GiftCardBonus`).
+        GIFTCARD_BONUS = "giftcard_bonus", "Gift card bonus credit"
 
     class Target(models.TextChoices):
         ORDER = "order", "The whole order"
@@ -241,3 +245,65 @@ class PromotionRedemption(models.Model):
 
     def __str__(self):
         return f"{self.promotion} by {self.user_id} ({self.order_number or 'credit'})"
+
+
+class GiftCardBonus(models.Model):
+    """The promotional credit a gift card bonus offer gives one paid order (docs/promotions.md,
+    "Gift card bonus"): its use is claimed with the order's other promotions
+    (`redemption`, whose `amount` is the credit promised); the credit lot is granted once the
+    card payment is captured; when refunds leave the order's gift cards below `minimum`, what
+    is left of the lot is taken back and what the shopper already spent of it is withheld
+    from the refund. One row per order and promotion: the grant and the claw-back happen once.
+    """
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        # The gift cards fell below the minimum: the lot's remainder was taken back.
+        CLAWED_BACK = "clawed_back", "Taken back (gift cards refunded)"
+        # The gift cards fell below the minimum before the credit was granted: none given.
+        NOT_GRANTED = "not_granted", "Not granted (gift cards refunded before)"
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="+")
+    redemption = models.OneToOneField(
+        PromotionRedemption, on_delete=models.PROTECT, related_name="giftcard_bonus"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Text, not a key: checkout imports promotions, never the other way round.
+    order_number = models.CharField(max_length=20, db_index=True)
+    currency = models.CharField(max_length=3)
+    credit = models.BigIntegerField(help_text="Promotional credit granted, minor units.")
+    minimum = models.BigIntegerField(help_text="The gift card total it needed, minor units.")
+    lot = models.OneToOneField(
+        "wallet.CreditLot", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.GRANTED)
+    # At the claw-back: what went back from the lot, and what the shopper had already spent
+    # of it (withheld from the refund that caused it).
+    taken_back = models.BigIntegerField(default=0)
+    withheld = models.BigIntegerField(default=0)
+    claw_back_key = models.CharField(max_length=128, blank=True, default="")
+    clawed_back_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "gift card bonuses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_number", "promotion"], name="promotions_giftcardbonus_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit__gte=0)
+                & Q(taken_back__gte=0)
+                & Q(withheld__gte=0)
+                & Q(taken_back__lte=F("credit") - F("withheld")),
+                name="promotions_giftcardbonus_amounts_within",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="granted") | Q(lot__isnull=False),
+                name="promotions_giftcardbonus_granted_has_lot",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.promotion} for {self.order_number}"

@@ -23,14 +23,18 @@ from promotions.engine import (
 
 PASSED = RuleResult(passed=True)
 
-# Layers of docs/promotions.md, in the order they are priced.
+# Layers of docs/promotions.md, in the order they are priced. A gift card bonus is no layer
+# of the price: it is promotional credit once the order is paid, beside the discounts.
 LINE, ORDER, SHIPPING, TENDER = "line", "order", "shipping", "tender"
+BONUS = "bonus"
 
 
 def layer_of(spec: PromotionSpec) -> str:
     """Which layer a promotion prices in (docs/promotions.md, the stacking table)."""
     if spec.kind == "credit":
         return TENDER
+    if spec.kind == "giftcard_bonus":
+        return BONUS
     if spec.kind == "free_shipping" or spec.target == "shipping":
         return SHIPPING
     if spec.kind == "buy_x_get_y" or spec.target == "items":
@@ -64,7 +68,9 @@ def _region(spec, lines, shopper):
     if spec.region_codes and shopper.region_code not in spec.region_codes:
         return RuleResult(False, "wrong_region", {"region": shopper.region_code})
     # A fixed amount or a credit means nothing in a currency it has no amount in.
-    if spec.kind in ("fixed", "credit") and (not spec.has_currency_amounts or not spec.amount_off):
+    if spec.kind in ("fixed", "credit", "giftcard_bonus") and (
+        not spec.has_currency_amounts or not spec.amount_off
+    ):
         return RuleResult(False, "wrong_region", {"currency": shopper.currency})
     return PASSED
 
@@ -111,11 +117,30 @@ def _items(spec, lines, shopper):
     return PASSED
 
 
+def gift_cards_check(spec: PromotionSpec, gift_card_total: int) -> RuleResult:
+    """A gift card bonus's own rule, in place of the eligible items and their minimum: the
+    cart's gift cards must add up to its minimum (other lines never count)."""
+    if gift_card_total <= 0:
+        return RuleResult(False, "no_eligible_items", {"gift_cards": True})
+    minimum = spec.minimum_subtotal or 0
+    if gift_card_total < minimum:
+        return RuleResult(
+            False,
+            "minimum_not_met",
+            {"missing": minimum - gift_card_total, "minimum": minimum, "gift_cards": True},
+        )
+    return PASSED
+
+
 RULES = (_window, _region, _first_order, _per_shopper, _total_limits, _items)
 
 
 def rule_check_run(
-    spec: PromotionSpec, lines: Sequence[LineInput], shopper: ShopperInput
+    spec: PromotionSpec,
+    lines: Sequence[LineInput],
+    shopper: ShopperInput,
+    *,
+    gift_card_total: int = 0,
 ) -> RuleResult:
     if not spec.active:
         # Disabled or waiting for approval: as if it did not exist (docs/interface.md §11).
@@ -124,8 +149,12 @@ def rule_check_run(
         # Whoever created, approved or last changed it never benefits from it; telling them
         # so would confirm the code to anyone holding their account, so: no such code.
         return RuleResult(False, "not_found")
+    bonus = spec.kind == "giftcard_bonus"
     for rule in RULES:
-        result = rule(spec, lines, shopper)
+        if bonus and rule is _items:
+            result = gift_cards_check(spec, gift_card_total)
+        else:
+            result = rule(spec, lines, shopper)
         if not result.passed:
             return result
     return PASSED
@@ -164,9 +193,13 @@ def refusal_message(*, reason: str, params: dict, label: str, shopper: ShopperIn
         if params.get("limit") == "code":
             return f"The code {label} has already been used."
         return f"{label} has reached its usage limit."
+    if reason == "minimum_not_met" and params.get("gift_cards"):
+        return f"Add {money_text(params['missing'], shopper)} more of gift cards to use {label}."
     if reason == "minimum_not_met":
         return f"Spend {money_text(params['missing'], shopper)} more to use {label}."
     if reason == "no_eligible_items":
+        if params.get("gift_cards"):
+            return f"{label} is for gift cards: add a gift card to your cart to use it."
         if params.get("shipping"):
             return f"{label} is for standard shipping: choose standard shipping to use it."
         if params.get("shipping_free"):
@@ -223,6 +256,10 @@ def offer_text(spec: PromotionSpec, shopper: ShopperInput) -> str:
         text = f"{money_text(spec.amount_off or 0, shopper)} off"
     elif spec.kind == "credit":
         return f"{money_text(spec.amount_off or 0, shopper)} promotional credit"
+    elif spec.kind == "giftcard_bonus":
+        credit = money_text(spec.amount_off or 0, shopper)
+        minimum = money_text(spec.minimum_subtotal or 0, shopper)
+        return f"{credit} promotional credit with {minimum} of gift cards"
     else:
         text = f"{spec.percent}% off"
         if spec.cap:

@@ -18,6 +18,7 @@ TARGETS = {
     Kind.BUY_X_GET_Y: (Target.ITEMS,),
     Kind.FREE_SHIPPING: (Target.SHIPPING,),
     Kind.CREDIT: (Target.ORDER,),
+    Kind.GIFTCARD_BONUS: (Target.ORDER,),
 }
 # More uses than this in one promotion is a typo, not a campaign.
 MAX_LIMIT = 10_000_000
@@ -67,11 +68,13 @@ def promotion_terms_validate(terms: PromotionTerms, *, promotion: Promotion | No
             (terms.buy_quantity or 0) >= 1 and (terms.get_quantity or 0) >= 1,
             "buy and get quantities: at least 1 each",
         )
-    if terms.kind in (Kind.FIXED, Kind.CREDIT):
+    if terms.kind in (Kind.FIXED, Kind.CREDIT, Kind.GIFTCARD_BONUS):
         _check(
             any(a.amount_off for a in terms.amounts.values()),
             "amount off: give it in at least one currency",
         )
+    if terms.kind == Kind.GIFTCARD_BONUS:
+        _bonus_validate(terms)
     if terms.kind == Kind.CREDIT:
         _check((terms.credit_days or 0) >= 1, "credit days: at least 1")
         _check(terms.codes != Codes.AUTOMATIC, "codes: promotional credit is applied by a code")
@@ -83,6 +86,23 @@ def promotion_terms_validate(terms: PromotionTerms, *, promotion: Promotion | No
         value = getattr(terms, name)
         _check(value is None or 1 <= value <= MAX_LIMIT, f"{name}: 1 to {MAX_LIMIT:,}")
     _relations_validate(terms, promotion=promotion)
+
+
+def _bonus_validate(terms: PromotionTerms) -> None:
+    """A gift card bonus: credit that lasts, and for each currency it gives credit in, the
+    gift card total it needs; it always combines (never a discount), so it lists nothing."""
+    _check((terms.credit_days or 0) >= 1, "credit days: at least 1")
+    for currency, amounts in terms.amounts.items():
+        if amounts.amount_off:
+            _check(
+                (amounts.minimum_subtotal or 0) > 0,
+                f"minimum ({currency}): the gift card total that earns the credit",
+            )
+    _check(not terms.exclusive, "exclusive: a gift card bonus combines with every promotion")
+    _check(
+        not terms.not_combinable_with,
+        "not combinable with: a gift card bonus combines with every promotion",
+    )
 
 
 def _codes_validate(terms: PromotionTerms, *, others, promotion: Promotion | None) -> None:

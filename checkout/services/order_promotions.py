@@ -1,19 +1,31 @@
 """The promotions of an order being placed: their uses claimed under the promotion-usage locks
 (`promotions.services.promotion_redemptions_claim`), and what they finally take off each unit
-and the shipping once a budget may have trimmed one.
+and the shipping once a budget may have trimmed one. `order_promotions_claim` runs inside
+`order_place`'s transaction, after the cart lock and the fresh quote.
 
-Runs inside `order_place`'s transaction, after the cart lock and the fresh quote.
+A gift card bonus offer (docs/promotions.md, "Gift card bonus") is claimed with them but
+takes nothing off: its credit is granted once the order is paid (`order_bonus_grant`) and
+taken back when refunds leave the order's gift cards below its minimum
+(`order_bonus_claw_back`).
 """
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from checkout.exceptions import CheckoutChanged
+from checkout.locks import order_qs_select_for_update
+from checkout.models import Order, OrderGiftCard, Payment
 from checkout.pricing import Quote
-from promotions.engine import LineInput
+from promotions.engine import AppliedBonus, AppliedPromotion, LineInput
 from promotions.exceptions import PromotionNoLongerApplies
+from promotions.models import Promotion
 from promotions.rules import eligible_lines
 from promotions.selectors import promotion_specs_get
 from promotions.services import promotion_redemptions_claim
+from promotions.services.bonus import giftcard_bonus_claw_back, giftcard_bonus_grant
+
+GIFTCARD_BONUS = Promotion.Kind.GIFTCARD_BONUS.value
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,18 @@ class OrderDiscounts:
         return payable
 
 
+def quote_bonuses(quote: Quote) -> tuple[AppliedBonus, ...]:
+    """The gift card bonus offer a quote's gift cards earn (none, or one)."""
+    return quote.evaluation.bonuses if quote.evaluation is not None else ()
+
+
 def promotion_keys(quote: Quote) -> tuple:
-    """Which promotions a quote applies (and by which code): the summary the shopper saw and
-    the quote under the lock must agree on these, whatever their amounts."""
-    return tuple(sorted((a.promotion_id, a.code_id or 0) for a in quote.applied))
+    """Which promotions a quote applies (and by which code), a gift card bonus offer
+    included: the summary the shopper saw and the quote under the lock must agree on these,
+    whatever their amounts."""
+    return tuple(
+        sorted((a.promotion_id, a.code_id or 0) for a in (*quote.applied, *quote_bonuses(quote)))
+    )
 
 
 def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDiscounts:
@@ -50,9 +70,27 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
     transaction rolls back and the card hold is voided) when one no longer applies."""
     lines = {line.product_id: line for line in quote.lines}
     units = {pid: [0] * line.quantity for pid, line in lines.items()}
-    if not quote.applied:
+    bonuses = quote_bonuses(quote)
+    if not quote.applied and not bonuses:
         return OrderDiscounts(0, 0, units, [], [])
-    ids = [a.promotion_id for a in quote.applied]
+    # A bonus is one more use to claim (its limits, its budget: the credit promised is the
+    # redemption's amount), never a discount.
+    wanted = [
+        *quote.applied,
+        *(
+            AppliedPromotion(
+                promotion_id=b.promotion_id,
+                slug=b.slug,
+                code=b.code,
+                code_id=b.code_id,
+                label=b.label,
+                amount=b.credit,
+                shown=b.shown,
+            )
+            for b in bonuses
+        ),
+    ]
+    ids = [a.promotion_id for a in wanted]
     specs = {
         spec.id: spec
         for spec in promotion_specs_get(
@@ -65,7 +103,7 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
             user=user,
             order_number=order_number,
             currency=quote.currency,
-            applied=quote.applied,
+            applied=wanted,
             specs=list(specs.values()),
         )
     except PromotionNoLongerApplies as gone:
@@ -81,9 +119,13 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
         )
         for line in quote.lines
     ]
-    by_promotion = {a.promotion_id: a for a in quote.applied}
+    by_promotion = {a.promotion_id: a for a in wanted}
+    by_bonus = {b.promotion_id: b for b in bonuses}
     snapshot = []
     for redemption in redemptions:
+        if redemption.promotion_id in by_bonus:
+            snapshot.append(_bonus_entry(by_bonus[redemption.promotion_id], redemption))
+            continue
         for key, parts in redemption.allocation.items():
             line_units = units[int(key)]
             for index, part in enumerate(parts):
@@ -115,9 +157,10 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
                 "units": redemption.allocation,
             }
         )
-    shipping_discount = sum(r.shipping_amount for r in redemptions)
+    discounts = [r for r in redemptions if r.promotion_id not in by_bonus]
+    shipping_discount = sum(r.shipping_amount for r in discounts)
     return OrderDiscounts(
-        discount=sum(r.amount for r in redemptions),
+        discount=sum(r.amount for r in discounts),
         shipping_discount=shipping_discount,
         units=units,
         snapshot=snapshot,
@@ -125,6 +168,89 @@ def order_promotions_claim(*, user, order_number: str, quote: Quote) -> OrderDis
     )
 
 
+def _bonus_entry(bonus: AppliedBonus, redemption) -> dict:
+    """A gift card bonus in `Order.promotions`: it took nothing off (`amount` 0, no units: a
+    refund of units never claws anything back on it), `credit` is what it promised (a budget's
+    trim included), `minimum` the gift card total it needs, as the claw-back judges it."""
+    return {
+        "promotion_id": redemption.promotion_id,
+        "slug": bonus.slug,
+        "code": bonus.shown or bonus.code,
+        "label": bonus.label,
+        "amount": 0,
+        "shipping_amount": 0,
+        "kind": GIFTCARD_BONUS,
+        "credit": redemption.amount,
+        "minimum": bonus.minimum,
+        "buy": None,
+        "get": None,
+        "eligible": [],
+        "units": {},
+    }
+
+
+def _bonus_minimums(order: Order) -> dict[int, int]:
+    """Each gift card bonus of the order and its minimum, as stored when it was placed."""
+    return {
+        entry["promotion_id"]: int(entry.get("minimum") or 0)
+        for entry in order.promotions or []
+        if isinstance(entry, dict) and entry.get("kind") == GIFTCARD_BONUS
+    }
+
+
+def order_gift_card_total_standing(*, order: Order) -> int:
+    """What the order's bought gift cards add up to, less those refunded or cancelled."""
+    gone = (OrderGiftCard.Status.REFUNDED, OrderGiftCard.Status.CANCELLED)
+    return sum(
+        OrderGiftCard.objects.filter(order=order)
+        .exclude(status__in=gone)
+        .values_list("amount", flat=True)
+    )
+
+
 def order_bonus_grant(*, order_id: int) -> None:
-    """Placeholder until its helper writes it (issue #10)."""
-    return None
+    """Grant the promotional credit of the gift card bonus offer order `order_id` earned,
+    once its card payment is captured (`order_paid` calls it after the capture).
+
+    Under the order's lock (a refund of the same order queues there): nothing for an order
+    without a bonus, not captured, or whose payment failed; otherwise
+    `promotions.services.bonus.giftcard_bonus_grant` with the gift cards still standing.
+    Idempotent (keyed by the order and the promotion): the hook and a retry grant once."""
+    with transaction.atomic():
+        order = order_qs_select_for_update(order_id=order_id).select_related("user").first()
+        if order is None:
+            return
+        minimums = _bonus_minimums(order)
+        if not minimums or order.status in (Order.Status.PAYMENT_FAILED, Order.Status.CANCELLED):
+            return
+        paid = Payment.objects.filter(order=order).exclude(
+            status__in=(Payment.Status.AUTHORIZED, Payment.Status.FAILED)
+        )
+        if not paid.exists():
+            return
+        giftcard_bonus_grant(
+            user=order.user,
+            order_number=order.number,
+            gift_card_total=order_gift_card_total_standing(order=order),
+            minimums=minimums,
+        )
+
+
+def order_bonus_claw_back(*, order: Order, gift_card_total_left: int, idempotency_key: str) -> int:
+    """After a refund of gift cards of `order`: when what its gift cards still standing add up
+    to (`gift_card_total_left`) is below a gift card bonus's minimum, take that credit back.
+
+    What is left of the credit lot goes back; what the shopper already spent of it cannot,
+    so it is returned: the caller withholds it from the refund of the gift cards
+    (docs/promotions.md, "Gift card bonus"). 0 when nothing is to be withheld. Call it inside
+    the refund's transaction, holding the order's lock; idempotent on `idempotency_key`
+    (the refund's: a replay returns the same amount, another refund afterwards 0)."""
+    minimums = _bonus_minimums(order)
+    if not minimums:
+        return 0
+    return giftcard_bonus_claw_back(
+        order_number=order.number,
+        gift_card_total_left=gift_card_total_left,
+        minimums=minimums,
+        idempotency_key=idempotency_key,
+    )

@@ -13,7 +13,7 @@ from promotions.terms import PromotionTermsInvalid, promotion_code_clean, promot
 
 AMOUNT_FIELDS = {
     "amount_off": "amount off / credit",
-    "minimum_subtotal": "minimum subtotal",
+    "minimum_subtotal": "minimum subtotal (gift card bonus: of gift cards)",
     "cap": "cap per use",
     "budget": "budget",
 }

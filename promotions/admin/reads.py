@@ -24,7 +24,7 @@ from promotions.engine import (
     promotions_evaluate,
 )
 from promotions.models import Promotion, PromotionRedemption
-from promotions.rules import ORDER, SHIPPING, TENDER, layer_of
+from promotions.rules import BONUS, ORDER, SHIPPING, TENDER, layer_of
 from promotions.search import compatible
 from promotions.selectors import entered_codes_lookup, promotion_specs_get
 from promotions.services.staff import APPROVED, CHANGED
@@ -145,6 +145,7 @@ LAYER_NAMES = {
     ORDER: "order discount",
     SHIPPING: "shipping",
     TENDER: "credit (a tender)",
+    BONUS: "gift card bonus",
 }
 
 
@@ -164,6 +165,10 @@ class StackingMatrix:
 def _cell(a: PromotionSpec, b: PromotionSpec) -> MatrixCell:
     if TENDER in (layer_of(a), layer_of(b)):
         return MatrixCell(True, "credit is a tender: always combines")
+    if layer_of(a) == layer_of(b) == BONUS:
+        return MatrixCell(False, "one gift card bonus at most (the largest credit)")
+    if BONUS in (layer_of(a), layer_of(b)):
+        return MatrixCell(True, "a gift card bonus is credit, never a discount: always combines")
     if compatible(a, b):
         return MatrixCell(True, "combines")
     if a.exclusive or b.exclusive:
