@@ -216,6 +216,7 @@ def checkout_promotions_evaluate(
         shopper=shopper,
         promotions=specs,
         entered=entered,
+        gift_card_total=gift_card_total,
     )
 
 
