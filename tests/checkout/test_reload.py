@@ -15,6 +15,7 @@ from checkout.services import reloads as reload_services
 from config.jobs import job_enqueue, jobs_run_pending
 from tests.accounts.factories import UserFactory
 from tests.checkout.fault_provider import install
+from tests.checkout.reload_jobs import worker_keeps_the_test_connection  # noqa: F401
 from tests.checkout.shopping import APPROVED, DECLINED, balance, new_key, shop_state
 from tests.wallet.pages import hook, hooks
 from wallet.models import Account, Transfer
@@ -104,6 +105,9 @@ def test_an_approved_card_reloads_the_balance_with_one_transfer_and_an_email(
     assert gateway.captured == {reload.reference}
     page = client.get("/wallet/")
     assert "$50.00 was added to your balance from your card …4242." in hook(page, "message").text
+    row = hook(page, "activity-row")  # the wallet's activity names it
+    assert (row.attrs["data-kind"], row.attrs["data-amount-minor"]) == ("reload", "5000")
+    assert "Reload by card …4242" in row.text
     (email,) = mail.outbox
     assert email.to == [user.email]
     assert "$50.00" in email.body
