@@ -18,7 +18,8 @@ def order_qs_select_for_update(*, order_id: int):
 def reload_qs_select_for_update(*, reload_id: int):
     """Lock one reload: the request, its replay and the worker finishing it queue here, so its
     balance credit is posted once."""
-    return Reload.objects.select_for_update().filter(pk=reload_id)
+    # `of=self`: callers join the order (nullable: a plain reload has none); only this row.
+    return Reload.objects.select_for_update(of=("self",)).filter(pk=reload_id)
 
 
 def autoreload_qs_select_for_update(*, user_id: int):
