@@ -95,7 +95,8 @@ DEMO_PROMOTIONS = (
     # promotional credit once the order is paid (7,500 yen earn 1,500).
     DemoPromotion(
         "GIFTCARD-BONUS",
-        "Gift card bonus: 10.00 credit with 50.00 of gift cards",
+        # Named without figures: its label adds them in the shopper's currency.
+        "Gift card bonus",
         Kind.GIFTCARD_BONUS,
         amount_off=1000,
         minimum=5000,

@@ -17,6 +17,7 @@ from checkout.selectors import SESSION_USE_BALANCE, checkout_quote_get
 from checkout.services import order_place, paid
 from checkout.services.cart import cart_giftcard_add
 from checkout.services.order_promotions import order_bonus_grant
+from promotions.demo import demo_promotions_load
 from promotions.models import GiftCardBonus, Promotion, PromotionRedemption
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
@@ -100,6 +101,22 @@ def test_paid_order_records_the_bonus_and_grants_the_credit_once(user, offer):
         order_bonus_grant(order_id=order.pk)
     assert CreditLot.objects.count() == 1
     assert len(mail.outbox) == sent
+
+
+@pytest.mark.django_db
+def test_the_demo_offer_in_yen_7500_of_gift_cards_earn_1500():
+    ProductFactory(slug="gift-card-bonus-test", name="Gift card", kind=Product.Kind.GIFT_CARD)
+    demo_promotions_load()
+    buyer = UserFactory(region_id="JP")
+    gift_cards(buyer, 5000, 3000)
+    quote = checkout_quote_get(user=buyer, session={})
+    (bonus,) = quote.evaluation.bonuses
+    assert (bonus.slug, bonus.credit, bonus.minimum) == ("giftcard-bonus", 1500, 7500)
+    assert bonus.label == "Gift card bonus: ￥1,500 promotional credit with ￥7,500 of gift cards"
+    place(buyer)
+    lot = GiftCardBonus.objects.get(order_number__startswith="CP-").lot
+    assert (lot.amount, lot.currency) == (1500, "JPY")
+    assert ledger_reconcile().clean
 
 
 @pytest.mark.django_db
