@@ -1,6 +1,7 @@
 # Coinpurse: the two set-up commands (README.md) and a few shortcuts for developers.
 #
 #   make run         .venv + dependencies, migrate var/db.sqlite3, demo data, serve 127.0.0.1:$(PORT)
+#                    with the background worker and the scheduler beside it (docs/worker.md)
 #   make test        provision PostgreSQL/Redis/Chromium where missing, then every check and test
 #   make lint        ruff, migrations, check --deploy, bandit (no tests)
 #   make test-fast   the SQLite tests only (no PostgreSQL, Redis or browser)
@@ -25,7 +26,12 @@ run: venv
 	@mkdir -p var
 	DEBUG=true $(PYTHON) manage.py migrate --noinput
 	DEBUG=true $(PYTHON) manage.py seed_demo
-	DEBUG=true exec $(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
+	@# The worker and the scheduler run beside the server (docs/worker.md); Ctrl-C (or the
+	@# end of make) stops all three: the trap stops the two in the background.
+	@DEBUG=true $(PYTHON) manage.py db_worker --no-reload --interval 2 & worker=$$!; \
+	DEBUG=true $(PYTHON) manage.py run_schedule & schedule=$$!; \
+	trap 'kill -TERM $$worker $$schedule 2>/dev/null; wait $$worker $$schedule 2>/dev/null' EXIT INT TERM; \
+	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
 
 test: venv
 	@scripts/test.sh

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 
 from catalog.admin_money import money_display
 from catalog.money import format_money
+from checkout import admin_giftcards  # noqa: F401 (registers the bought gift cards' pages)
 from checkout.admin_promotions import OrderPromotionsAdminMixin
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm

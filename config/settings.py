@@ -364,3 +364,11 @@ RELOAD_AMOUNTS = {
     "JP": ["3000", "5000", "10000"],
 }
 RELOAD_LIMITS = GIFTCARD_CUSTOM_LIMITS
+
+# The worker on Redis (docs/worker.md): TASKS_BACKEND=django_tasks_rq.RQBackend (the
+# `redis-worker` extra) keeps the queue in REDIS_URL's Redis; `manage.py rqworker --job-class
+# django_tasks_rq.Job --with-scheduler default` runs it (the scheduler part runs deferred jobs:
+# retries after their back-off, deliveries on their day).
+if TASKS_BACKEND.startswith("django_tasks_rq."):
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}

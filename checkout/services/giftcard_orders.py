@@ -1,9 +1,102 @@
-"""Placeholder until its helper writes it (issue #10)."""
+"""Bought gift cards once their order's card payment is settled (docs/giftcards.md): issued
+when the money is taken, cancelled when it never is.
+
+Each card is issued through the wallet's own issuing service (`giftcard_issue(pending=True)`),
+so its value is in the gift card liability from the moment the order is paid and the ledger
+reconciles; it stays `pending` (not redeemable, no code anyone knows) until its delivery gives
+it the code that reaches the recipient (checkout/services/giftcard_delivery.py).
+"""
+
+import datetime
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.regions import region_today, region_zone
+from checkout.locks import order_qs_select_for_update, ordergiftcard_qs_select_for_update
+from checkout.models import Delivery, Order, OrderGiftCard, Payment
+from config.jobs import job_enqueue_on_commit
+from wallet.services import giftcard_issue
+
+logger = logging.getLogger(__name__)
+
+# The card payment states in which the gift cards were paid for (a later refund of other lines
+# leaves them paid; a refund of the cards themselves makes each `refunded` first).
+PAID = (Payment.Status.CAPTURED, Payment.Status.PARTLY_REFUNDED, Payment.Status.REFUNDED)
 
 
-def order_gift_cards_issue(*, order_id: int) -> None:
-    return None
+def delivery_due_at(*, order: Order, send_on: datetime.date) -> datetime.datetime:
+    """The instant a delivery for `send_on` is due: the start of that day in the buyer's
+    region's time zone (docs/interface.md §12), or now for a day already begun there."""
+    if send_on <= region_today(order.region):
+        return timezone.now()
+    return datetime.datetime.combine(send_on, datetime.time.min, tzinfo=region_zone(order.region))
 
 
-def order_gift_cards_cancel(*, order_id: int) -> None:
-    return None
+def order_gift_cards_issue(*, order_id: int) -> int:
+    """Issue every gift card of the paid order `order_id` that is still `awaiting_payment`: a
+    `pending` card in the buyer's region (its liability posted, key `order-giftcard:<id>`), the
+    row `scheduled` (e-mail, its delivery job enqueued after commit to run at `send_on` in
+    the region's time zone) or `ready` (print). Returns how many it issued.
+
+    Locks the order, then its gift cards (docs/ledger.md). Idempotent: a card already issued is
+    not `awaiting_payment` any more, so a second call (the hook and the periodic sweep, or two
+    at once) issues nothing; the issue transfer's key backs it in the ledger. An order whose
+    payment is not captured (yet, or ever) is left as it is.
+    """
+    from checkout.tasks import giftcard_deliver  # the task module imports the services
+
+    with transaction.atomic():
+        order = order_qs_select_for_update(order_id=order_id).select_related("region").first()
+        if order is None:
+            return 0
+        payment = Payment.objects.filter(order=order).first()
+        if payment is None or payment.status not in PAID:
+            return 0
+        issued = 0
+        for gift in ordergiftcard_qs_select_for_update(order_id=order.pk).filter(
+            status=OrderGiftCard.Status.AWAITING_PAYMENT
+        ):
+            card = giftcard_issue(
+                region=order.region,
+                amount=gift.amount,
+                pending=True,
+                idempotency_key=f"order-giftcard:{gift.pk}",
+            ).card  # its code is thrown away: the delivery gives it the one that is sent
+            gift.card = card
+            if gift.delivery == Delivery.PRINT:
+                gift.status = OrderGiftCard.Status.READY
+            else:
+                gift.status = OrderGiftCard.Status.SCHEDULED
+                # When the delivery is due: the job runs then, and the sweep finds it after.
+                gift.next_attempt_at = delivery_due_at(order=order, send_on=gift.send_on)
+                # After commit: a worker must never look for a row that is not there yet.
+                later = gift.next_attempt_at if gift.next_attempt_at > timezone.now() else None
+                job_enqueue_on_commit(giftcard_deliver, run_after=later, order_gift_card_id=gift.pk)
+            gift.save(update_fields=["card", "status", "next_attempt_at", "updated_at"])
+            issued += 1
+    if issued:
+        logger.info("order %s: %s gift card(s) issued", order.number, issued)
+    return issued
+
+
+def order_gift_cards_cancel(*, order_id: int) -> int:
+    """The order's card payment failed: its gift cards still `awaiting_payment` become
+    `cancelled` (none was issued: issuing waits for the capture). Returns how many.
+
+    Called by `order_payment_fail` under the order's lock, inside its transaction; locks the
+    gift cards after it (docs/ledger.md). Idempotent: a second call finds none waiting.
+    """
+    with transaction.atomic():
+        waiting = [
+            gift.pk
+            for gift in ordergiftcard_qs_select_for_update(order_id=order_id).filter(
+                status=OrderGiftCard.Status.AWAITING_PAYMENT
+            )
+        ]
+        if waiting:
+            OrderGiftCard.objects.filter(pk__in=waiting).update(
+                status=OrderGiftCard.Status.CANCELLED, updated_at=timezone.now()
+            )
+    return len(waiting)

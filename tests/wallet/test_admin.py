@@ -22,6 +22,7 @@ from checkout.models import Order
 from checkout.services import order_refund
 from tests.accounts.factories import UserFactory, enable_totp
 from tests.accounts.two_factor import login_staff
+from tests.checkout.gift_orders import gift_order, worker_run
 from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
 from tests.wallet.staff import (
@@ -212,6 +213,10 @@ def _shop_rows(tmp_path, shopper) -> None:
         client.post(
             "/checkout/place-order/", {"idempotency_key": key, "card_number": "4000000000000341"}
         )
+    # A gift card bought for a friend and e-mailed by the worker: an order gift card and the
+    # queue's jobs (django-tasks-db's Task results) for their pages.
+    gift_order(shopper, {"amount": 2500, "recipient_email": "friend@example.com"})
+    worker_run()
 
 
 def test_every_registered_model_has_working_pages_for_a_superuser(wallet_world, tmp_path):

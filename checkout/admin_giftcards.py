@@ -1,0 +1,133 @@
+"""Staff pages for bought gift cards (registered from checkout/admin.py): each card's delivery
+(pending, sent, failed with its last error and attempts), found by order number or recipient,
+and "Send again to a corrected address". The queue's own jobs are on django-tasks-db's page
+(Task results: status, worker, error). No page shows a code: none is stored.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from catalog.admin_money import money_display
+from checkout.models import OrderGiftCard
+from checkout.services.giftcard_delivery import order_gift_card_resend
+from wallet.exceptions import WalletError
+
+RESEND_PERMISSION = "checkout.change_ordergiftcard"
+
+
+class GiftCardResendForm(forms.Form):
+    """Where to send a bought gift card again, and why (the audit entry keeps both)."""
+
+    email = forms.EmailField(label="Corrected e-mail address")
+    reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@admin.register(OrderGiftCard)
+class OrderGiftCardAdmin(admin.ModelAdmin):
+    list_display = [
+        "order",
+        "recipient_name",
+        "recipient_email",
+        "amount_display",
+        "delivery",
+        "status",
+        "attempts",
+        "last_error",
+        "send_on",
+        "sent_at",
+    ]
+    # A delivery that failed must be easy to find: by its status (failed, or scheduled with
+    # attempts) and by how it is delivered.
+    list_filter = ["status", "delivery", "send_on"]
+    search_fields = ["order__number", "recipient_email"]
+    list_select_related = ["order"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "order",
+        "line",
+        "amount_display",
+        "delivery",
+        "recipient_name",
+        "recipient_email",
+        "message",
+        "design",
+        "send_on",
+        "status",
+        "card",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "claimed_until",
+        "sent_at",
+        "resent_count",
+        "downloaded_at",
+        "downloaded_by",
+        "created_at",
+        "updated_at",
+    ]
+    fields = readonly_fields
+    change_form_template = "admin/checkout/ordergiftcard/change_form.html"
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, obj):
+        return money_display(obj.amount, obj.currency)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:gift_card_id>/resend/",
+                self.admin_site.admin_view(self.resend_view),
+                name="checkout_ordergiftcard_resend",
+            ),
+            *super().get_urls(),
+        ]
+
+    def resend_view(self, request, gift_card_id):
+        """GET: the form (the corrected address, the reason). POST: `order_gift_card_resend`,
+        then back to the card with what happened; a refusal stays on the form with its
+        reason, and nothing was written."""
+        if not request.user.has_perm(RESEND_PERMISSION):
+            raise PermissionDenied
+        gift = get_object_or_404(OrderGiftCard.objects.select_related("order"), pk=gift_card_id)
+        form = GiftCardResendForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_gift_card_resend(
+                    gift_card_id=gift.pk,
+                    email=form.cleaned_data["email"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except WalletError as error:
+                form.add_error(None, f"Refused: {error}")
+            else:
+                messages.success(
+                    request,
+                    f"The gift card of order {gift.order.number} will be sent again to "
+                    f"{form.cleaned_data['email']}; the code it had no longer works.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:checkout_ordergiftcard_change", args=[gift.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send the gift card of order {gift.order.number} again",
+            "gift": gift,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/checkout/ordergiftcard/resend.html", context)

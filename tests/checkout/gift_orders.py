@@ -1,0 +1,108 @@
+"""Paid orders of bought gift cards, through the real services (the buy service, placing the
+order, the capture after commit), for the delivery tests; and a clock the worker shares."""
+
+import contextlib
+import datetime
+import re
+import signal
+from unittest import mock
+
+from django.core import mail
+from django.test import TestCase
+from django.utils import timezone
+
+from catalog.models import Product
+from checkout.models import Order, OrderGiftCard
+from checkout.payments import TestGateway
+from checkout.selectors import SESSION_USE_BALANCE
+from checkout.services import order_place
+from checkout.services.cart import cart_giftcard_add
+from config.jobs import jobs_run_pending
+from tests.checkout.factories import ProductFactory
+from tests.checkout.shopping import new_key
+
+CODE_IN_LINK = re.compile(r"/gift-cards/redeem/#code=([A-Z0-9-]+)")
+
+
+def gift_product() -> Product:
+    """The shop's gift card product (the buy service names each line after one)."""
+    existing = Product.objects.filter(kind=Product.Kind.GIFT_CARD).first()
+    return existing or ProductFactory(kind=Product.Kind.GIFT_CARD, slug="gift-card-test")
+
+
+def gift_order(buyer, *cards: dict, card_number: str = TestGateway.APPROVED) -> Order:
+    """Put each `cards` entry (keyword arguments of `cart_giftcard_add`: amount, delivery,
+    recipient_name, recipient_email, send_on, ...) in the buyer's cart and place the order by
+    card; the capture and its hook (issuing the cards) run after commit, as in a request."""
+    gift_product()
+    for card in cards:
+        cart_giftcard_add(user=buyer, **{"delivery": "email", "recipient_name": "Robin", **card})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return order_place(
+            user=buyer,
+            session={SESSION_USE_BALANCE: False},
+            idempotency_key=new_key(),
+            card_number=card_number,
+        )
+
+
+@contextlib.contextmanager
+def worker_on_test_connection():
+    """The real db_worker on the test's own connection, leaving the test process as it was.
+
+    Between jobs the worker closes a connection whose autocommit is not the settings'
+    (`close_old_connections`): inside a test's transaction that is the test's own, and on
+    PostgreSQL closing it would throw the test's transaction away (SQLite's in-memory test
+    database ignores the close), so here it keeps it. And the worker takes over SIGINT and
+    SIGTERM (its graceful shutdown, then `sys.exit(0)`): they are given back afterwards, so a
+    Ctrl-C or an xdist shutdown later is the test run's again."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        with mock.patch(
+            "django_tasks_db.management.commands.db_worker.close_old_connections",
+            return_value=None,
+        ):
+            yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def worker_run() -> None:
+    """Run the queue with the real db_worker in batch mode (`jobs_run_pending`)."""
+    with worker_on_test_connection():
+        jobs_run_pending()
+
+
+def gifts_of(order: Order) -> list[OrderGiftCard]:
+    return list(OrderGiftCard.objects.filter(order=order).select_related("card").order_by("pk"))
+
+
+def sent_codes(to: str) -> list[str]:
+    """The claim codes of the gift card e-mails sent to `to`, in the order sent (read from the
+    Redeem link of each text part)."""
+    return [
+        code
+        for message in mail.outbox
+        if message.to == [to]
+        for code in CODE_IN_LINK.findall(message.body)
+    ]
+
+
+class Clock:
+    """`django.utils.timezone.now` stopped, and moved on by hand: the services, the retry
+    back-off and the worker's "is this job due" all read it, so a test can let minutes or days
+    pass and compare instants exactly."""
+
+    def __init__(self, monkeypatch):
+        self.moment = timezone.now()
+        monkeypatch.setattr(timezone, "now", lambda: self.moment)
+
+    def now(self) -> datetime.datetime:
+        return self.moment
+
+    def advance(self, **delta) -> None:
+        self.moment += datetime.timedelta(**delta)
+
+    def set(self, moment: datetime.datetime) -> None:
+        self.moment = moment

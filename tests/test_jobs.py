@@ -1,0 +1,88 @@
+"""The background worker's shared parts (docs/worker.md): the back-off, the periodic tasks and
+the scheduler command `run_schedule` (cron's `--once`, the loop `make run` starts)."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from checkout.models import OrderGiftCard
+from config.jobs import job_retry_at
+from tests.accounts.factories import UserFactory
+from tests.checkout.gift_orders import gift_order, gifts_of, sent_codes, worker_on_test_connection
+
+PERIODIC = "giftcard_deliveries_due, credit_expire"
+
+
+@pytest.fixture(autouse=True)
+def _periodic(settings):
+    """This file's own list of periodic tasks (the settings' list grows with other slices)."""
+    settings.PERIODIC_TASKS = [
+        ("checkout.tasks.giftcard_deliveries_due", 60),
+        ("wallet.tasks.credit_expire", 3600),
+    ]
+
+
+def _schedule(*args) -> str:
+    out = io.StringIO()
+    call_command("run_schedule", *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_retries_back_off_doubling_up_to_the_cap(settings):
+    settings.JOB_RETRY_BASE_DELAY, settings.JOB_RETRY_MAX_DELAY = 60, 600
+    now = timezone.now()
+    delays = [(job_retry_at(attempts=n, now=now) - now).total_seconds() for n in range(1, 7)]
+    assert delays == [60, 120, 240, 480, 600, 600]
+
+
+@pytest.mark.django_db
+def test_run_schedule_once_finds_a_lost_delivery_and_sends_it():
+    order = gift_order(
+        UserFactory(region_id="US"), {"amount": 2500, "recipient_email": "f@x.example"}
+    )
+    DBTaskResult.objects.all().delete()  # the queue lost the delivery job
+    # Queued "a lease ago": the sweep does not queue again what it queued a minute ago.
+    OrderGiftCard.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=10))
+
+    with worker_on_test_connection():
+        out = _schedule("--once")
+
+    assert out == f"run_schedule: queued 2 ({PERIODIC}); ran the queue: 3 succeeded, 0 failed.\n"
+    assert len(sent_codes("f@x.example")) == 1
+    assert gifts_of(order)[0].status == "sent"
+
+
+@pytest.mark.django_db
+def test_run_schedule_enqueue_only_leaves_the_queue_to_a_worker_and_does_not_pile_up():
+    assert _schedule("--once", "--enqueue-only") == f"run_schedule: queued 2 ({PERIODIC}).\n"
+    again = _schedule("--once", "--enqueue-only")
+    assert again == f"run_schedule: queued 0; still queued {PERIODIC}.\n"
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+
+
+@pytest.mark.django_db
+def test_run_schedule_loop_enqueues_each_task_when_its_interval_passed():
+    out = _schedule("--interval", "0", "--passes", "2")
+    assert out.splitlines() == [
+        "run_schedule: every 0 s, 2 periodic task(s).",
+        f"run_schedule: queued 2 ({PERIODIC}).",
+        "run_schedule: queued 0.",  # none of the intervals (60 s and more) has passed
+        "run_schedule: stopped.",
+    ]
+
+
+def test_run_schedule_refuses_enqueue_only_without_once():
+    with pytest.raises(CommandError):
+        _schedule("--enqueue-only")
+
+
+@pytest.mark.django_db
+def test_run_schedule_leaves_out_a_task_that_does_not_import(settings):
+    settings.PERIODIC_TASKS = [*settings.PERIODIC_TASKS, ("checkout.tasks.no_such_task", 60)]
+    out = _schedule("--once", "--enqueue-only")
+    assert "run_schedule: checkout.tasks.no_such_task left out" in out
+    assert out.endswith(f"run_schedule: queued 2 ({PERIODIC}).\n")
