@@ -44,6 +44,9 @@ class PricedLine:
     unit_price: int | None  # None: not sold in this region
     digital: bool = False  # delivered at once; a cart of only these ships nothing
     category_id: int | None = None  # what category promotions and credit lots look at
+    # A gift card product as a plain line: never bought this way (unit_price None), since a
+    # gift card needs its recipient (`PricedGiftCard`); the cart says so.
+    is_gift_card: bool = False
 
     @property
     def total(self) -> int:

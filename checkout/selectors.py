@@ -52,6 +52,7 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
                 else None,
                 digital=row.product.kind == Product.Kind.DIGITAL,
                 category_id=row.product.category_id,
+                is_gift_card=row.product.kind == Product.Kind.GIFT_CARD,
             )
             for row in rows
         ]

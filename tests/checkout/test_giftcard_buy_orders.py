@@ -9,7 +9,7 @@ from django.test import Client
 
 from catalog.models import Product
 from catalog.regions import region_today
-from checkout.exceptions import CardRequired, CheckoutChanged, PaymentDeclined
+from checkout.exceptions import CardRequired, CheckoutChanged, PaymentDeclined, ProductUnavailable
 from checkout.models import Cart, CartGiftCard, CartLine, Order, OrderGiftCard
 from checkout.pricing import Discount, PricedGiftCard, PricedLine, Rate, quote_build
 from checkout.selectors import SESSION_USE_BALANCE, checkout_quote_get, library_for_user
@@ -388,3 +388,18 @@ def test_the_order_page_query_count_is_flat_with_more_gift_cards(
         assert len(hooks(client.get(f"/orders/{few.number}/"), "egift-status")) == 1
     with django_assert_num_queries(ORDER_PAGE_QUERIES):
         assert len(hooks(client.get(f"/orders/{many.number}/"), "egift-status")) == 6
+
+
+def test_a_gift_card_product_as_a_plain_line_is_never_bought_that_way(user, product):
+    # No service puts one there (cart_add refuses it); a line restored from an older order
+    # could. It shows what to do and the order is refused, nothing charged.
+    cart, _ = Cart.objects.get_or_create(user=user)
+    CartLine.objects.create(cart=cart, product=product, quantity=1)
+    before = shop_state()
+
+    page = _client_for(user).get("/cart/")
+    with pytest.raises(ProductUnavailable):
+        order_place(user=user, session={}, idempotency_key=new_key(), card_number=APPROVED)
+
+    assert "gift card page" in hook(page, "cart-line-giftcard").text
+    assert shop_state() == before
