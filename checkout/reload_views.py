@@ -64,7 +64,8 @@ class ReloadView(LoginRequiredMixin, View):
         else:
             amount = format_money(reload.amount, currency=reload.currency, locale=region.locale)
             messages.success(
-                request, f"{amount} was added to your balance from your card …{reload.card_last4}."
+                request,
+                f"{amount} was added to your balance from your card ending {reload.card_last4}.",
             )
         return redirect("wallet:overview")
 
@@ -140,7 +141,7 @@ class AutoReloadView(LoginRequiredMixin, View):
             messages.success(
                 request,
                 f"Auto-reload is on: when a purchase leaves your balance below {threshold}, "
-                f"{amount} is reloaded from your card …{auto.card.card_last4}.",
+                f"{amount} is reloaded from your card ending {auto.card.card_last4}.",
             )
         else:
             messages.success(request, "Auto-reload is off.")

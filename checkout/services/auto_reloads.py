@@ -49,12 +49,12 @@ def auto_reload_settings_save(
     their region's currency) and, when `card_number` is given, a new card saved as the
     provider's token (the page shows its last 4 digits only).
 
-    Turning it on clears the reason the shop turned it off. Off with nothing saved yet writes
-    nothing and returns None. Raises `CheckoutError`: `amount` (outside the reload limits),
-    `threshold` (not above zero, or above the largest reload), `card_required` (on without any card),
-    `provider_unavailable`; `PaymentDeclined` for a number that is no card. Nothing is written
-    on a refusal (the token is asked for first, outside the transaction: a provider call never
-    runs under a lock).
+    Turning it on clears the reason the shop turned it off. Off with nothing saved yet
+    writes nothing and returns None. Raises `CheckoutError`: `amount` (outside the reload
+    limits), `threshold` (not above zero, or above the largest reload), `card_required` (on
+    without any card), `provider_unavailable`; `PaymentDeclined` for a number that is no card.
+    Nothing is written on a refusal (the token is asked for first, outside the transaction: a
+    provider call never runs under a lock).
     """
     region = user.region
     if enabled or amount is not None:
@@ -64,9 +64,9 @@ def auto_reload_settings_save(
     if enabled or threshold is not None:
         _, high = reload_limits_get(region=region)
         if threshold is None or not 0 < threshold <= high:
+            most = format_money(high, currency=region.currency)
             raise CheckoutError(
-                f"Choose a threshold above zero, at most {format_money(high, currency=region.currency)}.",
-                reason="threshold",
+                f"Choose a threshold above zero, at most {most}.", reason="threshold"
             )
     token = None
     if card_number:

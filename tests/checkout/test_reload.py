@@ -104,7 +104,9 @@ def test_an_approved_card_reloads_the_balance_with_one_transfer_and_an_email(
     assert clearing.balance == -5000
     assert gateway.captured == {reload.reference}
     page = client.get("/wallet/")
-    assert "$50.00 was added to your balance from your card …4242." in hook(page, "message").text
+    assert (
+        "$50.00 was added to your balance from your card ending 4242." in hook(page, "message").text
+    )
     row = hook(page, "activity-row")  # the wallet's activity names it
     assert (row.attrs["data-kind"], row.attrs["data-amount-minor"]) == ("reload", "5000")
     assert "Reload by card …4242" in row.text
