@@ -73,13 +73,19 @@ class AutoReloadEditForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.currency = currency
 
+    # Turning auto-reload off reads no amount (`auto_reload_settings_save` keeps the saved
+    # ones): whatever is in the boxes then must not stand in the way of stopping the charges.
     def clean_threshold(self):
         text = self.cleaned_data["threshold"].strip()
-        return _amount_parse(text, currency=self.currency) if text else None
+        if not self.cleaned_data.get("enabled") or not text:
+            return None
+        return _amount_parse(text, currency=self.currency)
 
     def clean_amount(self):
         text = self.cleaned_data["amount"].strip()
-        return _amount_parse(text, currency=self.currency) if text else None
+        if not self.cleaned_data.get("enabled") or not text:
+            return None
+        return _amount_parse(text, currency=self.currency)
 
     def error_reason(self) -> tuple[str, str]:
         for field in ("threshold", "amount", "card_number"):

@@ -45,29 +45,34 @@ def auto_reload_settings_save(
     amount: int | None,
     card_number: str = "",
 ) -> AutoReload | None:
-    """Save the shopper's auto-reload: on or off, the threshold and the amount (minor units,
+    """Save the shopper's auto-reload: on, with the threshold and the amount (minor units,
     their region's currency) and, when `card_number` is given, a new card saved as the
-    provider's token (the page shows its last 4 digits only).
+    provider's token (the page shows its last 4 digits only); or off.
 
-    Turning it on clears the reason the shop turned it off. Off with nothing saved yet
-    writes nothing and returns None. Raises `CheckoutError`: `amount` (outside the reload
-    limits), `threshold` (not above zero, or above the largest reload), `card_required` (on
-    without any card), `provider_unavailable`; `PaymentDeclined` for a number that is no card.
-    Nothing is written on a refusal (the token is asked for first, outside the transaction: a
-    provider call never runs under a lock).
+    Turning it on clears the reason the shop turned it off. Turning it off only turns it off
+    (the amounts and the card stay for next time, whatever the form said, so nothing can stand
+    in the way of stopping the charges); with nothing saved yet it writes nothing and returns
+    None. Raises `CheckoutError`: `amount` (outside the reload limits), `threshold` (not above
+    zero, or above the largest reload), `card_required` (on without any card),
+    `provider_unavailable`; `PaymentDeclined` for a number that is no card. Nothing is written
+    on a refusal (the token is asked for first, outside the transaction: a provider call never
+    runs under a lock).
     """
+    if not enabled:
+        with transaction.atomic():
+            auto = autoreload_qs_select_for_update(user_id=user.pk).select_related("card").first()
+            if auto is not None and auto.enabled:
+                auto.enabled = False
+                auto.save(update_fields=["enabled", "updated_at"])
+        return auto
     region = user.region
-    if enabled or amount is not None:
-        if amount is None:
-            raise CheckoutError("Choose the amount to reload.", reason="amount")
-        reload_amount_check(region=region, amount=amount)
-    if enabled or threshold is not None:
-        _, high = reload_limits_get(region=region)
-        if threshold is None or not 0 < threshold <= high:
-            most = format_money(high, currency=region.currency)
-            raise CheckoutError(
-                f"Choose a threshold above zero, at most {most}.", reason="threshold"
-            )
+    if amount is None:
+        raise CheckoutError("Choose the amount to reload.", reason="amount")
+    reload_amount_check(region=region, amount=amount)
+    _, high = reload_limits_get(region=region)
+    if threshold is None or not 0 < threshold <= high:
+        most = format_money(high, currency=region.currency)
+        raise CheckoutError(f"Choose a threshold above zero, at most {most}.", reason="threshold")
     token = None
     if card_number:
         try:
@@ -80,9 +85,7 @@ def auto_reload_settings_save(
     with transaction.atomic():
         auto = autoreload_qs_select_for_update(user_id=user.pk).select_related("card").first()
         if auto is None and token is None:
-            if enabled:
-                raise CheckoutError("Add the card to pay the auto-reloads.", reason="card_required")
-            return None
+            raise CheckoutError("Add the card to pay the auto-reloads.", reason="card_required")
         card = auto.card if auto is not None else None
         if token is not None:
             card = SavedCard.objects.create(
@@ -92,14 +95,13 @@ def auto_reload_settings_save(
                 card_last4=token.card_last4,
             )
         values = {
-            "enabled": enabled,
+            "enabled": True,
             "card": card,
             "currency": region.currency,
-            "threshold": threshold if threshold is not None else auto.threshold,
-            "amount": amount if amount is not None else auto.amount,
+            "threshold": threshold,
+            "amount": amount,
+            "disabled_reason": "",
         }
-        if enabled:
-            values["disabled_reason"] = ""
         if auto is None:
             auto = _auto_reload_create(user=user, values=values)
         else:

@@ -101,11 +101,27 @@ def test_changing_the_amounts_keeps_the_saved_card(user):
     assert SavedCard.objects.count() == 1
 
 
-def test_turning_it_off(user):
+def test_turning_it_off_keeps_the_amounts_and_the_card_whatever_the_boxes_say(user):
     _turn_on(user)
-    response = _client(user).post(URL, {"threshold": "10", "amount": "25"})
+    client = _client(user)
+    response = client.post(URL, {"threshold": "x", "amount": "99999", "card_number": "1"})
     assert response.status_code == 302
-    assert AutoReload.objects.get(user=user).enabled is False
+    assert "Auto-reload is off." in hook(client.get(URL), "message").text
+    auto = AutoReload.objects.get(user=user)
+    assert (auto.enabled, auto.threshold, auto.amount, auto.card.card_last4) == (
+        False,
+        1000,
+        2500,
+        "4242",
+    )
+    assert SavedCard.objects.count() == 1
+
+
+def test_turning_it_off_before_ever_turning_it_on_writes_nothing(user):
+    response = _client(user).post(URL, {"threshold": "10", "amount": "25", "card_number": APPROVED})
+    assert response.status_code == 302
+    assert not AutoReload.objects.exists()
+    assert not SavedCard.objects.exists()
 
 
 @pytest.mark.parametrize(
