@@ -113,7 +113,7 @@ def _lot_grant(*, user, redemption: PromotionRedemption, order: str):
         currency=redemption.currency,
         expires_on=region_today(user.region) + datetime.timedelta(days=days),
         idempotency_key=f"giftcard-bonus:{order}:{promotion.pk}",
-        description=f"Gift card bonus: {promotion.name} (order {order})"[:200],
+        description=f"Promotional credit: {promotion.name} (order {order})"[:200],
         reference=f"order:{order}"[:64],
     )
 
