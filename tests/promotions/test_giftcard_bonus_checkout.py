@@ -146,6 +146,24 @@ def test_the_checkout_partial_shows_the_bonus_beside_not_inside_the_discount(use
 
 
 @pytest.mark.django_db
+def test_its_limits_hold_once_per_shopper_and_in_total(user, other_user, offer):
+    Promotion.objects.filter(pk=offer.pk).update(per_shopper_limit=1, total_limit=2)
+    gift_cards(user, 5000)
+    place(user)
+    gift_cards(user, 5000)
+    second = place(user)  # the shopper's one use is spent: no bonus, the order goes on
+    assert all(e["kind"] != "giftcard_bonus" for e in second.promotions)
+    assert checkout_quote_get(user=user, session={}).evaluation is None  # cart emptied
+    gift_cards(other_user, 5000)
+    place(other_user)
+    third = UserFactory()
+    gift_cards(third, 5000)
+    assert checkout_quote_get(user=third, session={}).evaluation.bonuses == ()  # none left
+    assert GiftCardBonus.objects.filter(status="granted").count() == 2
+    assert Promotion.objects.get(pk=offer.pk).uses_count == 2
+
+
+@pytest.mark.django_db
 def test_a_failed_capture_grants_nothing_and_gives_the_use_back(user, offer):
     gift_cards(user, 5000)
     order = place(user, card=TestGateway.CAPTURE_FAILS)
