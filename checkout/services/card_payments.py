@@ -16,6 +16,7 @@ from catalog.money import format_money
 from checkout.locks import cart_qs_select_for_update, order_qs_select_for_update
 from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, VoidedAuthorization
 from checkout.payments import Authorization, payment_provider_get
+from checkout.services.cart import cart_gift_cards_restore
 from checkout.services.giftcard_orders import order_gift_cards_cancel
 from checkout.services.paid import order_paid
 from promotions.services import promotion_redemptions_release
@@ -178,7 +179,10 @@ def _cart_restore(order: Order) -> None:
     cart, _ = Cart.objects.get_or_create(user=order.user)
     cart_qs_select_for_update(user_id=order.user_id).get()
     lines = {line.product_id: line for line in CartLine.objects.filter(cart=cart)}
-    for item in order.lines.all():
+    # Bought gift cards go back as they were filled in (recipient, design, date), not as a
+    # plain product line.
+    cart_gift_cards_restore(order=order)
+    for item in order.lines.filter(gift_card__isnull=True):
         line = lines.get(item.product_id)
         if line is None:
             CartLine.objects.create(cart=cart, product_id=item.product_id, quantity=item.quantity)
