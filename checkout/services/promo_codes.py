@@ -124,7 +124,7 @@ def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> Pr
             label=canonical if spec.code == canonical else spec.name,
         )
     quote = checkout_quote_get(user=user, session=session, codes=[*entered, canonical])
-    if not quote.lines:
+    if quote.is_empty:
         raise PromoCodeRefused("empty_cart")
     applied = next((a for a in quote.applied if a.code == canonical), None)
     if applied is None:

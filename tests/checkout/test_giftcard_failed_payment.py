@@ -1,5 +1,6 @@
 """A bought gift card whose card capture fails (docs/giftcards.md): nothing issued, and the
-card goes back in the cart as it was filled in; the navigation counts gift cards."""
+card goes back in the cart as it was filled in; the navigation counts gift cards; a
+promotional code in a cart of gift cards only is judged, not refused as an empty cart."""
 
 import pytest
 from django.test import Client
@@ -8,6 +9,7 @@ from checkout.models import CartGiftCard, CartLine, OrderGiftCard
 from tests.checkout.factories import ProductFactory
 from tests.checkout.giftcard_buying import giftcard_cart_add, giftcard_fields, giftcard_order_make
 from tests.checkout.shopping import cart_fill
+from tests.promotions.factories import promotion_with_code
 from tests.wallet.pages import hook
 from wallet.models import GiftCard
 
@@ -48,3 +50,17 @@ def test_the_navigation_counts_each_gift_card_beside_the_items(user, lamp):
     nav = hook(client.get("/cart/"), "nav-cart")
 
     assert nav.attrs["data-count"] == "4"
+
+
+def test_a_promotional_code_in_a_cart_of_gift_cards_only_is_judged_not_empty(user):
+    promotion_with_code("SAVE5")
+    giftcard_cart_add(user)
+    client = Client()
+    client.force_login(user)
+
+    page = client.post("/checkout/code/", {"code": "SAVE5"})
+
+    # Gift cards are never discounted: the code gives nothing on them, and the cart is not
+    # called empty.
+    error = hook(page, "form-error")
+    assert error.attrs["data-reason"] == "no_eligible_items"
