@@ -260,15 +260,19 @@ def reload_mail_send(*, reload: Reload, template: str, subject: str, extra=None)
     auto-reload page when the shop turned auto-reload off). Never raises: the money moved (or
     did not) already, and a mail server failing must not undo that or become a 500."""
     link = "checkout:auto_reload" if template == "reload_auto_declined" else "wallet:overview"
-    context = {
-        "reload": reload,
-        "amount": format_money(reload.amount, currency=reload.currency),
-        "auto": reload.kind == Reload.Kind.AUTO,
-        "action_url": reverse(link),
-        "action_label": "Auto-reload settings" if "declined" in template else "View your wallet",
-        **(extra or {}),
-    }
     try:
+        context = {
+            "reload": reload,
+            "amount": format_money(
+                reload.amount, currency=reload.currency, locale=reload.user.region.locale
+            ),
+            "auto": reload.kind == Reload.Kind.AUTO,
+            "action_url": reverse(link),
+            "action_label": "Auto-reload settings"
+            if "declined" in template
+            else "View your wallet",
+            **(extra or {}),
+        }
         mail_send(
             to=reload.user.email,
             subject=f"[Coinpurse] {subject}",

@@ -311,3 +311,17 @@ def test_reloading_a_shopper_in_another_region_uses_their_currency(
         _post(_client(shopper), amount="3000")
     assert balance(shopper) == 3000
     assert Reload.objects.get().currency == "JPY"
+
+
+def test_a_mail_server_down_leaves_the_reload_done(
+    user, monkeypatch, django_capture_on_commit_callbacks
+):
+    def refused(**kwargs):
+        raise ConnectionRefusedError("smtp")
+
+    monkeypatch.setattr(reload_services, "mail_send", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(_client(user))
+    assert response.status_code == 302
+    assert balance(user) == 2500
+    assert Reload.objects.get().status == "completed"
