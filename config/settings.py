@@ -372,3 +372,7 @@ RELOAD_LIMITS = GIFTCARD_CUSTOM_LIMITS
 if TASKS_BACKEND.startswith("django_tasks_rq."):
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+
+# Gift card bonus offers (promotions, docs/promotions.md "Gift card bonus"): the sweep that
+# grants a paid order's bonus credit when the hook after the capture did not.
+PERIODIC_TASKS = [*PERIODIC_TASKS, ("checkout.bonus_tasks.giftcard_bonuses_due", 300)]

@@ -19,7 +19,7 @@ from checkout.models import Order, OrderGiftCard, Payment
 from checkout.pricing import Quote
 from promotions.engine import AppliedBonus, AppliedPromotion, LineInput
 from promotions.exceptions import PromotionNoLongerApplies
-from promotions.models import Promotion
+from promotions.models import Promotion, PromotionRedemption
 from promotions.rules import eligible_lines
 from promotions.selectors import promotion_specs_get
 from promotions.services import promotion_redemptions_claim
@@ -234,6 +234,29 @@ def order_bonus_grant(*, order_id: int) -> None:
             gift_card_total=order_gift_card_total_standing(order=order),
             minimums=minimums,
         )
+
+
+def order_bonuses_grant_missed() -> int:
+    """The periodic sweep (`checkout.bonus_tasks.giftcard_bonuses_due`): grant the gift card
+    bonus of every paid order whose hook after the capture did not (it failed, or the process
+    died first); returns how many orders it granted for. Idempotent: `order_bonus_grant`
+    grants each order's bonus once, under its lock, whoever calls it."""
+    numbers = (
+        PromotionRedemption.objects.filter(
+            promotion__kind=GIFTCARD_BONUS, released_at__isnull=True, giftcard_bonus__isnull=True
+        )
+        .exclude(order_number="")
+        .values_list("order_number", flat=True)
+    )
+    paid = (Payment.Status.CAPTURED, Payment.Status.PARTLY_REFUNDED, Payment.Status.REFUNDED)
+    order_ids = Order.objects.filter(
+        number__in=list(numbers), payment__status__in=paid
+    ).values_list("pk", flat=True)
+    granted = 0
+    for order_id in sorted(order_ids):
+        order_bonus_grant(order_id=order_id)
+        granted += 1
+    return granted
 
 
 def order_bonus_claw_back(*, order: Order, gift_card_total_left: int, idempotency_key: str) -> int:

@@ -4,8 +4,11 @@ once, a failed payment grants nothing; 20 grants at once grant one lot (PostgreS
 through the real services: the buy service, `order_place`, the capture after commit. The
 refunds that take it back: test_giftcard_bonus_refund.py."""
 
+import io
+
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import TestCase
@@ -21,6 +24,7 @@ from promotions.demo import demo_promotions_load
 from promotions.models import GiftCardBonus, Promotion, PromotionRedemption
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
+from tests.checkout.gift_orders import worker_on_test_connection
 from tests.checkout.shopping import address_give, cart_fill, new_key
 from tests.promotions.factories import automatic_promotion
 from tests.wallet.test_races import run_together
@@ -161,6 +165,33 @@ def test_its_limits_hold_once_per_shopper_and_in_total(user, other_user, offer):
     assert checkout_quote_get(user=third, session={}).evaluation.bonuses == ()  # none left
     assert GiftCardBonus.objects.filter(status="granted").count() == 2
     assert Promotion.objects.get(pk=offer.pk).uses_count == 2
+
+
+@pytest.mark.django_db
+def test_a_grant_the_hook_missed_is_made_by_the_periodic_sweep_in_the_worker(
+    user, offer, monkeypatch, settings
+):
+    settings.PERIODIC_TASKS = [("checkout.bonus_tasks.giftcard_bonuses_due", 300)]
+
+    def down(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(paid, "order_bonus_grant", down)  # logged by order_paid, not raised
+    gift_cards(user, 5000)
+    order = place(user)
+    assert not CreditLot.objects.exists()
+    monkeypatch.undo()
+
+    out = io.StringIO()
+    with worker_on_test_connection(), TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("run_schedule", "--once", stdout=out, stderr=out)
+        call_command("run_schedule", "--once", stdout=out, stderr=out)  # again: nothing more
+
+    assert "ran the queue: 1 succeeded, 0 failed" in out.getvalue()
+    bonus = GiftCardBonus.objects.get()
+    assert (bonus.order_number, bonus.status, bonus.lot.amount) == (order.number, "granted", 1000)
+    assert CreditLot.objects.count() == 1
+    assert ledger_reconcile().clean
 
 
 @pytest.mark.django_db
