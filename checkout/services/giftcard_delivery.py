@@ -31,6 +31,7 @@ from checkout.models import Delivery, Order, OrderGiftCard
 from checkout.services.giftcard_orders import PAID, order_gift_cards_issue
 from config.jobs import job_enqueue, job_enqueue_on_commit, job_retry_at
 from config.mail import mail_send, site_link
+from wallet.codes import code_display
 from wallet.exceptions import InvalidState, NotFound, SelfAction, WalletError
 from wallet.models import AuditEntry, GiftCard
 from wallet.services import audit_record
@@ -152,6 +153,7 @@ def _mail(gift: OrderGiftCard, code: str) -> None:
     order = gift.order
     # The code rides in the fragment: a browser never sends it to the server or its logs; the
     # redeem page's script fills the field from it (static/js/redeem-fill.js).
+    code = code_display(code)  # XXXX-XXXXXX-XXXXX, as on a printed card
     redeem_url = f"{site_link(REDEEM_PATH)}#code={code}"
     context = {
         "gift": gift,

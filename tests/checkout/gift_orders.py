@@ -20,6 +20,7 @@ from checkout.services.cart import cart_giftcard_add
 from config.jobs import jobs_run_pending
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import new_key
+from wallet.codes import code_normalize
 
 CODE_IN_LINK = re.compile(r"/gift-cards/redeem/#code=([A-Z0-9-]+)")
 
@@ -80,9 +81,9 @@ def gifts_of(order: Order) -> list[OrderGiftCard]:
 
 def sent_codes(to: str) -> list[str]:
     """The claim codes of the gift card e-mails sent to `to`, in the order sent (read from the
-    Redeem link of each text part)."""
+    Redeem link of each text part), in their canonical form (no dashes)."""
     return [
-        code
+        code_normalize(code)
         for message in mail.outbox
         if message.to == [to]
         for code in CODE_IN_LINK.findall(message.body)

@@ -23,6 +23,7 @@ from checkout.tasks import giftcard_deliver
 from config.jobs import job_enqueue
 from tests.accounts.factories import UserFactory
 from tests.checkout.gift_orders import Clock, gift_order, gifts_of, sent_codes, worker_run
+from wallet.codes import code_display
 from wallet.models import GiftCard, Transfer
 from wallet.services import giftcard_redeem
 
@@ -101,7 +102,9 @@ def test_paid_order_issues_the_cards_and_the_worker_emails_the_code_that_redeems
     (code,) = sent_codes(FRIEND)
     assert code not in message.subject
     html, _ = message.alternatives[0]
-    assert f'href="http://localhost:8000/gift-cards/redeem/#code={code}"' in html
+    assert f'href="http://localhost:8000/gift-cards/redeem/#code={code_display(code)}"' in html
+    # In the text part twice: the code line and the link; nowhere else (not the subject).
+    assert message.body.replace("-", "").count(code) == 2
     assert "Happy birthday!" in html
     assert "$25.00" in html
     assert 'data-design="classic"' in html
