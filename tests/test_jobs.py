@@ -10,9 +10,18 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from checkout.models import OrderGiftCard
-from config.jobs import job_retry_at
+from config.jobs import job_enqueue, job_retry_at
 from tests.accounts.factories import UserFactory
-from tests.checkout.gift_orders import gift_order, gifts_of, sent_codes, worker_on_test_connection
+from tests.checkout.gift_orders import (
+    gift_order,
+    gifts_of,
+    sent_codes,
+    worker_on_test_connection,
+    worker_run,
+)
+from tests.wallet.credit_factories import grant
+from wallet.models import CreditLot, Transfer
+from wallet.tasks import credit_expire
 
 PERIODIC = "giftcard_deliveries_due, credit_expire"
 
@@ -86,3 +95,22 @@ def test_run_schedule_leaves_out_a_task_that_does_not_import(settings):
     out = _schedule("--once", "--enqueue-only")
     assert "run_schedule: checkout.tasks.no_such_task left out" in out
     assert out.endswith(f"run_schedule: queued 2 ({PERIODIC}).\n")
+
+
+@pytest.mark.django_db
+def test_credit_expire_job_posts_expired_credit_to_breakage_once():
+    user = UserFactory(region_id="US")
+    lot = grant(user, 500)
+    CreditLot.objects.filter(pk=lot.pk).update(
+        expires_at=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+    )
+    job_enqueue(credit_expire)
+    job_enqueue(credit_expire)  # queued twice (the scheduler and cron): expired once
+
+    worker_run()
+
+    lot.refresh_from_db()
+    assert lot.remaining == 0
+    assert Transfer.objects.filter(kind=Transfer.Kind.CREDIT_EXPIRY).count() == 1
+    results = DBTaskResult.objects.filter(task_path="wallet.tasks.credit_expire")
+    assert sorted(r["lots"] for r in results.values_list("return_value", flat=True)) == [0, 1]
