@@ -5,7 +5,9 @@ address" (audited, the old code dead at once, a new one e-mailed); its refusals 
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from checkout.models import OrderGiftCard
@@ -160,3 +162,28 @@ def test_staff_find_failed_deliveries_and_the_queues_jobs(admin_client, settings
     page = admin_client.get(f"/admin/django_tasks_database/dbtaskresult/{failed.pk}/change/")
     assert page.status_code == 200
     assert "DeliveryFailed" in page.content.decode()
+
+
+def test_resend_bad_input_is_a_form_error_and_a_missing_card_a_404(admin_client):
+    _, gift = _sent_to_the_wrong_address()
+    before = _frozen(gift)
+    page = admin_client.post(_resend_url(gift), {"email": "not an address", "reason": ""})
+    assert page.status_code == 200
+    assert 'data-reason="invalid"' in page.content.decode()
+    assert _frozen(gift) == before
+    assert admin_client.get("/admin/checkout/ordergiftcard/999999/resend/").status_code == 404
+
+
+def test_the_gift_card_list_queries_do_not_grow_with_its_rows(admin_client):
+    def measure() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_client.get("/admin/checkout/ordergiftcard/")
+        assert page.status_code == 200
+        return len(queries)
+
+    buyer = UserFactory(region_id="US")
+    gift_order(buyer, {"amount": 2500, "recipient_email": RIGHT})
+    few = measure()
+    gift_order(buyer, *[{"amount": 2500, "recipient_email": RIGHT}] * 4)
+    assert OrderGiftCard.objects.count() == 5
+    assert measure() == few
