@@ -21,9 +21,10 @@ from wallet.services import giftcard_issue
 
 logger = logging.getLogger(__name__)
 
-# The card payment states in which the gift cards were paid for (a later refund of other lines
-# leaves them paid; a refund of the cards themselves makes each `refunded` first).
-PAID = (Payment.Status.CAPTURED, Payment.Status.PARTLY_REFUNDED, Payment.Status.REFUNDED)
+# The card payment states in which gift cards not issued yet are still paid for: a refund of
+# some lines leaves the rest paid (a refunded card is `refunded`, never issued later); an order
+# refunded in full before its cards were issued issues none.
+PAID = (Payment.Status.CAPTURED, Payment.Status.PARTLY_REFUNDED)
 
 
 def delivery_due_at(*, order: Order, send_on: datetime.date) -> datetime.datetime:
@@ -53,6 +54,8 @@ def order_gift_cards_issue(*, order_id: int) -> int:
             return 0
         payment = Payment.objects.filter(order=order).first()
         if payment is None or payment.status not in PAID:
+            return 0
+        if order.status in (Order.Status.REFUNDED, Order.Status.CANCELLED):
             return 0
         issued = 0
         for gift in ordergiftcard_qs_select_for_update(order_id=order.pk).filter(
