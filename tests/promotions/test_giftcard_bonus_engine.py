@@ -2,8 +2,11 @@
 the cart's gift cards only, gives credit (never a discount), combines with every promotion,
 and one order earns one bonus. Pure: no database."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from promotions.engine import EnteredCode, promotions_evaluate
-from tests.promotions.engine_inputs import line, shopper, spec
+from tests.promotions.engine_inputs import line, offers, shopper, spec
 
 
 def bonus(**fields):
@@ -96,3 +99,36 @@ def test_yen_amounts_are_whole_yen():
     assert earned.credit == 1500
     assert "1,500" in earned.label
     assert "7,500" in earned.label
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    offers(),
+    st.lists(st.tuples(st.integers(1, 3000), st.integers(0, 12000)), max_size=3),
+    st.integers(0, 15000),
+)
+def test_bonus_offers_never_change_the_discounts_and_the_largest_credit_reached_wins(
+    data, tiers, gift_total
+):
+    specs, cart = data
+    # Listed as not combinable with every discount: a bonus still changes nothing of them.
+    bonuses = [
+        bonus(
+            id=50 + n,
+            amount_off=credit,
+            minimum_subtotal=minimum,
+            not_combinable_with=frozenset(s.id for s in specs),
+        )
+        for n, (credit, minimum) in enumerate(tiers)
+    ]
+    entered = [s for s in specs if not s.automatic]
+    without = run(specs, gift_cards=gift_total, lines=cart, entered=entered)
+    with_them = run([*specs, *bonuses], gift_cards=gift_total, lines=cart, entered=entered)
+    assert with_them.applied == without.applied
+    assert (with_them.discount, with_them.refusals) == (without.discount, without.refusals)
+    reached = [b for b in bonuses if gift_total > 0 and gift_total >= b.minimum_subtotal]
+    if not reached:
+        assert with_them.bonuses == ()
+    else:
+        best = min(reached, key=lambda b: (-b.amount_off, b.id))
+        assert [b.promotion_id for b in with_them.bonuses] == [best.id]
