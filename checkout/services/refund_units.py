@@ -27,6 +27,11 @@ The rules (docs/promotions.md, "Refunds"):
   credit to the lots with their old expiry: `wallet_spend_return`). Never more than is left
   of either source.
 - A refund that returns every unit gives the promotions' uses back (PROMOTION_RELEASE_ON_REFUND).
+- **Gift cards bought** (checkout/services/giftcard_refunds.py). A gift card line was paid by
+  card and never discounted: its unit comes back to the card in full (less bonus credit
+  already spent, when the bonus offer is taken back), and its card is refunded with it (a
+  redeemed one refuses the whole refund). The other lines' card part is what the card paid
+  beyond the gift cards still standing: they never take the gift cards' part.
 """
 
 from dataclasses import dataclass
@@ -35,6 +40,11 @@ from django.db import IntegrityError, transaction
 
 from checkout.exceptions import RefundRefused
 from checkout.models import OrderLine, Refund
+from checkout.services.giftcard_refunds import (
+    gift_cards_check,
+    order_gift_cards_lock,
+    order_gift_cards_read,
+)
 from checkout.services.refunds import (
     refund_order_check,
     refund_order_lock,
@@ -66,7 +76,9 @@ def order_refund_units(
     `refused`). Idempotent on `idempotency_key`: a replay with the same order and units
     returns the first refund; with others it is refused as a conflict. Raises
     `RefundRefused`: no permission, the actor's own order, an order whose payment failed or is
-    not captured yet, no units or more units than are left, no reason, a conflicting replay.
+    not captured yet, no units or more units than are left, no reason, a conflicting replay,
+    and for gift card lines a redeemed card, a card not issued yet, the card part to the
+    balance (`giftcard_*` reasons).
     """
     try:
         return _order_refund_units(
@@ -118,7 +130,9 @@ def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to
                 return _replay(existing, order_id=order_id, units=asked)
             refund_order_check(order=order, by=by)
             lines = {str(line.pk): line for line in order.lines.all()}
-            priced = _priced_checked(order, lines, asked)
+            gifts = order_gift_cards_lock(order=order)
+            priced = _priced_checked(order, lines, asked, gifts)
+            gift_cards_check(gifts.covered, card_to_balance=card_to_balance)
             claws = priced.claws
             for line_id, count in asked.items():
                 OrderLine.objects.filter(pk=int(line_id)).update(
@@ -135,6 +149,7 @@ def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to
                 by=by,
                 units=asked,
                 clawed_back=priced.clawed_back,
+                gifts=gifts,
             )
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
@@ -173,10 +188,17 @@ def order_refund_units_preview(*, order, units: dict[int, int]) -> UnitsRefundPr
     if not asked or any(count < 0 for count in asked.values()):
         raise RefundRefused("Say how many units of which line come back.")
     lines = {str(line.pk): line for line in order.lines.all()}
-    return _priced_checked(order, lines, asked)
+    gifts = order_gift_cards_read(order=order)
+    preview = _priced_checked(order, lines, asked, gifts)
+    gift_cards_check(gifts.covered, card_to_balance=False)
+    return preview
 
 
-def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int]):
+def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int], gifts):
+    """Check `asked` against what is left and price it. The gift card lines asked join
+    `gifts.covered`: their price goes back to the card in full (they were paid by card and
+    never discounted); the other lines' part goes to the card only as far as the card part
+    exceeds what the gift cards still standing paid, the rest to the balance."""
     for line_id, count in asked.items():
         line = lines.get(line_id)
         if line is None:
@@ -186,12 +208,29 @@ def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int]):
                 f"Only {line.quantity - line.refunded_quantity} of "
                 f"{line.product_name} are left to refund."
             )
-    gross, claws = _priced(order, lines, asked)
+    standing = gifts.by_line()
+    gifts.covered = [standing[line_id] for line_id in asked if line_id in standing]
+    for line_id in asked:
+        if line_id not in standing and line_id in gifts.lines:
+            raise RefundRefused(
+                f"{lines[line_id].product_name} is not standing: it was refunded or its "
+                "payment failed."
+            )
+    gift_part = gifts.covered_total
+    gift_lines = {str(gift.line_id) for gift in gifts.covered}
+    others = {line_id: count for line_id, count in asked.items() if line_id not in gift_lines}
+    # Promotions never look at gift card lines (only the bonus offer does, on its own).
+    priced_lines = {line_id: line for line_id, line in lines.items() if line_id not in gifts.lines}
+    gross, claws = _priced(order, priced_lines, others)
     amount = gross - sum(claws.values())
-    from_card = min(amount, order.card_charged - order.card_refunded)
+    card_room = max(0, order.card_charged - order.card_refunded - gifts.reserved)
+    from_card = min(amount, card_room)
     from_balance = min(amount - from_card, order.balance_applied - order.balance_refunded)
     return UnitsRefundPreview(
-        gross=gross, claws=claws, from_card=from_card, from_balance=from_balance
+        gross=gross + gift_part,
+        claws=claws,
+        from_card=from_card + gift_part,
+        from_balance=from_balance,
     )
 
 

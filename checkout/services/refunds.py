@@ -13,17 +13,21 @@ from checkout.exceptions import (
 )
 from checkout.locks import order_qs_select_for_update
 from checkout.models import Order, OrderLine, Payment, Refund
-from checkout.payments import payment_provider_get
+from checkout.services.card_refunds import card_refund_send
+from checkout.services.giftcard_refunds import (
+    GiftCardsRefund,
+    gift_cards_check,
+    gift_cards_for_amounts,
+    gift_lines_mark_refunded,
+    order_gift_cards_lock,
+    order_gift_cards_refund,
+)
+from checkout.services.refund_transfers import refund_transfers_post
 from promotions.services import promotion_redemptions_release
-from wallet.models import Account, AuditEntry, Transfer
+from wallet.models import AuditEntry
 from wallet.services import (
-    Leg,
     audit_record,
     audit_refusal_record,
-    system_account_get_or_create,
-    transfer_create,
-    wallet_account_get_or_create,
-    wallet_spend_return,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,12 @@ def order_refund(
     first refund; with others it is refused as a conflict. Raises `RefundRefused`: no
     permission, the actor's own order, an order whose card payment failed or is not captured
     yet, amounts that are not positive or more than is left, no reason, a conflicting replay.
+
+    Bought gift cards (checkout/services/giftcard_refunds.py): the card part they paid is
+    theirs; a refund by amounts that reaches into it must be all that is left of the order,
+    and then refunds every gift card still standing too (to the card, never the balance). Also
+    refused (`giftcard_*` reasons, nothing written): part of the gift cards' card part, a
+    redeemed gift card, gift cards to the balance, a gift card not issued yet.
     """
     try:
         return _order_refund(
@@ -121,6 +131,13 @@ def _order_refund(
                 raise RefundRefused("That is more than is left to refund to the balance.")
             if from_card > order.card_charged - order.card_refunded:
                 raise RefundRefused("That is more than is left to refund to the card.")
+            gifts = gift_cards_for_amounts(
+                order_gift_cards_lock(order=order),
+                order=order,
+                from_balance=from_balance,
+                from_card=from_card,
+                card_to_balance=card_to_balance,
+            )
             refund = refund_record(
                 order=order,
                 from_balance=from_balance,
@@ -129,6 +146,7 @@ def _order_refund(
                 reason=reason,
                 idempotency_key=idempotency_key,
                 by=by,
+                gifts=gifts,
             )
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
@@ -177,11 +195,36 @@ def refund_record(
     units: dict | None = None,
     clawed_back: int = 0,
     cancel: bool = False,
+    gifts: GiftCardsRefund | None = None,
 ) -> Refund:
     """Post a refund the caller has checked, under the order lock it holds: the ledger
     movements, the order's refunded figures and status (`cancelled` for a cancellation), the
     refund row, the audit entry, the card refund and the e-mail after commit; a full refund
-    or a cancellation gives the promotions' uses back (PROMOTION_RELEASE_ON_REFUND)."""
+    or a cancellation gives the promotions' uses back (PROMOTION_RELEASE_ON_REFUND).
+
+    `gifts`: the order's bought gift cards (locked by the caller) and those this refund
+    covers (their part is in `from_card`): refunded here, after the promotions' release and
+    before the money moves (docs/ledger.md); what the buyer spent of a bonus offer's credit
+    that their refund takes back is withheld from the card part (and counted as kept back).
+    """
+    covered = gifts.covered if gifts is not None else []
+    if covered:
+        gift_lines_mark_refunded(gifts)
+        units = units or {str(gift.line_id): 1 for gift in covered}
+    if (
+        _fully_refunded(order, adding=from_balance + from_card)
+        and settings.PROMOTION_RELEASE_ON_REFUND
+    ):
+        # Promotion usage comes after the order and before credit lots and wallet accounts
+        # in the global lock order (docs/ledger.md): released before the money moves.
+        promotion_redemptions_release(order_number=order.number)
+    if covered:
+        spent = order_gift_cards_refund(
+            order=order, gifts=gifts, idempotency_key=idempotency_key, by=by
+        )
+        withheld = min(spent, from_card)
+        from_card -= withheld
+        clawed_back += withheld
     to_card = bool(from_card and not card_to_balance)
     order.balance_refunded += from_balance
     order.card_refunded += from_card
@@ -192,12 +235,8 @@ def refund_record(
         if order.refunded == order.total
         else Order.Status.PARTIALLY_REFUNDED
     )
-    if _fully_refunded(order) and settings.PROMOTION_RELEASE_ON_REFUND:
-        # Promotion usage comes after the order and before credit lots and wallet accounts
-        # in the global lock order (docs/ledger.md): released before the money moves.
-        promotion_redemptions_release(order_number=order.number)
-    transfer, card_transfer = _refund_transfers(
-        order,
+    transfer, card_transfer = refund_transfers_post(
+        order=order,
         from_balance=from_balance,
         from_card=from_card if card_to_balance else 0,
         idempotency_key=idempotency_key,
@@ -230,71 +269,20 @@ def refund_record(
     )
     if to_card:
         # After commit: the provider is an outside call, never made under the lock.
-        transaction.on_commit(lambda: _card_refund(refund.pk), robust=True)
+        transaction.on_commit(lambda: card_refund_send(refund_id=refund.pk), robust=True)
     # The shopper hears of it after commit (never the staff reason: it is internal).
     transaction.on_commit(lambda: order_refunded_mail_send(refund_id=refund.pk), robust=True)
     logger.info("order %s refunded: %s to balance", order.number, from_balance)
     return refund
 
 
-def _fully_refunded(order: Order) -> bool:
-    """Everything paid came back, or every unit did (the shipping may stay paid)."""
-    if order.refunded == order.total:
+def _fully_refunded(order: Order, *, adding: int = 0) -> bool:
+    """Everything paid came back with the `adding` of this refund, or every unit did (the
+    shipping may stay paid)."""
+    if order.refunded + adding == order.total:
         return True
     lines = list(order.lines.values_list("quantity", "refunded_quantity"))
     return bool(lines) and all(quantity == back for quantity, back in lines)
-
-
-def _refund_transfers(order: Order, *, from_balance, from_card, idempotency_key, by):
-    """What goes back to the balance: (the balance part's transfer, the card part's transfer
-    when it is separate). An order paid without promotional credit moves everything in one
-    refund transfer (the balance part from purchases, a card part staff send to the balance
-    from card refunds), so the refund row points at the whole of its ledger movement. With
-    credit, the balance part goes back through the wallet's spend return, credit to its lots
-    with their old expiry, and a card part sent to the balance is a transfer of its own."""
-    if not from_balance + from_card:
-        return None, None
-    account = wallet_account_get_or_create(user=order.user, currency=order.currency)
-    description = f"Refund of order {order.number}"
-    reference = f"order:{order.number}"
-    if not order.credit_applied:
-        sources = [(Account.Kind.PURCHASES, from_balance), (Account.Kind.CARD_REFUNDS, from_card)]
-        legs = [Leg(account.pk, from_balance + from_card)] + [
-            Leg(system_account_get_or_create(kind=kind, currency=order.currency).pk, -part)
-            for kind, part in sources
-            if part
-        ]
-        transfer = transfer_create(
-            idempotency_key=f"refund:{idempotency_key}",
-            kind=Transfer.Kind.REFUND,
-            reference=reference,
-            description=description,
-            legs=legs,
-            created_by=by,
-        ).transfer
-        return transfer, None
-    transfer = card_transfer = None
-    if from_balance:
-        transfer = wallet_spend_return(
-            transfer=order.balance_transfer,
-            amount=from_balance,
-            idempotency_key=f"refund:{idempotency_key}",
-            description=description,
-            reference=reference,
-        ).transfer
-    if from_card:
-        card_refunds = system_account_get_or_create(
-            kind=Account.Kind.CARD_REFUNDS, currency=order.currency
-        )
-        card_transfer = transfer_create(
-            idempotency_key=f"refund-card:{idempotency_key}",
-            kind=Transfer.Kind.REFUND,
-            reference=reference,
-            description=description,
-            legs=[Leg(account.pk, from_card), Leg(card_refunds.pk, -from_card)],
-            created_by=by,
-        ).transfer
-    return transfer, card_transfer
 
 
 def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Refund:
@@ -307,7 +295,8 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
     Audited as a refund (`order_refunded`, "cancelled"); refusals as `refused`. Idempotent on
     `idempotency_key` (a replay returns the cancellation's refund). Raises `RefundRefused`:
     no permission, the actor's own order, an order shipped, delivered, refunded, cancelled
-    or whose payment failed or is not captured yet, no reason.
+    or whose payment failed or is not captured yet, no reason, a bought gift card the
+    recipient redeemed (its other gift cards are refunded with it otherwise).
     """
     try:
         if by is None or not by.has_perm("checkout.refund_order"):
@@ -332,6 +321,9 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
                     f"An order {order.get_status_display().lower()} cannot be cancelled: "
                     "refund it instead."
                 )
+            gifts = order_gift_cards_lock(order=order)
+            gift_cards_check(gifts.standing, card_to_balance=False)
+            gifts.covered = list(gifts.standing)
             lines = list(order.lines.all())
             units = {str(line.pk): line.quantity - line.refunded_quantity for line in lines}
             units = {line_id: n for line_id, n in units.items() if n}
@@ -348,6 +340,7 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
                 by=by,
                 units=units,
                 cancel=True,
+                gifts=gifts,
             )
     except RefundRefused as refusal:
         audit_refusal_record(
@@ -365,37 +358,6 @@ def _cancel_replay(existing: Refund, *, order_id: int) -> Refund:
             reason="conflict",
         )
     return existing
-
-
-def _card_refund(refund_id: int) -> None:
-    """After commit: send the card part back through the provider and record its answer.
-
-    A provider failure must not undo a refund that is already on the order; it is logged and
-    the refund is marked `failed` (empty `provider_reference`), which staff see in the admin
-    and can retry at the provider (same idempotency key, so never twice). Never raises.
-    """
-    refund = Refund.objects.select_related("order__payment").get(pk=refund_id)
-    payment = refund.order.payment
-    try:
-        reference = payment_provider_get().refund(
-            reference=payment.reference,
-            amount=refund.from_card,
-            currency=payment.currency,
-            idempotency_key=f"refund:{refund.idempotency_key}",
-        )
-    except Exception:
-        logger.exception("card refund of refund #%s failed at the provider", refund.pk)
-        Refund.objects.filter(pk=refund.pk).update(card_status=Refund.CardStatus.FAILED)
-        return
-    Refund.objects.filter(pk=refund.pk).update(
-        provider_reference=reference, card_status=Refund.CardStatus.SENT
-    )
-    refunded = refund.order.card_refunded
-    Payment.objects.filter(pk=payment.pk).update(
-        status=Payment.Status.REFUNDED
-        if refunded >= payment.amount
-        else Payment.Status.PARTLY_REFUNDED
-    )
 
 
 def _money(minor: int, order) -> str:
