@@ -25,6 +25,8 @@ VALUE_MOVING_PERMISSIONS = (
     "promotions.add_promotion",
     "promotions.change_promotion",
     "promotions.approve_promotion",
+    # Sending a bought gift card again decides where its code goes.
+    "checkout.change_ordergiftcard",
 )
 
 SET_UP_MESSAGE = (

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 
 from catalog.admin_money import money_display
 from checkout.models import OrderGiftCard
-from checkout.services.giftcard_delivery import order_gift_card_resend
+from checkout.services.giftcard_resend import order_gift_card_resend
 from wallet.exceptions import WalletError
 
 RESEND_PERMISSION = "checkout.change_ordergiftcard"

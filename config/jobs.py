@@ -13,9 +13,9 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,36 @@ def job_enqueue_on_commit(task, *, run_after: datetime.datetime | None = None, *
 
 def jobs_run_pending(*, max_tasks: int | None = None) -> None:
     """Run the queued jobs that are due, in this process, until none is left (or `max_tasks`
-    ran): what `run_schedule --now` and the tests do instead of a worker running beside."""
-    options = {"batch": True, "interval": 0, "startup_delay": False, "verbosity": 0}
-    if max_tasks is not None:
-        options["max_tasks"] = max_tasks
-    call_command("db_worker", **options)
+    ran): what `run_schedule --once` and the tests do instead of a worker running beside.
+
+    The real db_worker loop, minus what belongs to a process of its own: it installs no signal
+    handlers (the caller's process keeps its Ctrl-C), and inside the caller's transaction (a
+    test's) it keeps the connection. Between jobs the worker closes a connection whose
+    autocommit is not the settings' (`close_old_connections`), and inside a transaction that
+    is the caller's own, whose work would be thrown away on PostgreSQL.
+    """
+    from django_tasks_db.management.commands import db_worker
+
+    worker = db_worker.Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=max_tasks,
+        worker_id=get_random_string(32),
+        excluded_queue_names=[],
+    )
+    if not connection.in_atomic_block:
+        worker.run()
+        return
+    close = db_worker.close_old_connections
+    db_worker.close_old_connections = _connections_kept
+    try:
+        worker.run()
+    finally:
+        db_worker.close_old_connections = close
+
+
+def _connections_kept(**kwargs) -> None:
+    """`close_old_connections` for a worker running inside the caller's transaction."""

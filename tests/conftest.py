@@ -16,6 +16,7 @@ _TIME_ZONES = importlib.import_module("catalog.migrations.0004_region_time_zone"
 _GROUPS = {
     **importlib.import_module("wallet.migrations.0005_staff_groups").GROUPS,
     **importlib.import_module("promotions.migrations.0002_staff_groups").GROUPS,
+    **importlib.import_module("checkout.migrations.0007_bought_giftcard_support").GROUPS,
 }
 _RATES = importlib.import_module("checkout.migrations.0003_shipping_and_progress").RATES
 

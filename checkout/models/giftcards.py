@@ -121,6 +121,7 @@ class OrderGiftCard(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "bought gift card"
         indexes = [
             models.Index(fields=["status", "send_on"], name="checkout_giftcard_due_idx"),
         ]

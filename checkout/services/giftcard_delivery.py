@@ -26,16 +26,13 @@ from django.views.decorators.debug import sensitive_variables
 from catalog.money import format_money
 from catalog.regions import region_today
 from checkout.giftcard_designs import design_get
-from checkout.locks import order_qs_select_for_update, ordergiftcard_qs_select_for_update_by_pk
+from checkout.locks import ordergiftcard_qs_select_for_update_by_pk
 from checkout.models import Delivery, Order, OrderGiftCard
 from checkout.services.giftcard_orders import PAID, order_gift_cards_issue
-from config.jobs import job_enqueue, job_enqueue_on_commit, job_retry_at
+from config.jobs import job_enqueue, job_retry_at
 from config.mail import mail_send, site_link
 from wallet.codes import code_display
-from wallet.exceptions import InvalidState, NotFound, SelfAction, WalletError
-from wallet.models import AuditEntry, GiftCard
-from wallet.services import audit_record
-from wallet.services.audit import refusals_audited, require_perm
+from wallet.exceptions import InvalidState, NotFound
 from wallet.services.purchased import giftcard_code_renew
 
 logger = logging.getLogger(__name__)
@@ -275,96 +272,10 @@ def _not_queued_lately(now: datetime.datetime) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - DELIVERY_LEASE)
 
 
-def order_gift_card_resend(*, gift_card_id: int, email: str, reason: str, by) -> OrderGiftCard:
-    """Staff send a bought e-mail gift card again, to a corrected address: the code it had
-    stops working at once (a new one goes in the new e-mail), the row goes back to `scheduled`
-    with its attempts reset and the delivery job is queued after commit. Audited
-    (`GIFTCARD_RESENT`: the order, both addresses, the reason).
-
-    Locks the order, then the gift card row, then (in the wallet) the card. Raises
-    `StaffPermissionDenied` without `checkout.change_ordergiftcard` and `SelfAction` for the
-    staff member's own order (both audited), `NotFound`, `WalletError` without a reason or an
-    address, and `InvalidState` for a print card, a card not paid for, being sent right now,
-    redeemed ("already redeemed by the recipient") or refunded. A refusal writes nothing.
-    """
-    from checkout.tasks import giftcard_deliver  # the task module imports this one
-
-    target = f"order gift card #{gift_card_id}"
-    with refusals_audited(actor=by, target=target, action="gift card resend"):
-        require_perm(by, "checkout.change_ordergiftcard")
-        order_id = OrderGiftCard.objects.filter(pk=gift_card_id).values_list("order_id", flat=True)
-        order = Order.objects.filter(pk__in=order_id).first()
-        if order is not None and order.user_id == by.pk:
-            raise SelfAction("you cannot send a gift card of your own order")
-    email, reason = email.strip(), reason.strip()
-    if not reason:
-        raise WalletError("a reason is required")
-    if not email:
-        raise WalletError("the corrected e-mail address is required")
-    if order is None:
-        raise NotFound(f"there is no {target}")
-    with transaction.atomic():
-        order = order_qs_select_for_update(order_id=order.pk).get()
-        gift = ordergiftcard_qs_select_for_update_by_pk(gift_card_id=gift_card_id).get()
-        _resend_check(gift)
-        # The old code dies now, not when the job runs: whoever has the first e-mail can no
-        # longer redeem it. The new code made here is thrown away; the job makes the one sent.
-        giftcard_code_renew(card_id=gift.card_id)
-        old_email = gift.recipient_email
-        gift.recipient_email = email
-        gift.status = OrderGiftCard.Status.SCHEDULED
-        gift.attempts = 0
-        gift.last_error = ""
-        gift.claimed_until = None
-        gift.next_attempt_at = timezone.now()
-        gift.resent_count += 1
-        gift.save(
-            update_fields=[
-                "recipient_email",
-                "status",
-                "attempts",
-                "last_error",
-                "claimed_until",
-                "next_attempt_at",
-                "resent_count",
-                "updated_at",
-            ]
-        )
-        audit_record(
-            actor=by,
-            action=AuditEntry.Action.GIFTCARD_RESENT,
-            target=f"order {order.number} gift card #{gift.pk}",
-            detail=f"from {old_email} to {email}: {reason}",
-        )
-        job_enqueue_on_commit(giftcard_deliver, order_gift_card_id=gift.pk)
-    return gift
-
-
-def _resend_check(gift: OrderGiftCard) -> None:
-    if gift.delivery != Delivery.EMAIL:
-        raise InvalidState("a printed gift card is not sent by e-mail")
-    card_status = GiftCard.objects.filter(pk=gift.card_id).values_list("status", flat=True).first()
-    if card_status == GiftCard.Status.REDEEMED:
-        raise InvalidState("already redeemed by the recipient: it cannot be sent again")
-    if gift.status == OrderGiftCard.Status.SENDING:
-        raise InvalidState("it is being sent right now: try again in a few minutes")
-    allowed = (
-        OrderGiftCard.Status.SCHEDULED,
-        OrderGiftCard.Status.SENT,
-        OrderGiftCard.Status.FAILED,
-    )
-    if gift.status not in allowed or card_status not in (
-        GiftCard.Status.PENDING,
-        GiftCard.Status.ACTIVE,
-    ):
-        raise InvalidState(f"the gift card is {gift.get_status_display().lower()}")
-
-
 __all__ = [
     "DeliveryFailed",
     "DeliveryOutcome",
     "SweepResult",
     "giftcard_deliver",
     "giftcard_deliveries_sweep",
-    "order_gift_card_resend",
 ]

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from checkout.models import OrderGiftCard
-from checkout.services.giftcard_delivery import order_gift_card_resend
+from checkout.services.giftcard_resend import order_gift_card_resend
 from tests.accounts.factories import UserFactory
 from tests.accounts.two_factor import login_staff
 from tests.checkout.gift_orders import gift_order, gifts_of, sent_codes, worker_run
@@ -187,3 +187,31 @@ def test_the_gift_card_list_queries_do_not_grow_with_its_rows(admin_client):
     gift_order(buyer, *[{"amount": 2500, "recipient_email": RIGHT}] * 4)
     assert OrderGiftCard.objects.count() == 5
     assert measure() == few
+
+
+@pytest.mark.parametrize("address", ["boss@example.com", "BOSS@example.com", "clerk@example.com"])
+def test_no_staff_member_sends_a_gift_card_to_a_staff_address(address):
+    staff = superuser(email="boss@example.com")
+    UserFactory(is_staff=True, email="clerk@example.com")
+    _, gift = _sent_to_the_wrong_address()
+    before = _frozen(gift)
+
+    with pytest.raises(SelfAction):
+        order_gift_card_resend(gift_card_id=gift.pk, email=address, reason="x", by=staff)
+
+    assert _frozen(gift) == before
+    assert AuditEntry.objects.filter(actor=staff, action=AuditEntry.Action.REFUSED).count() == 1
+
+
+def test_the_buyer_is_told_when_their_gift_card_is_sent_again(django_capture_on_commit_callbacks):
+    staff = superuser(email="boss@example.com")
+    order, gift = _sent_to_the_wrong_address()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_gift_card_resend(gift_card_id=gift.pk, email=RIGHT, reason="typo", by=staff)
+
+    (notice,) = [m for m in mail.outbox if m.to == [order.user.email]]
+    assert RIGHT in notice.body and WRONG in notice.body
+    assert f"/orders/{order.number}/" in notice.body
+    assert "no longer works" in notice.body

@@ -1,0 +1,133 @@
+"""Staff sending a bought e-mail gift card again, to a corrected address (docs/giftcards.md).
+
+The old code dies at once; a new code goes out in a new e-mail; the buyer is told. An insider
+cannot use it to take a gift card: never for their own order, never to a staff address, and
+every change is audited and e-mailed to the buyer.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from checkout.locks import order_qs_select_for_update, ordergiftcard_qs_select_for_update_by_pk
+from checkout.models import Delivery, Order, OrderGiftCard
+from config.jobs import job_enqueue_on_commit
+from config.mail import mail_send
+from wallet.exceptions import InvalidState, NotFound, SelfAction, WalletError
+from wallet.models import AuditEntry, GiftCard
+from wallet.services import audit_record
+from wallet.services.audit import refusals_audited, require_perm
+from wallet.services.purchased import giftcard_code_renew
+
+
+def staff_address(email: str) -> bool:
+    """Whether `email` is the address of a staff account (any case)."""
+    return get_user_model().objects.filter(is_staff=True, email__iexact=email).exists()
+
+
+def order_gift_card_resend(*, gift_card_id: int, email: str, reason: str, by) -> OrderGiftCard:
+    """Staff send a bought e-mail gift card again, to a corrected address: the code it had
+    stops working at once (a new one goes in the new e-mail), the row goes back to `scheduled`
+    with its attempts reset and the delivery job is queued after commit. Audited
+    (`GIFTCARD_RESENT`: the order, both addresses, the reason), and the buyer is told by
+    e-mail (a change of where their gift goes is never silent).
+
+    Locks the order, then the gift card row, then (in the wallet) the card. Raises
+    `StaffPermissionDenied` without `checkout.change_ordergiftcard` and `SelfAction` for the
+    staff member's own order or an address of a staff account (theirs or a colleague's: no
+    insider redirects a shopper's gift card to themselves; all audited), `NotFound`,
+    `WalletError` without a reason or an address, and `InvalidState` for a print card, a card
+    not paid for, being sent right now, redeemed ("already redeemed by the recipient") or
+    refunded. A refusal writes nothing.
+    """
+    from checkout.tasks import giftcard_deliver  # the task module imports this one
+
+    target = f"order gift card #{gift_card_id}"
+    with refusals_audited(actor=by, target=target, action="gift card resend"):
+        require_perm(by, "checkout.change_ordergiftcard")
+        order_id = OrderGiftCard.objects.filter(pk=gift_card_id).values_list("order_id", flat=True)
+        order = Order.objects.filter(pk__in=order_id).first()
+        if order is not None and order.user_id == by.pk:
+            raise SelfAction("you cannot send a gift card of your own order")
+        email, reason = email.strip(), reason.strip()
+        if email.lower() == by.email.lower() or staff_address(email):
+            raise SelfAction("a gift card cannot be sent to a staff member's address")
+    if not reason:
+        raise WalletError("a reason is required")
+    if not email:
+        raise WalletError("the corrected e-mail address is required")
+    if order is None:
+        raise NotFound(f"there is no {target}")
+    with transaction.atomic():
+        order = order_qs_select_for_update(order_id=order.pk).get()
+        gift = ordergiftcard_qs_select_for_update_by_pk(gift_card_id=gift_card_id).get()
+        _resend_check(gift)
+        # The old code dies now, not when the job runs: whoever has the first e-mail can no
+        # longer redeem it. The new code made here is thrown away; the job makes the one sent.
+        giftcard_code_renew(card_id=gift.card_id)
+        old_email = gift.recipient_email
+        gift.recipient_email = email
+        gift.status = OrderGiftCard.Status.SCHEDULED
+        gift.attempts = 0
+        gift.last_error = ""
+        gift.claimed_until = None
+        gift.next_attempt_at = timezone.now()
+        gift.resent_count += 1
+        gift.save(
+            update_fields=[
+                "recipient_email",
+                "status",
+                "attempts",
+                "last_error",
+                "claimed_until",
+                "next_attempt_at",
+                "resent_count",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            actor=by,
+            action=AuditEntry.Action.GIFTCARD_RESENT,
+            target=f"order {order.number} gift card #{gift.pk}",
+            detail=f"from {old_email} to {email}: {reason}",
+        )
+        job_enqueue_on_commit(giftcard_deliver, order_gift_card_id=gift.pk)
+        transaction.on_commit(
+            lambda: _buyer_tell(order=order, gift=gift, old_email=old_email), robust=True
+        )
+    return gift
+
+
+def _resend_check(gift: OrderGiftCard) -> None:
+    if gift.delivery != Delivery.EMAIL:
+        raise InvalidState("a printed gift card is not sent by e-mail")
+    card_status = GiftCard.objects.filter(pk=gift.card_id).values_list("status", flat=True).first()
+    if card_status == GiftCard.Status.REDEEMED:
+        raise InvalidState("already redeemed by the recipient: it cannot be sent again")
+    if gift.status == OrderGiftCard.Status.SENDING:
+        raise InvalidState("it is being sent right now: try again in a few minutes")
+    allowed = (
+        OrderGiftCard.Status.SCHEDULED,
+        OrderGiftCard.Status.SENT,
+        OrderGiftCard.Status.FAILED,
+    )
+    if gift.status not in allowed or card_status not in (
+        GiftCard.Status.PENDING,
+        GiftCard.Status.ACTIVE,
+    ):
+        raise InvalidState(f"the gift card is {gift.get_status_display().lower()}")
+
+
+def _buyer_tell(*, order: Order, gift: OrderGiftCard, old_email: str) -> None:
+    mail_send(
+        to=order.user.email,
+        subject=f"Your gift card for {gift.recipient_name} was sent again",
+        template="checkout/email/giftcard_resent",
+        context={
+            "order": order,
+            "gift": gift,
+            "old_email": old_email,
+            "action_url": f"/orders/{order.number}/",
+            "action_label": "See your order",
+        },
+    )
