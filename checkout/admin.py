@@ -9,12 +9,16 @@ from django.urls import path, reverse
 
 from catalog.admin_money import money_display
 from catalog.money import format_money
-from checkout import admin_giftcards  # noqa: F401 (registers the bought gift cards' pages)
+from checkout import (
+    admin_giftcards,  # noqa: F401 (registers the bought gift cards' pages)
+    admin_reloads,  # noqa: F401 (registers the reloads' pages)
+)
 from checkout.admin_promotions import OrderPromotionsAdminMixin
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
 from checkout.services import order_deliver, order_refund, order_ship
+from checkout.services.giftcard_refunds import order_gift_cards_read
 from wallet.admin import ReadOnlyInline
 from wallet.admin.base import confirmation_stage
 from wallet.exceptions import WalletError
@@ -228,6 +232,13 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
             "confirming": confirming,
             "left_balance": money_display(left_balance, order.currency),
             "left_card": money_display(left_card, order.currency),
+            # The card part its gift cards still standing paid: only their lines (or the
+            # refund of everything left) give it back (checkout/services/giftcard_refunds.py).
+            "gift_cards_part": money_display(
+                order_gift_cards_read(order=order).reserved, order.currency
+            )
+            if order.gift_cards.exists()
+            else "",
             "opts": self.model._meta,
         }
         if confirming:

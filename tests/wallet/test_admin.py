@@ -20,9 +20,12 @@ from django.urls import reverse
 
 from checkout.models import Order
 from checkout.services import order_refund
+from checkout.services.auto_reloads import auto_reload_settings_save
+from checkout.services.reloads import reload_make
 from tests.accounts.factories import UserFactory, enable_totp
 from tests.accounts.two_factor import login_staff
 from tests.checkout.gift_orders import gift_order, worker_run
+from tests.checkout.shopping import new_key
 from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
 from tests.wallet.staff import (
@@ -217,6 +220,13 @@ def _shop_rows(tmp_path, shopper) -> None:
     # queue's jobs (django-tasks-db's Task results) for their pages.
     gift_order(shopper, {"amount": 2500, "recipient_email": "friend@example.com"})
     worker_run()
+    # A reload by card and auto-reload settings with their saved card.
+    reload_make(
+        user=shopper, amount=2500, card_number="4242424242424242", idempotency_key=new_key()
+    )
+    auto_reload_settings_save(
+        user=shopper, enabled=True, threshold=1000, amount=2500, card_number="4242424242424242"
+    )
 
 
 def test_every_registered_model_has_working_pages_for_a_superuser(wallet_world, tmp_path):
