@@ -6,7 +6,7 @@ the old currency (a refund to the balance), so both make the change wait.
 
 from accounts.services import RegionChange
 from checkout.locks import cart_qs_select_for_update
-from checkout.models import Cart, CartGiftCard, CartLine, Order
+from checkout.models import AutoReload, Cart, CartGiftCard, CartLine, Order
 
 # Orders that can no longer move money to or from the shopper. Any other status is open: a
 # status added later counts as open until it is named here (failing safe). "payment_failed"
@@ -18,7 +18,8 @@ def checkout_region_change_guard(change: RegionChange) -> list[str]:
     """Refuse while the saved cart has lines or gift cards (both priced in the old region's
     currency: the shopper empties the cart first), or while an order in the old currency is open
     (it may still be refunded into that currency's balance; between regions of one currency a
-    refund stays on show, so only the cart counts there).
+    refund stays on show, so only the cart counts there), or while auto-reload is on in the old
+    currency.
 
     The cart is locked first, and the orders read after: orders are placed under the cart
     lock, so an order being placed right now is waited for and then seen (an empty cart row is
@@ -37,6 +38,13 @@ def checkout_region_change_guard(change: RegionChange) -> list[str]:
         reasons.append(
             f"their cart holds {gift_cards} gift card(s) in {change.old_region.currency}"
         )
+    # Auto-reload charges a card in the currency it was set in: in another it would never
+    # fire, and the shopper would believe it on.
+    if (
+        change.currency_changes
+        and AutoReload.objects.filter(user=change.user, enabled=True).exists()
+    ):
+        reasons.append(f"their auto-reload is on in {change.old_region.currency}")
     if change.currency_changes:
         numbers = list(
             Order.objects.filter(user=change.user, currency=change.old_region.currency)

@@ -12,6 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from accounts.exceptions import RegionChangeRefused
+from accounts.services import user_region_change
+from catalog.models import Region
 from checkout.models import AutoReload, Reload, SavedCard
 from checkout.reload_tasks import auto_reload_run, card_reloads_pending_complete
 from checkout.services.auto_reloads import auto_reload_settings_save
@@ -374,3 +377,17 @@ def test_a_shopper_whose_region_changed_is_not_reloaded_in_the_old_currency(
     fund(user, 3000)
     _buy(user, book, django_capture_on_commit_callbacks)
     assert not _jobs().exists()
+
+
+def test_a_region_change_to_another_currency_waits_for_auto_reload_to_be_off(user):
+    auto_reload_settings_save(
+        user=user, enabled=True, threshold=1000, amount=2500, card_number=APPROVED
+    )
+    with pytest.raises(RegionChangeRefused) as refused:
+        user_region_change(user=user, region=Region.objects.get(code="JP"), by=user)
+    assert "auto-reload is on in USD" in str(refused.value)
+
+    auto_reload_settings_save(user=user, enabled=False, threshold=None, amount=None)
+    user_region_change(user=user, region=Region.objects.get(code="JP"), by=user)
+    user.refresh_from_db()
+    assert user.region_id == "JP"
