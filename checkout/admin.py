@@ -209,6 +209,7 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
         left_balance = order.balance_applied - order.balance_refunded
         left_card = order.card_charged - order.card_refunded
         limits = {"currency": order.currency, "left_balance": left_balance, "left_card": left_card}
+        reserved = order_gift_cards_read(order=order).reserved
         if request.method == "POST":
             if "confirm" in request.POST:
                 # The service checks what is left, under the order's lock: a replayed confirm
@@ -234,11 +235,7 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
             "left_card": money_display(left_card, order.currency),
             # The card part its gift cards still standing paid: only their lines (or the
             # refund of everything left) give it back (checkout/services/giftcard_refunds.py).
-            "gift_cards_part": money_display(
-                order_gift_cards_read(order=order).reserved, order.currency
-            )
-            if order.gift_cards.exists()
-            else "",
+            "gift_cards_part": money_display(reserved, order.currency) if reserved else "",
             "opts": self.model._meta,
         }
         if confirming:

@@ -459,3 +459,17 @@ def test_the_admin_says_a_redeemed_gift_card_cannot_be_refunded(user, admin_clie
 
     assert "already redeemed by the recipient: it cannot be refunded" in page
     assert _state() == before
+
+
+def test_the_admin_refund_page_names_the_card_part_the_gift_cards_paid(user, admin_client, lamp):
+    order = gift_order(user, (5000, "print"), lines=[(lamp, 1)], use_balance=False)
+    page = admin_client.get(f"/admin/checkout/order/{order.pk}/refund/").content.decode()
+    assert 'data-testid="refund-gift-cards-part"' in page
+    assert "<strong>$50.00</strong> paid for gift cards" in page
+
+    refused = admin_client.post(
+        f"/admin/checkout/order/{order.pk}/refund/",
+        {"idempotency_key": "d" * 32, "from_card": "30.00", "reason": "x", "confirm": "1"},
+    ).content.decode()
+    assert "refund a gift card by its line" in refused
+    assert not Refund.objects.exists()
