@@ -1,6 +1,7 @@
 """A shopper buys two gift cards — one e-mailed today, one to print — pays by card, the worker
 delivers the e-mail, the recipient follows its Redeem link and redeems it, the buyer prints
-the other once, then reloads their own balance (docs/interface.md §12, docs/giftcards.md).
+the other once, then reloads their own balance; and auto-reload after a purchase, approved then
+declined (docs/interface.md §12, docs/giftcards.md).
 
 In Chromium against the live server, axe-core on every page (the buy page, the cart, the
 checkout, the order page and the reload page at 1280 px and at 390 x 844 too). The screenshots
@@ -17,6 +18,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
 from django.core import mail
+from django.test import Client
 from playwright.sync_api import Page, expect
 
 from catalog.demo import catalog_seed
@@ -26,6 +28,7 @@ from config.jobs import jobs_run_pending
 from promotions.demo import demo_promotions_load
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.e2e.test_redeem_journey import sign_up
+from tests.wallet.credit_factories import fund
 from wallet.codes import code_display, code_normalize
 from wallet.selectors import ledger_reconcile
 
@@ -306,6 +309,95 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
 
     cards = OrderGiftCard.objects.filter(order__number=number).select_related("card")
     assert sorted(c.card.status for c in cards) == ["active", "redeemed"]
+    assert ledger_reconcile().clean
+    assert audit.violations == [], "axe-core:\n" + "\n".join(audit.violations)
+    assert outside == [], f"requests left the shop (a CDN?): {outside}"
+    assert failures == [], f"failed responses: {failures}"
+
+
+GAME, GAME_PRICE = "space-trader", 1999  # digital: nothing to ship, the balance pays it all
+DECLINED_CARD = "4000 0000 0000 0002"
+
+
+def buy_with_the_balance(page: Page, live_server) -> str:
+    """Buy the game from the product page, paid from the balance alone; the order number."""
+    page.goto(f"{live_server.url}/products/{GAME}/")
+    page.get_by_test_id("add-to-cart").click()
+    page.get_by_test_id("go-to-checkout").click()
+    expect(page.get_by_test_id("order-amount-due")).to_have_attribute("data-amount-minor", "0")
+    page.get_by_test_id("place-order").click()
+    expect(page).to_have_url(re.compile(r"/orders/CP-[0-9A-Z]{8}/$"))
+    return page.get_by_test_id("order-number").inner_text()
+
+
+def test_auto_reload_after_a_purchase_then_a_declined_card_turns_it_off(
+    page: Page, live_server, offline_guard, gateway, shots
+):
+    """Auto-reload on with an approved card: a purchase that leaves the balance below the
+    threshold reloads it once (the worker run twice). The saved card replaced by a declined
+    one: the next purchase's auto-reload is declined, auto-reload is off and the page says
+    why, and the shopper is told by e-mail."""
+    outside, failures = offline_guard
+    catalog_seed()
+    shopper = UserFactory(region_id="US")
+    fund(shopper, 3000)
+    client = Client()
+    client.force_login(shopper)
+    cookie = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+    page.set_viewport_size(DESKTOP)
+    audit = Audit(page, shots)
+    mail.outbox.clear()
+
+    page.goto(f"{live_server.url}/wallet/auto-reload/")
+    expect(page.get_by_test_id("auto-reload-status")).to_have_attribute("data-enabled", "false")
+    page.get_by_label("Reload automatically").check()
+    page.get_by_label("When my balance falls below").fill("20")
+    page.get_by_label("Reload this amount").fill("25")
+    page.get_by_label("Card to charge").fill(APPROVED_CARD)
+    page.get_by_test_id("auto-reload-submit").click()
+    expect(page.get_by_test_id("message")).to_contain_text("Auto-reload is on")
+    expect(page.get_by_test_id("auto-reload-status")).to_have_attribute("data-enabled", "true")
+    expect(page.get_by_test_id("saved-card")).to_have_attribute("data-last4", "4242")
+    assert "4242424242424242" not in page.content()
+    audit.both_widths("20-auto-reload-on")
+
+    # $30.00 less $19.99 leaves $10.01, below $20.00: $25.00 comes back, once.
+    first = buy_with_the_balance(page, live_server)
+    jobs_run_pending()
+    jobs_run_pending()
+    page.goto(f"{live_server.url}/wallet/")
+    after_reload = 3000 - GAME_PRICE + 2500
+    expect(page.get_by_test_id("wallet-balance")).to_have_attribute(
+        "data-amount-minor", str(after_reload)
+    )
+    reloads = page.locator('[data-testid="activity-row"][data-kind="reload"]')
+    expect(reloads).to_have_count(1)
+    expect(reloads).to_contain_text(f"after order {first}")
+    page.screenshot(path=str(shots / "21-wallet-auto-reloaded-desktop.png"), full_page=True)
+    assert [m.subject for m in mail.outbox if "reloaded" in m.subject] == [
+        "[Coinpurse] Your balance was reloaded"
+    ]
+
+    # A declined card saved instead: the next purchase's auto-reload turns auto-reload off.
+    page.goto(f"{live_server.url}/wallet/auto-reload/")
+    page.get_by_label("Replace the saved card").fill(DECLINED_CARD)
+    page.get_by_test_id("auto-reload-submit").click()
+    expect(page.get_by_test_id("saved-card")).to_have_attribute("data-last4", "0002")
+    buy_with_the_balance(page, live_server)  # $15.02 left, below $20.00
+    jobs_run_pending()
+    page.goto(f"{live_server.url}/wallet/auto-reload/")
+    expect(page.get_by_test_id("auto-reload-status")).to_have_attribute("data-enabled", "false")
+    expect(page.get_by_test_id("auto-reload-off-reason")).to_contain_text("declined")
+    audit.both_widths("22-auto-reload-declined-off")
+    page.goto(f"{live_server.url}/wallet/")
+    expect(page.get_by_test_id("wallet-balance")).to_have_attribute(
+        "data-amount-minor", str(after_reload - GAME_PRICE)
+    )
+    declined = [m for m in mail.outbox if "declined" in m.subject]
+    assert len(declined) == 1
+    assert declined[0].to == [shopper.email]
+
     assert ledger_reconcile().clean
     assert audit.violations == [], "axe-core:\n" + "\n".join(audit.violations)
     assert outside == [], f"requests left the shop (a CDN?): {outside}"
