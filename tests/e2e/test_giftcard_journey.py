@@ -402,3 +402,48 @@ def test_auto_reload_after_a_purchase_then_a_declined_card_turns_it_off(
     assert audit.violations == [], "axe-core:\n" + "\n".join(audit.violations)
     assert outside == [], f"requests left the shop (a CDN?): {outside}"
     assert failures == [], f"failed responses: {failures}"
+
+
+def test_a_yen_shopper_buys_a_custom_gift_card_at_phone_width(
+    page: Page, live_server, offline_guard, shots
+):
+    """The buy page in the JP store: yen denominations and limits, a custom 4,500 yen card to
+    print into the cart; axe-core at both widths."""
+    outside, failures = offline_guard
+    catalog_seed()
+    shopper = UserFactory(region_id="JP")
+    client = Client()
+    client.force_login(shopper)
+    cookie = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+    audit = Audit(page, shots)
+
+    page.goto(f"{live_server.url}/gift-cards/buy/")
+    amounts = page.get_by_test_id("giftcard-denominations")
+    for minor in (3000, 5000, 10000):
+        radio = amounts.locator(f'input[data-amount-minor="{minor}"]')
+        expect(radio).to_have_count(1)
+        expect(amounts.locator(f'label[for="{radio.get_attribute("id")}"]')).to_contain_text(
+            f"{minor:,}"
+        )
+    limits = page.get_by_test_id("giftcard-limits")
+    expect(limits).to_have_attribute("data-min-minor", "500")
+    expect(limits).to_have_attribute("data-max-minor", "50000")
+    audit.both_widths("30-buy-page-jp")
+
+    page.set_viewport_size(PHONE)
+    amounts.get_by_text("Other amount").click()
+    page.get_by_test_id("giftcard-custom-amount").fill("4500")
+    page.locator('[data-testid="giftcard-design"][data-design="celebrate"]').click()
+    page.get_by_label("Print it yourself").check()
+    page.get_by_label("Their name").fill("Hana Sato")
+    page.get_by_test_id("giftcard-add").click()
+    expect(page).to_have_url(re.compile(r"/cart/$"))
+    line = page.get_by_test_id("cart-giftcard")
+    expect(line).to_have_attribute("data-amount-minor", "4500")
+    expect(line).to_contain_text("4,500")
+    audit.both_widths("31-cart-jp")
+
+    assert audit.violations == [], "axe-core:\n" + "\n".join(audit.violations)
+    assert outside == [], f"requests left the shop (a CDN?): {outside}"
+    assert failures == [], f"failed responses: {failures}"
