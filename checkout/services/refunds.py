@@ -222,7 +222,8 @@ def refund_record(
         spent = order_gift_cards_refund(
             order=order, gifts=gifts, idempotency_key=idempotency_key, by=by
         )
-        withheld = min(spent, from_card)
+        # Out of the gift cards' own card part only (never the other lines'), as far as it goes.
+        withheld = min(spent, gifts.covered_total, from_card)
         from_card -= withheld
         clawed_back += withheld
     to_card = bool(from_card and not card_to_balance)
