@@ -28,6 +28,7 @@ class OrderDetailView(LoginRequiredMixin, View):
             "gift_card_line_ids": {card.line_id for card in order.bought_gift_cards},
             "timeline": _timeline(order),
             "applied_promotions": _promotions_used(order),
+            "bonuses": _bonuses(order),
         }
         return render(request, "checkout/order_detail.html", context)
 
@@ -45,6 +46,9 @@ def _promotions_used(order: Order) -> list[dict]:
     used = []
     for redemption in order.applied_promotions:
         promotion = redemption.promotion
+        # A gift card bonus gave credit, not a discount: the order page says so apart.
+        if promotion.kind == promotion.Kind.GIFTCARD_BONUS:
+            continue
         if promotion.codes == promotion.Codes.AUTOMATIC:
             code = ""
         elif redemption.code is not None and redemption.code.single_use:
@@ -54,6 +58,25 @@ def _promotions_used(order: Order) -> list[dict]:
         label = labels.get(promotion.pk) or promotion.description or promotion.name
         used.append({"code": code, "label": label, "amount": redemption.amount})
     return used
+
+
+def _bonuses(order: Order) -> list[dict]:
+    """The gift card bonus credit the order earned (docs/promotions.md): what it promised, and
+    whether it was granted, taken back or is still waiting for the payment."""
+    bonuses = []
+    for redemption in order.applied_promotions:
+        if redemption.promotion.kind != redemption.promotion.Kind.GIFTCARD_BONUS:
+            continue
+        bonus = getattr(redemption, "giftcard_bonus", None)
+        bonuses.append(
+            {
+                "credit": redemption.amount,
+                "label": redemption.promotion.description or redemption.promotion.name,
+                "status": bonus.status if bonus is not None else "pending",
+                "status_label": bonus.get_status_display() if bonus else "Once the card is paid",
+            }
+        )
+    return bonuses
 
 
 def _timeline(order: Order) -> list[dict]:

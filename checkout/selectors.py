@@ -266,7 +266,7 @@ def order_get_for_user(*, user, number: str) -> Order:
     # A redemption names its order by number (promotions never imports checkout).
     order.applied_promotions = list(
         PromotionRedemption.objects.filter(user=user, order_number=order.number)
-        .select_related("promotion", "code")
+        .select_related("promotion", "code", "giftcard_bonus")
         .order_by("pk")
     )
     return order

@@ -269,6 +269,13 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 f"{result.label} applied: {amount} of promotional credit was added to your "
                 f"balance, to spend by {until}.",
             )
+        elif result.bonus_credit:
+            amount = format_money(result.bonus_credit, currency=currency, locale=locale)
+            messages.success(
+                request,
+                f"Applied {result.label}. You will receive {amount} of promotional credit "
+                "once the order is paid.",
+            )
         else:
             amount = format_money(result.amount, currency=currency, locale=locale)
             messages.success(request, f"Applied {result.label}. You save {amount}.")

@@ -77,6 +77,8 @@ class PromoCodeResult:
     credit: int = 0
     expires_on: datetime.date | None = None
     already_entered: bool = False  # typed again: nothing new, nothing counted
+    # A gift card bonus code: credit granted once the order is paid (never a discount).
+    bonus_credit: int = 0
 
 
 @sensitive_variables("code", "canonical")
@@ -127,6 +129,11 @@ def checkout_promo_code_enter(*, user, session, code: str, ip: str | None) -> Pr
     if quote.is_empty:
         raise PromoCodeRefused("empty_cart")
     applied = next((a for a in quote.applied if a.code == canonical), None)
+    bonuses = quote.evaluation.bonuses if quote.evaluation else ()
+    bonus = next((b for b in bonuses if b.code == canonical), None)
+    if applied is None and bonus is not None:
+        session[SESSION_PROMO_CODES] = [*entered, canonical]
+        return PromoCodeResult(code=canonical, label=bonus.label, bonus_credit=bonus.credit)
     if applied is None:
         refusal = next((r for r in quote.refusals if r.code == canonical), None)
         if refusal is None:  # the engine answers every entered code; never a silent "no"
