@@ -11,6 +11,7 @@ from django.urls import reverse
 from catalog.money import format_money
 from checkout.models import Order, Refund
 from config.mail import mail_send
+from promotions.models import GiftCardBonus
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +110,30 @@ def order_refunded_mail_send(*, refund_id: int) -> None:
                     refund.from_card if refund.card_destination == Refund.Destination.BALANCE else 0
                 ),
             ),
-            # A refund of units keeps back what a promotion gave the units kept (docs/
-            # promotions.md): said, so the refund plus that adds up to what they paid.
-            "kept_back": _money(order, refund.clawed_back) if refund.clawed_back > 0 else "",
+            # A refund of units keeps back what a promotion gave the units kept, and a refund of
+            # gift cards the bonus credit they earned that the shopper already spent (docs/
+            # promotions.md): each said, so the refund plus those adds up to what they paid.
+            **_kept_back(refund),
             "to_card": _money(
                 order, refund.from_card if refund.card_destination == Refund.Destination.CARD else 0
             ),
         },
     )
+
+
+def _kept_back(refund: Refund) -> dict:
+    """What the refund kept back, split: the gift card bonus credit already spent (withheld by
+    the claw-back this refund caused) and the rest, discounts the kept items no longer earn."""
+    withheld = sum(
+        GiftCardBonus.objects.filter(
+            order_number=refund.order.number,
+            claw_back_key=f"refund-bonus:{refund.idempotency_key}",
+        ).values_list("withheld", flat=True)
+    )
+    withheld = min(withheld, max(refund.clawed_back, 0))
+    discount = max(refund.clawed_back, 0) - withheld
+    order = refund.order
+    return {
+        "kept_back": _money(order, discount) if discount > 0 else "",
+        "bonus_withheld": _money(order, withheld) if withheld > 0 else "",
+    }

@@ -6,6 +6,7 @@ paid."""
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core import mail
 
 from catalog.models import Product
 from checkout.exceptions import RefundRefused
@@ -322,6 +323,10 @@ def test_the_bonus_offer_is_taken_back_and_its_spent_credit_withheld(
     assert gateway.refunds == {f"refund:{refund.idempotency_key}": 4300}
     assert balance(user) == 0
     assert order.gift_cards.get().card.status == GiftCard.Status.REFUNDED
+    # The e-mail says what was kept back and why: the bonus credit spent, not a discount.
+    (notice,) = [m for m in mail.outbox if "A refund for your order" in m.subject]
+    assert "Kept back: $7.00 (the gift card bonus credit you already spent" in notice.body
+    assert "the discount a promotion gave" not in notice.body
 
 
 # --- refused ----------------------------------------------------------------------------------
