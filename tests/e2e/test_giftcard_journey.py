@@ -193,6 +193,10 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     expect(page.get_by_test_id("giftcard-paid-by-card")).to_have_attribute(
         "data-amount-minor", str(EMAILED + PRINTED)
     )
+    # The demo bonus offer: announced beside the summary, never a discount.
+    bonus = page.get_by_test_id("bonus-offer")
+    expect(bonus).to_have_attribute("data-credit-minor", str(BONUS))
+    expect(bonus).to_contain_text("You will receive $10.00 in promotional credit once paid")
     expect(page.get_by_test_id("order-discount")).to_have_attribute("data-amount-minor", "0")
     audit.both_widths("04-checkout")
     page.get_by_label("Card number").fill(APPROVED_CARD)
@@ -202,6 +206,9 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     number = page.get_by_test_id("order-number").inner_text()
     expect(egift(page, "Grace Hopper")).to_have_attribute("data-status", "scheduled")
     expect(egift(page, "Alan Turing")).to_have_attribute("data-status", "ready")
+    granted = page.get_by_test_id("bonus-credit")
+    expect(granted).to_have_attribute("data-credit-minor", str(BONUS))
+    expect(granted).to_have_attribute("data-status", "granted")
     no_code_on(page, "the order page")
     audit.both_widths("05-order-paid")
     assert mail.outbox  # the order e-mail, to the buyer
