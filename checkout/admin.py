@@ -11,12 +11,12 @@ from catalog.admin_money import money_display
 from catalog.money import format_money
 from checkout import (
     admin_giftcards,  # noqa: F401 (registers the bought gift cards' pages)
-    admin_reloads,  # noqa: F401 (registers the reloads' pages)
+    admin_payments,  # noqa: F401 (registers the card payments' and reloads' pages)
 )
 from checkout.admin_promotions import OrderPromotionsAdminMixin
 from checkout.exceptions import CheckoutError
 from checkout.forms import RefundForm, ShipForm
-from checkout.models import Order, OrderLine, Payment, Refund, ShippingRate, VoidedAuthorization
+from checkout.models import Order, OrderLine, Refund, ShippingRate, VoidedAuthorization
 from checkout.services import order_deliver, order_refund, order_ship
 from checkout.services.giftcard_refunds import order_gift_cards_read
 from wallet.admin import ReadOnlyInline
@@ -312,45 +312,6 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
         else:
             messages.success(request, f"Order {order.number} marked delivered.")
         return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
-
-
-@admin.register(Payment)
-@_money_fields("amount")
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["order", "provider", "reference", "card_last4", "amount_money", "status"]
-    list_filter = ["provider", "status", "currency"]
-    search_fields = ["reference", "order__number"]
-    list_select_related = ["order"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(VoidedAuthorization)
-@_money_fields("amount")
-class VoidedAuthorizationAdmin(admin.ModelAdmin):
-    """Card holds released (or to be released) without a capture; a failed void needs a
-    person to release the hold at the provider."""
-
-    list_display = ["reference", "order", "amount_money", "reason", "status", "created_at"]
-    list_filter = ["status", "reason", "provider", "currency"]
-    search_fields = ["reference", "order__number"]
-    list_select_related = ["order"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _refund_parts(order, amounts: dict[str, int], *, card_to_balance: bool) -> str:

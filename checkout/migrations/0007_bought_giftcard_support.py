@@ -38,17 +38,16 @@ def remove_groups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('checkout', '0006_giftcard_purchase'),
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("checkout", "0006_giftcard_purchase"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.RunPython(add_groups, remove_groups),
         migrations.AlterModelOptions(
-            name='ordergiftcard',
-            options={'ordering': ['id'], 'verbose_name': 'bought gift card'},
+            name="ordergiftcard",
+            options={"ordering": ["id"], "verbose_name": "bought gift card"},
         ),
     ]

@@ -29,7 +29,8 @@ PLACE = "/checkout/place-order/"
 # Measured on SQLite; flat however many lines the cart holds.
 CHECKOUT_QUERIES = (
     10  # session, user, region, balance (shared with the nav), lines (priced), gift cards,
-    # shipping rates, the nav's cart count, the promotions on offer, earlier orders (first-order-only)
+    # shipping rates, the nav's cart count, the promotions on offer, earlier orders
+    # (first-order-only)
 )
 
 UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")  # well formed, never issued

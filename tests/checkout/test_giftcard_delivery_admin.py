@@ -212,6 +212,7 @@ def test_the_buyer_is_told_when_their_gift_card_is_sent_again(django_capture_on_
         order_gift_card_resend(gift_card_id=gift.pk, email=RIGHT, reason="typo", by=staff)
 
     (notice,) = [m for m in mail.outbox if m.to == [order.user.email]]
-    assert RIGHT in notice.body and WRONG in notice.body
+    assert RIGHT in notice.body
+    assert WRONG in notice.body
     assert f"/orders/{order.number}/" in notice.body
     assert "no longer works" in notice.body

@@ -1,13 +1,14 @@
-"""Staff pages for reloads (registered from checkout/admin.py): every reload by card with its
-status and the provider's reference, shoppers' auto-reload settings and saved cards. Read-only:
-a reload moves money only through its service (checkout/services/reloads.py), never by an edit
-here; a saved card shows its last 4 digits, never its token.
+"""Staff pages for card payments (registered from checkout/admin.py): orders' card payments,
+holds released without a capture, every reload by card with its status and the provider's
+reference, shoppers' auto-reload settings and saved cards. Read-only: money moves only through
+the services (checkout/services/), never by an edit here; a saved card shows its last 4 digits,
+never its token.
 """
 
 from django.contrib import admin
 
 from catalog.admin_money import money_display
-from checkout.models import AutoReload, Reload, SavedCard
+from checkout.models import AutoReload, Payment, Reload, SavedCard, VoidedAuthorization
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,6 +20,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["order", "provider", "reference", "card_last4", "amount_display", "status"]
+    list_filter = ["provider", "status", "currency"]
+    search_fields = ["reference", "order__number"]
+    list_select_related = ["order"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, obj):
+        return money_display(obj.amount, obj.currency)
+
+
+@admin.register(VoidedAuthorization)
+class VoidedAuthorizationAdmin(ReadOnlyAdmin):
+    """Card holds released (or to be released) without a capture; a failed void needs a
+    person to release the hold at the provider."""
+
+    list_display = ["reference", "order", "amount_display", "reason", "status", "created_at"]
+    list_filter = ["status", "reason", "provider", "currency"]
+    search_fields = ["reference", "order__number"]
+    list_select_related = ["order"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, obj):
+        return money_display(obj.amount, obj.currency)
 
 
 @admin.register(Reload)
