@@ -28,7 +28,11 @@ from catalog.regions import region_today
 from checkout.giftcard_designs import design_get
 from checkout.locks import ordergiftcard_qs_select_for_update_by_pk
 from checkout.models import Delivery, Order, OrderGiftCard
-from checkout.services.giftcard_orders import PAID, order_gift_cards_issue
+from checkout.services.giftcard_orders import (
+    PAID,
+    order_delivered_when_gift_cards_done,
+    order_gift_cards_issue,
+)
 from config.jobs import job_enqueue, job_retry_at
 from config.mail import mail_send, site_link
 from wallet.codes import code_display
@@ -205,6 +209,8 @@ def giftcard_deliver(
         last_error="",
         updated_at=timezone.now(),
     )
+    # Committed (no transaction here): the order is delivered once its last card is.
+    order_delivered_when_gift_cards_done(order_id=gift.order_id)
     return DeliveryOutcome("sent", gift.attempts + 1)
 
 

@@ -11,6 +11,7 @@ import datetime
 import logging
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from catalog.regions import region_today, region_zone
@@ -103,3 +104,27 @@ def order_gift_cards_cancel(*, order_id: int) -> int:
                 status=OrderGiftCard.Status.CANCELLED, updated_at=timezone.now()
             )
     return len(waiting)
+
+
+# A bought card whose part of the order is done: handed over (sent, downloaded) or refunded.
+_DONE = (OrderGiftCard.Status.SENT, OrderGiftCard.Status.DOWNLOADED, OrderGiftCard.Status.REFUNDED)
+
+
+def order_delivered_when_gift_cards_done(*, order_id: int) -> bool:
+    """Mark an order that ships nothing `delivered` once every gift card bought in it is done
+    (sent, downloaded or refunded): until then it is `placed`, so an order whose card goes out
+    next month does not say "delivered" today. Returns whether it changed the order.
+
+    Call it after the transaction that finished a card has committed, holding no lock: it is
+    one guarded UPDATE (still `placed`, nothing to ship, no card left undone), so it takes the
+    order's row only for itself and never waits on a bought card's lock while holding it.
+    Whichever card finishes last sees every other's commit and marks the order; idempotent.
+    """
+    cards = OrderGiftCard.objects.filter(order=OuterRef("pk"))
+    changed = (
+        Order.objects.filter(pk=order_id, status=Order.Status.PLACED, shipping_method="")
+        .filter(Exists(cards))
+        .exclude(Exists(cards.exclude(status__in=_DONE)))
+        .update(status=Order.Status.DELIVERED, delivered_at=timezone.now())
+    )
+    return bool(changed)

@@ -18,6 +18,7 @@ from checkout.giftcard_designs import design_get
 from checkout.giftcard_pdf import PrintedCard, giftcard_pdf_render
 from checkout.locks import ordergiftcard_qs_select_for_update_by_pk
 from checkout.models import Delivery, OrderGiftCard
+from checkout.services.giftcard_orders import order_delivered_when_gift_cards_done
 from wallet.exceptions import InvalidState
 from wallet.services import giftcard_code_renew
 
@@ -94,6 +95,8 @@ def order_gift_card_download(*, user, order_id: int, gift_card_id: int) -> GiftC
                 code=issued.code,
             )
         )
+    # Committed: the order is delivered once its last card is.
+    order_delivered_when_gift_cards_done(order_id=order_id)
     return GiftCardDownload(gift_card=gift_card, pdf=pdf)
 
 

@@ -394,8 +394,12 @@ def _paying_changed(fresh, quote, *, agreed: bool) -> bool:
 
 def _shipping_fields(quote, address) -> dict:
     """The order's shipping as it is now: the method and a copy of the address (a later edit
-    of the address book changes no order). Nothing to ship: delivered at once (digital)."""
+    of the address book changes no order). Nothing to ship: delivered at once (digital), or
+    once every gift card bought in it is sent or downloaded
+    (`order_delivered_when_gift_cards_done`): `placed` until then."""
     if not quote.needs_shipping:
+        if quote.gift_cards:
+            return {}
         return {"status": Order.Status.DELIVERED, "delivered_at": timezone.now()}
     return {
         "shipping_method": quote.shipping_method,

@@ -276,7 +276,8 @@ def test_gift_cards_wait_for_the_payment_until_it_is_captured(user, product):
     card = OrderGiftCard.objects.get(order=order)
     assert (card.status, card.card) == ("awaiting_payment", None)
     assert card.send_on == region_today(user.region)
-    assert order.status == "delivered"  # nothing ships: digital
+    # Nothing ships, but the card is not handed over yet: placed until it is.
+    assert order.status == "placed"
     assert order.card_charged == 5000
 
 
