@@ -1,7 +1,8 @@
 """A shopper buys two gift cards — one e-mailed today, one to print — pays by card, the worker
 delivers the e-mail, the recipient follows its Redeem link and redeems it, the buyer prints
 the other once, then reloads their own balance; and auto-reload after a purchase, approved then
-declined (docs/interface.md §12, docs/giftcards.md).
+declined; a JP buy page; and the staff pages of bought gift cards, their resend and the
+worker's task results (docs/interface.md §12, docs/giftcards.md).
 
 In Chromium against the live server, axe-core on every page (the buy page, the cart, the
 checkout, the order page and the reload page at 1280 px and at 390 x 844 too). The screenshots
@@ -19,6 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from catalog.demo import catalog_seed
@@ -27,10 +29,16 @@ from checkout.models import OrderGiftCard
 from config.jobs import jobs_run_pending
 from promotions.demo import demo_promotions_load
 from tests.accounts.factories import PASSWORD, UserFactory
+from tests.checkout.gift_orders import gift_order, sent_codes
+from tests.e2e.test_admin_a11y import _sign_in
 from tests.e2e.test_redeem_journey import sign_up
 from tests.wallet.credit_factories import fund
+from tests.wallet.staff import superuser
 from wallet.codes import code_display, code_normalize
+from wallet.exceptions import CodeRefused
+from wallet.models import AuditEntry
 from wallet.selectors import ledger_reconcile
+from wallet.services import giftcard_redeem
 
 pytestmark = [
     pytest.mark.e2e,
@@ -454,3 +462,59 @@ def test_a_yen_shopper_buys_a_custom_gift_card_at_phone_width(
     assert audit.violations == [], "axe-core:\n" + "\n".join(audit.violations)
     assert outside == [], f"requests left the shop (a CDN?): {outside}"
     assert failures == [], f"failed responses: {failures}"
+
+
+def test_staff_see_the_bought_cards_send_one_again_and_read_the_jobs(browser, live_server, shots):
+    """The admin pages of this issue at 1280 and 390 px, axe-core clean: the bought gift cards
+    (list and one card), "Send again to a corrected address" (the new address gets one e-mail
+    with a new code, the first code stops working), and the worker's task results."""
+    catalog_seed()
+    mail.outbox.clear()
+    boss = superuser(email="boss@example.com")
+    buyer = UserFactory(region_id="US")
+    order = gift_order(buyer, {"amount": 5000, "recipient_email": "robin@exmaple.com"})
+    jobs_run_pending()
+    (first,) = sent_codes("robin@exmaple.com")
+    gift = OrderGiftCard.objects.get(order=order)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    audit = Audit(page, shots)
+    _sign_in(context, live_server, boss)
+
+    page.goto(f"{live_server.url}{reverse('admin:checkout_ordergiftcard_changelist')}")
+    rows = page.locator("#result_list")
+    expect(rows).to_contain_text("$50.00")
+    expect(rows).to_contain_text("robin@exmaple.com")
+    assert code_display(first) not in page.content()
+    audit.both_widths("40-admin-bought-cards")
+    page.goto(f"{live_server.url}{reverse('admin:checkout_ordergiftcard_change', args=[gift.pk])}")
+    assert code_display(first) not in page.content()
+    audit.both_widths("41-admin-bought-card")
+
+    page.goto(f"{live_server.url}{reverse('admin:checkout_ordergiftcard_resend', args=[gift.pk])}")
+    audit.both_widths("42-admin-resend")
+    page.get_by_label("Corrected e-mail address").fill("robin@example.com")
+    page.get_by_label("Reason").fill("the buyer mistyped the domain")
+    page.get_by_test_id("resend-submit").click()
+    expect(page.locator(".messagelist")).to_contain_text("robin@example.com")
+    jobs_run_pending()
+    (second,) = sent_codes("robin@example.com")
+    assert second != first
+    gift.refresh_from_db()
+    assert (gift.status, gift.resent_count) == ("sent", 1)
+    assert AuditEntry.objects.filter(action="giftcard_resent").count() == 1
+    robin = UserFactory(email="robin@example.com", region_id="US")
+    with pytest.raises(CodeRefused) as refused:
+        giftcard_redeem(user=robin, code=first)
+    assert refused.value.reason == "not_found"
+    assert giftcard_redeem(user=robin, code=second).card.amount == 5000
+
+    page.goto(f"{live_server.url}{reverse('admin:django_tasks_database_dbtaskresult_changelist')}")
+    expect(page.locator("#result_list")).to_contain_text("giftcard_deliver")
+    audit.both_widths("43-admin-task-results")
+    page.locator("#result_list a").first.click()
+    audit.both_widths("44-admin-task-result")
+    context.close()
+
+    assert ledger_reconcile().clean
+    assert audit.violations == [], "axe-core:\n" + "\n".join(audit.violations)
