@@ -43,6 +43,11 @@ class GiftCardBuyForm(forms.Form):
             "max_length": "The recipient's name can be up to 100 characters.",
         },
     )
+    sender_name = forms.CharField(
+        max_length=100,
+        required=False,
+        error_messages={"max_length": "Your name on the card can be up to 100 characters."},
+    )
     recipient_email = forms.EmailField(
         required=False,
         max_length=254,

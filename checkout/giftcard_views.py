@@ -22,6 +22,7 @@ _FIELDS = (
     "delivery",
     "recipient_name",
     "recipient_email",
+    "sender_name",
     "message",
     "send_on",
     "product",
@@ -50,6 +51,7 @@ class GiftCardBuyView(LoginRequiredMixin, View):
                 delivery=data["delivery"],
                 recipient_name=data["recipient_name"],
                 recipient_email=data["recipient_email"],
+                sender_name=data["sender_name"],
                 message=data["message"],
                 design=data["design"],
                 send_on=data["send_on"],
@@ -82,7 +84,11 @@ class GiftCardBuyView(LoginRequiredMixin, View):
         from (`?product=`; an unknown one is ignored)."""
         region = request.user.region
         amounts = giftcard_amounts_get(region=region)
-        initial = {"amount": to_major_text(amounts.denominations[0], currency=region.currency)}
+        initial = {
+            "amount": to_major_text(amounts.denominations[0], currency=region.currency),
+            # Who it is from: the buyer's name, which they may change (never their e-mail).
+            "sender_name": request.user.get_full_name().strip(),
+        }
         slug = request.GET.get("product", "")[:200]
         if not slug:
             return initial

@@ -68,6 +68,7 @@ class PricedGiftCard:
     message: str
     design: str
     send_on: datetime.date | None  # None: as soon as the order is paid
+    sender_name: str = ""  # who it is from ("" : "A friend")
 
     @property
     def total(self) -> int:

@@ -95,6 +95,7 @@ def cart_gift_cards_get(*, user) -> list[PricedGiftCard]:
             message=row.message,
             design=row.design,
             send_on=row.send_on,
+            sender_name=row.sender_name,
         )
         for row in CartGiftCard.objects.filter(cart__user=user).order_by("pk")
     ]

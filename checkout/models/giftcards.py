@@ -41,6 +41,9 @@ class CartGiftCard(models.Model):
     delivery = models.CharField(max_length=10, choices=Delivery.choices)
     recipient_email = models.EmailField(blank=True)
     recipient_name = models.CharField(max_length=100)
+    # Who the card says it is from, as the buyer typed it (their name by default): never
+    # their e-mail address, which the recipient is not told.
+    sender_name = models.CharField(max_length=100, blank=True)
     message = models.CharField(max_length=300, blank=True)
     design = models.CharField(max_length=20, choices=GiftCardDesign.choices)
     # A day in the buyer's region's time zone; None: as soon as the order is paid.
@@ -93,6 +96,7 @@ class OrderGiftCard(models.Model):
     delivery = models.CharField(max_length=10, choices=Delivery.choices)
     recipient_email = models.EmailField(blank=True)
     recipient_name = models.CharField(max_length=100)
+    sender_name = models.CharField(max_length=100, blank=True)
     message = models.CharField(max_length=300, blank=True)
     design = models.CharField(max_length=20, choices=GiftCardDesign.choices)
     # The day to send it, in the buyer's region's time zone (the day the order was placed
@@ -142,6 +146,12 @@ class OrderGiftCard(models.Model):
 
     def __str__(self):
         return f"Gift card of {self.order} for {self.recipient_name}"
+
+    @property
+    def sender_shown(self) -> str:
+        """Who the e-mail and the printed card say it is from: the name the buyer gave, else
+        "A friend" (never the buyer's e-mail address)."""
+        return self.sender_name or "A friend"
 
     @property
     def page_status(self) -> str:

@@ -129,6 +129,7 @@ def cart_giftcard_add(
     delivery: str,
     recipient_name: str,
     recipient_email: str = "",
+    sender_name: str = "",
     message: str = "",
     design: str = GiftCardDesign.CLASSIC,
     send_on: datetime.date | None = None,
@@ -138,19 +139,22 @@ def cart_giftcard_add(
     §12): `amount` in minor units of their region's currency, a listed denomination or within
     the region's custom limits (checkout/giftcard_amounts.py); `delivery` e-mail (then
     `recipient_email` is needed) or print; `send_on` a day in the shopper's region, today or
-    later (None: as soon as it is paid; print cards ignore it); `product_slug` the gift card
+    later (None: as soon as it is paid; print cards ignore it); `sender_name` who the card is
+    from (up to 100 characters; empty: "A friend"); `product_slug` the gift card
     product the line is named after (default: the first one for sale).
 
     The cart is locked before its gift cards are counted, so two tabs never pass
     GIFTCARD_MAX_PER_CART together. Not idempotent: each call is one more card (the buy form
     is posted once and redirects). Raises `CheckoutError` with `reason` `amount`,
-    `delivery`, `recipient_email`, `recipient_name`, `message`, `design`, `send_on`,
+    `delivery`, `recipient_email`, `recipient_name`, `sender_name`, `message`, `design`,
+    `send_on`,
     `gift_card_limit`, or `ProductUnavailable`; nothing is written then.
     """
     region = user.region
     recipient_name = recipient_name.strip()
     recipient_email = recipient_email.strip()
     message = message.strip()
+    sender_name = sender_name.strip()
     if not giftcard_amounts_get(region=region).allows(amount):
         raise CheckoutError(
             "Choose one of the listed amounts or a custom amount within the limits.",
@@ -168,6 +172,10 @@ def cart_giftcard_add(
         raise CheckoutError(
             "Give the recipient's e-mail address: the card is sent there.",
             reason="recipient_email",
+        )
+    if len(sender_name) > 100:
+        raise CheckoutError(
+            "Your name on the card can be up to 100 characters.", reason="sender_name"
         )
     if len(message) > GIFTCARD_MESSAGE_MAX:
         raise CheckoutError(
@@ -201,6 +209,7 @@ def cart_giftcard_add(
             delivery=delivery,
             recipient_email=recipient_email,
             recipient_name=recipient_name,
+            sender_name=sender_name,
             message=message,
             design=design,
             send_on=send_on,
@@ -250,6 +259,7 @@ def cart_gift_cards_restore(*, order) -> None:
             delivery=card.delivery,
             recipient_email=card.recipient_email,
             recipient_name=card.recipient_name,
+            sender_name=card.sender_name,
             message=card.message,
             design=card.design,
             send_on=card.send_on if card.send_on > today else None,

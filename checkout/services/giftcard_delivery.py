@@ -27,7 +27,7 @@ from catalog.money import format_money
 from catalog.regions import region_today
 from checkout.giftcard_designs import design_get
 from checkout.locks import ordergiftcard_qs_select_for_update_by_pk
-from checkout.models import Delivery, Order, OrderGiftCard
+from checkout.models import Delivery, OrderGiftCard
 from checkout.services.giftcard_orders import (
     PAID,
     order_delivered_when_gift_cards_done,
@@ -145,10 +145,6 @@ def _record_failure(
     return outcome
 
 
-def _sender_name(order: Order) -> str:
-    return order.user.get_full_name() or order.user.email
-
-
 @sensitive_variables("code", "issued", "context")
 def _mail(gift: OrderGiftCard, code: str) -> None:
     order = gift.order
@@ -160,7 +156,7 @@ def _mail(gift: OrderGiftCard, code: str) -> None:
         "gift": gift,
         "code": code,
         "amount": format_money(gift.amount, currency=gift.currency, locale=order.region.locale),
-        "sender": _sender_name(order),
+        "sender": gift.sender_shown,
         "design": design_get(gift.design),
         "action_url": redeem_url,
         "action_label": "Redeem your gift card",

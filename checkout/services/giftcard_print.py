@@ -84,14 +84,13 @@ def order_gift_card_download(*, user, order_id: int, gift_card_id: int) -> GiftC
             raise GiftCardNotPrintable(
                 f"This gift card cannot be printed: {error}.", reason="not_ready"
             ) from None
-        buyer = gift_card.order.user
         pdf = giftcard_pdf_render(
             card=PrintedCard(
                 design=design_get(gift_card.design),
                 amount=format_money(gift_card.amount, currency=gift_card.currency),
                 recipient_name=gift_card.recipient_name,
                 message=gift_card.message,
-                sender_name=_sender_name(buyer),
+                sender_name=gift_card.sender_shown,
                 code=issued.code,
             )
         )
@@ -121,9 +120,3 @@ def _check(gift_card: OrderGiftCard) -> None:
             else f"This gift card cannot be printed: it is {status}.",
             reason="not_ready",
         )
-
-
-def _sender_name(user) -> str:
-    """Who the card is from, as the delivery e-mail names the buyer: their name, else their
-    e-mail address."""
-    return user.get_full_name().strip() or user.email

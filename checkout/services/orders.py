@@ -367,6 +367,7 @@ def _order_gift_cards_write(*, order: Order, quote) -> None:
             delivery=card.delivery,
             recipient_email=card.recipient_email,
             recipient_name=card.recipient_name,
+            sender_name=card.sender_name,
             message=card.message,
             design=card.design,
             send_on=max(card.send_on or today, today),

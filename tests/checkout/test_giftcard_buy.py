@@ -198,6 +198,7 @@ def test_a_custom_amount_within_the_limits_goes_in(user, product):
         ({"recipient_email": ""}, "recipient_email"),
         ({"recipient_email": "not-an-address"}, "recipient_email"),
         ({"message": "x" * 301}, "message"),
+        ({"sender_name": "x" * 101}, "sender_name"),
         ({"send_on": "2026-13-01"}, "send_on"),
         ({"send_on": "tomorrow"}, "send_on"),
         ({"product": "not a slug!"}, "product"),
@@ -296,6 +297,7 @@ def test_without_a_gift_card_product_for_sale_nothing_is_added(user):
         ({"recipient_name": " "}, "recipient_name"),
         ({"recipient_email": ""}, "recipient_email"),
         ({"message": "x" * 301}, "message"),
+        ({"sender_name": "x" * 101}, "sender_name"),
         ({"send_on": datetime.date(2000, 1, 1)}, "send_on"),
     ],
 )

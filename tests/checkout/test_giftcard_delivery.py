@@ -76,7 +76,12 @@ def test_paid_order_issues_the_cards_and_the_worker_emails_the_code_that_redeems
     buyer = UserFactory(region_id="US", first_name="Sam", last_name="Buyer")
     order = gift_order(
         buyer,
-        {"amount": 2500, "recipient_email": FRIEND, "message": "Happy birthday!"},
+        {
+            "amount": 2500,
+            "recipient_email": FRIEND,
+            "message": "Happy birthday!",
+            "sender_name": "Sam Buyer",
+        },
         {"amount": 5000, "delivery": "print"},
     )
     email_gift, print_gift = gifts_of(order)
