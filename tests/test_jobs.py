@@ -3,6 +3,7 @@ the scheduler command `run_schedule` (cron's `--once`, the loop `make run` start
 
 import datetime
 import io
+import signal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -10,14 +11,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from checkout.models import OrderGiftCard
-from config.jobs import job_enqueue, job_retry_at
+from config.jobs import job_enqueue, job_retry_at, jobs_run_pending
 from tests.accounts.factories import UserFactory
 from tests.checkout.gift_orders import (
     gift_order,
     gifts_of,
     sent_codes,
-    worker_on_test_connection,
-    worker_run,
 )
 from tests.wallet.credit_factories import grant
 from wallet.models import CreditLot, Transfer
@@ -57,8 +56,7 @@ def test_run_schedule_once_finds_a_lost_delivery_and_sends_it():
     # Queued "a lease ago": the sweep does not queue again what it queued a minute ago.
     OrderGiftCard.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(minutes=10))
 
-    with worker_on_test_connection():
-        out = _schedule("--once")
+    out = _schedule("--once")
 
     assert out == f"run_schedule: queued 2 ({PERIODIC}); ran the queue: 3 succeeded, 0 failed.\n"
     assert len(sent_codes("f@x.example")) == 1
@@ -107,10 +105,21 @@ def test_credit_expire_job_posts_expired_credit_to_breakage_once():
     job_enqueue(credit_expire)
     job_enqueue(credit_expire)  # queued twice (the scheduler and cron): expired once
 
-    worker_run()
+    jobs_run_pending()
 
     lot.refresh_from_db()
     assert lot.remaining == 0
     assert Transfer.objects.filter(kind=Transfer.Kind.CREDIT_EXPIRY).count() == 1
     results = DBTaskResult.objects.filter(task_path="wallet.tasks.credit_expire")
     assert sorted(r["lots"] for r in results.values_list("return_value", flat=True)) == [0, 1]
+
+
+@pytest.mark.django_db
+def test_running_the_queue_in_process_leaves_its_signal_handlers_as_they_were():
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    job_enqueue(credit_expire)
+
+    jobs_run_pending()
+
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert {sig: signal.getsignal(sig) for sig in before} == before

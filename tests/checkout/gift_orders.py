@@ -1,11 +1,8 @@
 """Paid orders of bought gift cards, through the real services (the buy service, placing the
 order, the capture after commit), for the delivery tests; and a clock the worker shares."""
 
-import contextlib
 import datetime
 import re
-import signal
-from unittest import mock
 
 from django.core import mail
 from django.test import TestCase
@@ -17,7 +14,6 @@ from checkout.payments import TestGateway
 from checkout.selectors import SESSION_USE_BALANCE
 from checkout.services import order_place
 from checkout.services.cart import cart_giftcard_add
-from config.jobs import jobs_run_pending
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import new_key
 from wallet.codes import code_normalize
@@ -45,34 +41,6 @@ def gift_order(buyer, *cards: dict, card_number: str = TestGateway.APPROVED) -> 
             idempotency_key=new_key(),
             card_number=card_number,
         )
-
-
-@contextlib.contextmanager
-def worker_on_test_connection():
-    """The real db_worker on the test's own connection, leaving the test process as it was.
-
-    Between jobs the worker closes a connection whose autocommit is not the settings'
-    (`close_old_connections`): inside a test's transaction that is the test's own, and on
-    PostgreSQL closing it would throw the test's transaction away (SQLite's in-memory test
-    database ignores the close), so here it keeps it. And the worker takes over SIGINT and
-    SIGTERM (its graceful shutdown, then `sys.exit(0)`): they are given back afterwards, so a
-    Ctrl-C or an xdist shutdown later is the test run's again."""
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        with mock.patch(
-            "django_tasks_db.management.commands.db_worker.close_old_connections",
-            return_value=None,
-        ):
-            yield
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-
-
-def worker_run() -> None:
-    """Run the queue with the real db_worker in batch mode (`jobs_run_pending`)."""
-    with worker_on_test_connection():
-        jobs_run_pending()
 
 
 def gifts_of(order: Order) -> list[OrderGiftCard]:

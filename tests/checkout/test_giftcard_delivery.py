@@ -20,9 +20,9 @@ from checkout.payments import TestGateway
 from checkout.services import giftcard_delivery
 from checkout.services.giftcard_orders import order_gift_cards_issue
 from checkout.tasks import giftcard_deliver
-from config.jobs import job_enqueue
+from config.jobs import job_enqueue, jobs_run_pending
 from tests.accounts.factories import UserFactory
-from tests.checkout.gift_orders import Clock, gift_order, gifts_of, sent_codes, worker_run
+from tests.checkout.gift_orders import Clock, gift_order, gifts_of, sent_codes
 from wallet.codes import code_display
 from wallet.models import GiftCard, Transfer
 from wallet.services import giftcard_redeem
@@ -99,7 +99,7 @@ def test_paid_order_issues_the_cards_and_the_worker_emails_the_code_that_redeems
     assert _buyer_sees(buyer, order) == ["scheduled", "ready"]
     mail.outbox.clear()
 
-    worker_run()
+    jobs_run_pending()
 
     (message,) = mail.outbox
     assert message.to == [FRIEND]
@@ -135,9 +135,9 @@ def test_the_same_job_run_twice_sends_one_email_and_issues_one_card():
     job_enqueue(giftcard_deliver, order_gift_card_id=gift.pk)
     mail.outbox.clear()
 
-    worker_run()
+    jobs_run_pending()
     giftcard_delivery.giftcard_deliveries_sweep()
-    worker_run()
+    jobs_run_pending()
 
     assert len(sent_codes(FRIEND)) == 1
     assert GiftCard.objects.count() == 1
@@ -157,15 +157,15 @@ def test_a_later_send_date_is_kept_in_the_buyers_region_time_zone(clock):
     assert gift.next_attempt_at == midnight_tokyo
     mail.outbox.clear()
 
-    worker_run()  # queued to run after midnight in Tokyo: not yet
+    jobs_run_pending()  # queued to run after midnight in Tokyo: not yet
     clock.set(midnight_tokyo - datetime.timedelta(seconds=5))
     giftcard_delivery.giftcard_deliveries_sweep()
-    worker_run()
+    jobs_run_pending()
     assert mail.outbox == []
     assert gifts_of(order)[0].status == "scheduled"
 
     clock.set(midnight_tokyo + datetime.timedelta(seconds=1))
-    worker_run()
+    jobs_run_pending()
     assert len(sent_codes(FRIEND)) == 1
     assert gifts_of(order)[0].status == "sent"
 
@@ -179,17 +179,17 @@ def test_a_failing_mail_server_is_retried_with_back_off_until_it_works(flaky, cl
 
     for expected_delay in (60, 120):
         started = clock.now()
-        worker_run()
+        jobs_run_pending()
         gift.refresh_from_db()
         seen.append((gift.status, gift.attempts, gift.last_error))
         assert gift.next_attempt_at == started + datetime.timedelta(seconds=expected_delay)
         # Not due before its back-off is over, whatever runs meanwhile.
         clock.advance(seconds=expected_delay - 1)
         giftcard_delivery.giftcard_deliveries_sweep()
-        worker_run()
+        jobs_run_pending()
         assert OrderGiftCard.objects.get(pk=gift.pk).attempts == gift.attempts
         clock.advance(seconds=1)
-    worker_run()
+    jobs_run_pending()
 
     error = "SMTPServerDisconnected: Connection unexpectedly closed"
     assert seen == [("scheduled", 1, error), ("scheduled", 2, error)]
@@ -212,7 +212,7 @@ def test_after_job_max_attempts_the_delivery_is_failed_and_left_for_staff(flaky,
     order = gift_order(buyer, {"amount": 2500, "recipient_email": FRIEND})
     flaky.failures = 99
     for _ in range(5):
-        worker_run()
+        jobs_run_pending()
         giftcard_delivery.giftcard_deliveries_sweep()
         clock.advance(hours=2)
 
@@ -237,7 +237,7 @@ def test_a_failed_payment_cancels_the_cards_and_issues_none():
     assert (gift.status, gift.card) == ("cancelled", None)
     assert GiftCard.objects.count() == 0
     giftcard_delivery.giftcard_deliveries_sweep()
-    worker_run()
+    jobs_run_pending()
     assert GiftCard.objects.count() == 0
     assert sent_codes(FRIEND) == []
 
@@ -254,7 +254,7 @@ def test_the_sweep_issues_cards_the_hook_missed_and_sends_a_dead_workers_claim(m
     (gift,) = gifts_of(order)
     assert giftcard_delivery._claim(gift.pk, clock.now()) is not None
     DBTaskResult.objects.all().delete()
-    worker_run()
+    jobs_run_pending()
     assert sent_codes(FRIEND) == []
     assert gifts_of(order)[0].status == "sending"
 
@@ -262,7 +262,7 @@ def test_the_sweep_issues_cards_the_hook_missed_and_sends_a_dead_workers_claim(m
     result = giftcard_delivery.giftcard_deliveries_sweep()
     assert (result.reclaimed, result.queued) == (1, 1)
     assert giftcard_delivery.giftcard_deliveries_sweep().queued == 0  # queued once per lease
-    worker_run()
+    jobs_run_pending()
     assert len(sent_codes(FRIEND)) == 1
     (gift,) = gifts_of(order)
     assert (gift.status, gift.attempts) == ("sent", 1)  # the interrupted attempt counted

@@ -12,9 +12,10 @@ from django_tasks_db.models import DBTaskResult
 
 from checkout.models import OrderGiftCard
 from checkout.services.giftcard_resend import order_gift_card_resend
+from config.jobs import jobs_run_pending
 from tests.accounts.factories import UserFactory
 from tests.accounts.two_factor import login_staff
-from tests.checkout.gift_orders import gift_order, gifts_of, sent_codes, worker_run
+from tests.checkout.gift_orders import gift_order, gifts_of, sent_codes
 from tests.wallet.staff import superuser
 from wallet.exceptions import CodeRefused, InvalidState, SelfAction, StaffPermissionDenied
 from wallet.models import AuditEntry
@@ -28,7 +29,7 @@ WRONG, RIGHT = "frend@example.com", "friend@example.com"
 def _sent_to_the_wrong_address(buyer=None):
     buyer = buyer or UserFactory(region_id="US")
     order = gift_order(buyer, {"amount": 2500, "recipient_email": WRONG})
-    worker_run()
+    jobs_run_pending()
     (gift,) = gifts_of(order)
     assert gift.status == "sent"
     return order, gift
@@ -83,7 +84,7 @@ def test_staff_send_it_again_to_a_corrected_address(
         giftcard_redeem(user=UserFactory(region_id="US"), code=old_code)
     assert refused.value.reason == "not_found"
 
-    worker_run()
+    jobs_run_pending()
     (new_code,) = sent_codes(RIGHT)
     assert new_code != old_code
     giftcard_redeem(user=UserFactory(region_id="US"), code=new_code)
@@ -140,7 +141,7 @@ def test_staff_find_failed_deliveries_and_the_queues_jobs(admin_client, settings
     order = gift_order(UserFactory(region_id="US"), {"amount": 2500, "recipient_email": RIGHT})
     FlakyBackend.failures = 1
     try:
-        worker_run()
+        jobs_run_pending()
     finally:
         FlakyBackend.failures = 0
     (gift,) = gifts_of(order)

@@ -10,8 +10,9 @@ from django.test import Client
 from catalog.regions import region_today
 from checkout.models import Order
 from checkout.services.giftcard_orders import order_delivered_when_gift_cards_done
+from config.jobs import jobs_run_pending
 from tests.accounts.factories import UserFactory
-from tests.checkout.gift_orders import gift_order, gifts_of, worker_run
+from tests.checkout.gift_orders import gift_order, gifts_of
 from tests.wallet.pages import hook
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_the_order_is_delivered_when_its_last_card_is_handed_over():
     )
     assert _status(order) == "placed"
 
-    worker_run()  # the e-mail goes out; the printable card is still to download
+    jobs_run_pending()  # the e-mail goes out; the printable card is still to download
     assert [g.status for g in gifts_of(order)] == ["sent", "ready"]
     assert _status(order) == "placed"
 
@@ -53,7 +54,7 @@ def test_a_card_for_a_later_day_keeps_the_order_placed():
         buyer, {"amount": 2500, "recipient_email": "ann@example.com", "send_on": later}
     )
 
-    worker_run()
+    jobs_run_pending()
 
     assert [g.status for g in gifts_of(order)] == ["scheduled"]
     assert _status(order) == "placed"

@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from config.jobs import jobs_run_pending
 from tests.accounts.factories import UserFactory
-from tests.checkout.gift_orders import gift_order, gift_product, worker_run
+from tests.checkout.gift_orders import gift_order, gift_product
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def test_the_card_is_from_the_name_the_buyer_gave():
     buyer = UserFactory(region_id="US", email="buyer@example.com")
     gift_order(buyer, {"amount": 2500, "recipient_email": "ann@example.com", "sender_name": "Sam"})
 
-    worker_run()
+    jobs_run_pending()
 
     message = _delivery_mail()
     assert message.subject.startswith("[Coinpurse] Sam sent you a")
@@ -33,7 +34,7 @@ def test_a_card_without_a_name_is_from_a_friend_never_the_buyers_address():
     buyer = UserFactory(region_id="US", email="buyer@example.com", first_name="", last_name="")
     gift_order(buyer, {"amount": 2500, "recipient_email": "ann@example.com"})
 
-    worker_run()
+    jobs_run_pending()
 
     message = _delivery_mail()
     assert "A friend sent you a" in message.subject

@@ -15,7 +15,6 @@ from checkout.services import reloads as reload_services
 from config.jobs import job_enqueue, jobs_run_pending
 from tests.accounts.factories import UserFactory
 from tests.checkout.fault_provider import install
-from tests.checkout.reload_jobs import worker_keeps_the_test_connection  # noqa: F401
 from tests.checkout.shopping import APPROVED, DECLINED, balance, new_key, shop_state
 from tests.wallet.pages import hook, hooks
 from wallet.models import Account, Transfer

@@ -22,7 +22,6 @@ from checkout.services.reloads import CLAIM_SECONDS
 from config.jobs import job_enqueue, jobs_run_pending
 from tests.checkout.factories import ProductFactory
 from tests.checkout.fault_provider import install
-from tests.checkout.reload_jobs import worker_keeps_the_test_connection  # noqa: F401
 from tests.checkout.shopping import APPROVED, DECLINED, balance, fund, order_make, shop_state
 from tests.wallet.pages import hook, hooks
 from wallet.models import Transfer

@@ -24,7 +24,6 @@ from promotions.demo import demo_promotions_load
 from promotions.models import GiftCardBonus, Promotion, PromotionRedemption
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
-from tests.checkout.gift_orders import worker_on_test_connection
 from tests.checkout.shopping import address_give, cart_fill, new_key
 from tests.promotions.factories import automatic_promotion
 from tests.wallet.test_races import run_together
@@ -183,7 +182,7 @@ def test_a_grant_the_hook_missed_is_made_by_the_periodic_sweep_in_the_worker(
     monkeypatch.undo()
 
     out = io.StringIO()
-    with worker_on_test_connection(), TestCase.captureOnCommitCallbacks(execute=True):
+    with TestCase.captureOnCommitCallbacks(execute=True):
         call_command("run_schedule", "--once", stdout=out, stderr=out)
         call_command("run_schedule", "--once", stdout=out, stderr=out)  # again: nothing more
 

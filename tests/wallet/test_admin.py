@@ -22,9 +22,10 @@ from checkout.models import Order
 from checkout.services import order_refund
 from checkout.services.auto_reloads import auto_reload_settings_save
 from checkout.services.reloads import reload_make
+from config.jobs import jobs_run_pending
 from tests.accounts.factories import UserFactory, enable_totp
 from tests.accounts.two_factor import login_staff
-from tests.checkout.gift_orders import gift_order, worker_run
+from tests.checkout.gift_orders import gift_order
 from tests.checkout.shopping import new_key
 from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
@@ -219,7 +220,7 @@ def _shop_rows(tmp_path, shopper) -> None:
     # A gift card bought for a friend and e-mailed by the worker: an order gift card and the
     # queue's jobs (django-tasks-db's Task results) for their pages.
     gift_order(shopper, {"amount": 2500, "recipient_email": "friend@example.com"})
-    worker_run()
+    jobs_run_pending()
     # A reload by card and auto-reload settings with their saved card.
     reload_make(
         user=shopper, amount=2500, card_number="4242424242424242", idempotency_key=new_key()
