@@ -171,6 +171,7 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     page.get_by_label("Their name").fill("Grace Hopper")
     page.get_by_label("Their e-mail address").fill(recipient.email)
     page.get_by_label("Your message").fill(MESSAGE)
+    page.get_by_label("From").fill("Ada")
     page.screenshot(path=str(shots / "02-buy-filled-desktop.png"), full_page=True)
     page.get_by_test_id("giftcard-add").click()
     expect(page).to_have_url(re.compile(r"/cart/$"))
@@ -214,6 +215,8 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     number = page.get_by_test_id("order-number").inner_text()
     expect(egift(page, "Grace Hopper")).to_have_attribute("data-status", "scheduled")
     expect(egift(page, "Alan Turing")).to_have_attribute("data-status", "ready")
+    # Nothing to ship, but the cards are not handed over yet: placed, not delivered.
+    expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "placed")
     granted = page.get_by_test_id("bonus-credit")
     expect(granted).to_have_attribute("data-credit-minor", str(BONUS))
     expect(granted).to_have_attribute("data-status", "granted")
@@ -234,6 +237,8 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     assert codes_in(html) == {code}
     assert "$50.00" in gift.body
     assert MESSAGE in gift.body
+    assert gift.subject == "[Coinpurse] Ada sent you a $50.00 gift card"
+    assert buyer_email not in gift.body  # who it is from, as the buyer wrote it
     jobs_run_pending()  # run again: nothing more is sent
     assert len([m for m in mail.outbox if recipient.email in m.to]) == 1
     # The buyer's own e-mails never carry the code.
@@ -298,6 +303,8 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     expect(downloaded).to_contain_text("Downloaded on")
     expect(downloaded).to_contain_text("It cannot be downloaded again")
     expect(page.get_by_test_id("giftcard-print")).to_have_count(0)
+    # Every card handed over: now the order is delivered.
+    expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "delivered")
     no_code_on(page, "the order page after the download", code, printed_code)
     audit.both_widths("12-order-downloaded")
 
