@@ -207,7 +207,7 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
         left_balance = order.balance_applied - order.balance_refunded
-        left_card = order.card_charged - order.card_refunded
+        left_card = order.card_left
         limits = {"currency": order.currency, "left_balance": left_balance, "left_card": left_card}
         reserved = order_gift_cards_read(order=order).reserved
         if request.method == "POST":
@@ -271,7 +271,7 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
             card_to_balance=refund.card_destination == Refund.Destination.BALANCE,
         )
         left_balance = money_display(order.balance_applied - order.balance_refunded, order.currency)
-        left_card = money_display(order.card_charged - order.card_refunded, order.currency)
+        left_card = money_display(order.card_left, order.currency)
         messages.success(
             request,
             f"Refund of order {order.number} posted: {parts}. Left to refund: {left_balance}"

@@ -86,6 +86,9 @@ class Order(models.Model):
     card_charged = models.BigIntegerField(default=0)
     balance_refunded = models.BigIntegerField(default=0)
     card_refunded = models.BigIntegerField(default=0)
+    # Of the card part, what a refund of gift cards kept back for good: the gift card bonus
+    # credit the buyer had already spent (docs/promotions.md). Never refundable after.
+    card_withheld = models.BigIntegerField(default=0)
     balance_transfer = models.ForeignKey(
         "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -149,7 +152,9 @@ class Order(models.Model):
                 name="checkout_order_balance_refund_within_paid",
             ),
             models.CheckConstraint(
-                condition=Q(card_refunded__gte=0) & Q(card_refunded__lte=models.F("card_charged")),
+                condition=Q(card_refunded__gte=0)
+                & Q(card_withheld__gte=0)
+                & Q(card_refunded__lte=models.F("card_charged") - models.F("card_withheld")),
                 name="checkout_order_card_refund_within_paid",
             ),
             models.CheckConstraint(
@@ -169,6 +174,17 @@ class Order(models.Model):
     @property
     def refunded(self) -> int:
         return self.balance_refunded + self.card_refunded
+
+    @property
+    def card_left(self) -> int:
+        """What of the card part can still be refunded: not refunded yet nor withheld."""
+        return self.card_charged - self.card_refunded - self.card_withheld
+
+    @property
+    def settled(self) -> int:
+        """What of the total is refunded or withheld for good: when it is the total, there is
+        nothing left to refund."""
+        return self.refunded + self.card_withheld
 
     @property
     def page_status(self) -> str:

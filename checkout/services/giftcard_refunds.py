@@ -117,7 +117,7 @@ def gift_cards_for_amounts(
     """Which gift cards a refund by amounts covers: none while it stays within the card part
     the other lines paid; all those standing when it refunds everything left of the order;
     anything in between is refused (which card would it be?) with the way to do it."""
-    card_left = order.card_charged - order.card_refunded
+    card_left = order.card_left
     balance_left = order.balance_applied - order.balance_refunded
     if from_card <= card_left - gifts.reserved:
         return gifts

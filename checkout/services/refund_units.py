@@ -223,7 +223,7 @@ def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int], g
     priced_lines = {line_id: line for line_id, line in lines.items() if line_id not in gifts.lines}
     gross, claws = _priced(order, priced_lines, others)
     amount = gross - sum(claws.values())
-    card_room = max(0, order.card_charged - order.card_refunded - gifts.reserved)
+    card_room = max(0, order.card_left - gifts.reserved)
     from_card = min(amount, card_room)
     from_balance = min(amount - from_card, order.balance_applied - order.balance_refunded)
     return UnitsRefundPreview(

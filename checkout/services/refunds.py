@@ -129,7 +129,7 @@ def _order_refund(
             refund_order_check(order=order, by=by)
             if from_balance > order.balance_applied - order.balance_refunded:
                 raise RefundRefused("That is more than is left to refund to the balance.")
-            if from_card > order.card_charged - order.card_refunded:
+            if from_card > order.card_left:
                 raise RefundRefused("That is more than is left to refund to the card.")
             gifts = gift_cards_for_amounts(
                 order_gift_cards_lock(order=order),
@@ -223,9 +223,11 @@ def refund_record(
             order=order, gifts=gifts, idempotency_key=idempotency_key, by=by
         )
         # Out of the gift cards' own card part only (never the other lines'), as far as it goes.
+        # Withheld for good (the credit was spent): never refundable later either.
         withheld = min(spent, gifts.covered_total, from_card)
         from_card -= withheld
         clawed_back += withheld
+        order.card_withheld += withheld
     to_card = bool(from_card and not card_to_balance)
     order.balance_refunded += from_balance
     order.card_refunded += from_card
@@ -233,7 +235,7 @@ def refund_record(
         Order.Status.CANCELLED
         if cancel
         else Order.Status.REFUNDED
-        if order.refunded == order.total
+        if order.settled == order.total
         else Order.Status.PARTIALLY_REFUNDED
     )
     transfer, card_transfer = refund_transfers_post(
@@ -243,7 +245,7 @@ def refund_record(
         idempotency_key=idempotency_key,
         by=by,
     )
-    order.save(update_fields=["balance_refunded", "card_refunded", "status"])
+    order.save(update_fields=["balance_refunded", "card_refunded", "card_withheld", "status"])
     refund = Refund.objects.create(
         order=order,
         from_balance=from_balance,
@@ -280,7 +282,7 @@ def refund_record(
 def _fully_refunded(order: Order, *, adding: int = 0) -> bool:
     """Everything paid came back with the `adding` of this refund, or every unit did (the
     shipping may stay paid)."""
-    if order.refunded + adding == order.total:
+    if order.settled + adding == order.total:
         return True
     lines = list(order.lines.values_list("quantity", "refunded_quantity"))
     return bool(lines) and all(quantity == back for quantity, back in lines)
@@ -334,7 +336,7 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
             return refund_record(
                 order=order,
                 from_balance=order.balance_applied - order.balance_refunded,
-                from_card=order.card_charged - order.card_refunded,
+                from_card=order.card_left,
                 card_to_balance=False,
                 reason=reason,
                 idempotency_key=idempotency_key,

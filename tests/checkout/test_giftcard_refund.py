@@ -323,6 +323,21 @@ def test_the_bonus_offer_is_taken_back_and_its_spent_credit_withheld(
     assert gateway.refunds == {f"refund:{refund.idempotency_key}": 4300}
     assert balance(user) == 0
     assert order.gift_cards.get().card.status == GiftCard.Status.REFUNDED
+    # Withheld for good: the order has nothing left to refund, and a refund of "what is left"
+    # by amounts cannot take the withheld part after all.
+    order.refresh_from_db()
+    assert (order.card_withheld, order.card_left, order.status) == (700, 0, "refunded")
+    with pytest.raises(RefundRefused, match="more than is left to refund to the card"):
+        order_refund(
+            order_id=order.pk,
+            from_balance=0,
+            from_card=700,
+            card_to_balance=False,
+            reason="the rest",
+            idempotency_key=new_key(),
+            by=refunder,
+        )
+    assert gateway.refunds == {f"refund:{refund.idempotency_key}": 4300}
     # The e-mail says what was kept back and why: the bonus credit spent, not a discount.
     (notice,) = [m for m in mail.outbox if "A refund for your order" in m.subject]
     assert "Kept back: $7.00 (the gift card bonus credit you already spent" in notice.body
