@@ -15,6 +15,15 @@ from checkout.services.cart import GIFTCARD_MESSAGE_MAX, GIFTCARD_SEND_ON_MAX_DA
 CUSTOM = "custom"
 
 
+class MessageField(forms.CharField):
+    """The card's message, its line breaks counted as one character each: a browser sends a
+    textarea's breaks as CR LF, which would count twice against the limit."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
 class GiftCardBuyForm(forms.Form):
     """`amount` is a listed denomination ("25.00") or any amount within the limits; the page's
     "Other amount" radio posts `amount=custom` with the figure in `custom_amount`."""
@@ -53,7 +62,7 @@ class GiftCardBuyForm(forms.Form):
         max_length=254,
         error_messages={"invalid": "That is not an e-mail address."},
     )
-    message = forms.CharField(
+    message = MessageField(
         max_length=GIFTCARD_MESSAGE_MAX,
         required=False,
         widget=forms.Textarea,
@@ -158,6 +167,12 @@ class GiftCardBuyForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("delivery") == Delivery.PRINT:
+            # Printed by the buyer: no day and no address, whatever the e-mail half of the
+            # form still holds from before they switched to print.
+            for name, empty in (("send_on", None), ("recipient_email", "")):
+                self.errors.pop(name, None)
+                cleaned[name] = empty
         email_missing = not cleaned.get("recipient_email") and "recipient_email" not in self.errors
         if cleaned.get("delivery") == Delivery.EMAIL and email_missing:
             self.add_error(

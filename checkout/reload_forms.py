@@ -62,8 +62,22 @@ class ReloadCreateForm(forms.Form):
         return "invalid", "Check the form and try again."
 
 
+class OnOffCheckbox(forms.CheckboxInput):
+    """The page's checkbox, which also reads the words a script posts (docs/interface.md §12:
+    `enabled` = `on` / `off`, as `use_balance`): "off", "no", "0" and "false" are off. A plain
+    checkbox takes any text but "false" for on, and "off" would turn charges on."""
+
+    OFF = frozenset({"off", "no", "0", "false", ""})
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip().lower() in self.OFF:
+            return False
+        return super().value_from_datadict(data, files, name)
+
+
 class AutoReloadEditForm(forms.Form):
-    enabled = forms.BooleanField(required=False)
+    enabled = forms.BooleanField(required=False, widget=OnOffCheckbox)
     threshold = forms.CharField(max_length=20, required=False)
     amount = forms.CharField(max_length=20, required=False)
     # Optional once a card is saved: a new number replaces the saved card.

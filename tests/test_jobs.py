@@ -123,3 +123,19 @@ def test_running_the_queue_in_process_leaves_its_signal_handlers_as_they_were():
 
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--interval", "0"),
+        ("--interval", "nan"),
+        ("--interval", "inf"),
+        ("--interval", "-1"),
+        ("--interval", "100000"),
+        ("--passes", "0"),
+    ],
+)
+def test_run_schedule_refuses_a_loop_that_would_spin_or_never_wake(args):
+    with pytest.raises(CommandError):
+        _schedule(*args)

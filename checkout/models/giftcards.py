@@ -157,12 +157,13 @@ class OrderGiftCard(models.Model):
     def page_status(self) -> str:
         """The buyer's `data-status` (docs/interface.md §12): `redeemed` once the recipient
         redeemed it, else `sent` / `scheduled` for an e-mail (a delivery being retried is
-        still `scheduled`), `ready` / `downloaded` for print, `refunded`, `cancelled`.
+        still `scheduled`; one that gave up is `failed`: the buyer is told to check the
+        address with support), `ready` / `downloaded` for print, `refunded`, `cancelled`.
         Reads `card` (select it with the order's gift cards)."""
         if self.card is not None and self.card.status == "redeemed":
             return "redeemed"
         if self.status in (self.Status.SENT, self.Status.DOWNLOADED, self.Status.READY):
             return self.status
-        if self.status in (self.Status.REFUNDED, self.Status.CANCELLED):
+        if self.status in (self.Status.REFUNDED, self.Status.CANCELLED, self.Status.FAILED):
             return self.status
         return self.Status.SCHEDULED

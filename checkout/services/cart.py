@@ -153,7 +153,8 @@ def cart_giftcard_add(
     region = user.region
     recipient_name = recipient_name.strip()
     recipient_email = recipient_email.strip()
-    message = message.strip()
+    # One character per line break, as the form counts them (a browser sends CR LF).
+    message = message.replace("\r\n", "\n").replace("\r", "\n").strip()
     sender_name = sender_name.strip()
     if not giftcard_amounts_get(region=region).allows(amount):
         raise CheckoutError(

@@ -135,6 +135,9 @@ def _record_failure(
         # Once the row is committed (the job runs in no outer transaction), to run when the
         # back-off is over; a lost job is found again by the sweep.
         job_enqueue(giftcard_deliver, run_after=row.next_attempt_at, order_gift_card_id=row.pk)
+    if outcome.status == "failed" and not final:
+        # Gave up on the mail server, not on the card (redeemed or refunded meanwhile).
+        _buyer_tell_undelivered(row)
     logger.warning(
         "gift card %s of order %s: delivery attempt %s failed (%s)",
         gift.pk,
@@ -143,6 +146,30 @@ def _record_failure(
         error,
     )
     return outcome
+
+
+def _buyer_tell_undelivered(gift: OrderGiftCard) -> None:
+    """The buyer hears that their gift did not arrive (the order page says so too), so a
+    mistyped address is found by the one person who knows the right one. Committed already;
+    a mail server still down is logged, never raised (the order page still says it)."""
+    order = gift.order
+    try:
+        mail_send(
+            to=order.user.email,
+            subject=f"[Coinpurse] Your gift card for {gift.recipient_name} was not delivered",
+            template="checkout/email/giftcard_undelivered",
+            context={
+                "gift": gift,
+                "order": order,
+                "amount": format_money(
+                    gift.amount, currency=gift.currency, locale=order.region.locale
+                ),
+                "action_url": f"/orders/{order.number}/",
+                "action_label": "See your order",
+            },
+        )
+    except Exception:
+        logger.exception("gift card %s: the buyer could not be told it failed", gift.pk)
 
 
 @sensitive_variables("code", "issued", "context")

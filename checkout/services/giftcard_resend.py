@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.regions import region_today
 from checkout.locks import order_qs_select_for_update, ordergiftcard_qs_select_for_update_by_pk
 from checkout.models import Delivery, Order, OrderGiftCard
 from config.jobs import job_enqueue_on_commit
@@ -20,9 +21,17 @@ from wallet.services.audit import refusals_audited, require_perm
 from wallet.services.purchased import giftcard_code_renew
 
 
+def _mailbox(email: str) -> str:
+    """The mailbox an address reaches: any case, and a `+tag` dropped (`ann+gift@x` is
+    `ann@x`'s mailbox at most mail providers)."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
 def staff_address(email: str) -> bool:
-    """Whether `email` is the address of a staff account (any case)."""
-    return get_user_model().objects.filter(is_staff=True, email__iexact=email).exists()
+    """Whether `email` reaches the mailbox of a staff account (any case, `+tag` or not)."""
+    staff = get_user_model().objects.filter(is_staff=True).values_list("email", flat=True)
+    return _mailbox(email) in {_mailbox(address) for address in staff}
 
 
 def order_gift_card_resend(*, gift_card_id: int, email: str, reason: str, by) -> OrderGiftCard:
@@ -50,7 +59,7 @@ def order_gift_card_resend(*, gift_card_id: int, email: str, reason: str, by) ->
         if order is not None and order.user_id == by.pk:
             raise SelfAction("you cannot send a gift card of your own order")
         email, reason = email.strip(), reason.strip()
-        if email.lower() == by.email.lower() or staff_address(email):
+        if _mailbox(email) == _mailbox(by.email) or staff_address(email):
             raise SelfAction("a gift card cannot be sent to a staff member's address")
     if not reason:
         raise WalletError("a reason is required")
@@ -121,12 +130,14 @@ def _resend_check(gift: OrderGiftCard) -> None:
 def _buyer_tell(*, order: Order, gift: OrderGiftCard, old_email: str) -> None:
     mail_send(
         to=order.user.email,
-        subject=f"Your gift card for {gift.recipient_name} was sent again",
+        subject=f"[Coinpurse] Your gift card for {gift.recipient_name} is being sent again",
         template="checkout/email/giftcard_resent",
         context={
             "order": order,
             "gift": gift,
             "old_email": old_email,
+            # Not before its day: a card for a later day waits for it at the new address.
+            "later": gift.send_on > region_today(order.region),
             "action_url": f"/orders/{order.number}/",
             "action_label": "See your order",
         },

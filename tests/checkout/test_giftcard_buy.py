@@ -441,3 +441,25 @@ def test_the_gift_card_product_page_links_to_the_buy_page(shopper_client, produc
     link = hook(page, "giftcard-buy-link")
     assert link.attrs["href"] == f"/gift-cards/buy/?product={product.slug}"
     assert shopper_client.get(link.attrs["href"]).status_code == 200
+
+
+def test_print_delivery_ignores_what_the_email_half_of_the_form_still_holds(user, product):
+    response = _post(
+        _client_for(user), delivery="print", recipient_email="not-an-address", send_on="2020-01-01"
+    )
+
+    assert response.status_code == 302
+    card = CartGiftCard.objects.get()
+    assert (card.delivery, card.recipient_email, card.send_on) == ("print", "", None)
+
+
+def test_a_browsers_line_breaks_count_once_against_the_message_limit(user, product):
+    # 11 lines of 26 characters: 296 characters as typed, 306 as a browser posts it (CR LF).
+    message = "\r\n".join(["x" * 26] * 11 + ["y"])[: 26 * 11 + 2 * 10]
+    typed = message.replace("\r\n", "\n")
+    assert len(typed) <= 300 < len(message)
+
+    response = _post(_client_for(user), message=message)
+
+    assert response.status_code == 302
+    assert CartGiftCard.objects.get().message == typed

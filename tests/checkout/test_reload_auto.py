@@ -390,3 +390,13 @@ def test_a_region_change_to_another_currency_waits_for_auto_reload_to_be_off(use
     user_region_change(user=user, region=Region.objects.get(code="JP"), by=user)
     user.refresh_from_db()
     assert user.region_id == "JP"
+
+
+@pytest.mark.parametrize("word", ["off", "OFF", "no", "0", "false"])
+def test_a_script_posting_enabled_off_turns_it_off(user, word):
+    _turn_on(user)
+
+    response = _client(user).post(URL, {"enabled": word, "threshold": "10", "amount": "25"})
+
+    assert response.status_code == 302
+    assert AutoReload.objects.get(user=user).enabled is False

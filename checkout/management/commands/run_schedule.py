@@ -1,3 +1,4 @@
+import math
 import signal
 import threading
 import time
@@ -46,8 +47,14 @@ class Command(BaseCommand):
     def handle(self, *args, once, enqueue_only, interval, passes, **options):
         if enqueue_only and not once:
             raise CommandError("--enqueue-only goes with --once.")
-        if interval < 0 or (passes is not None and passes < 1):
-            raise CommandError("--interval must be 0 or more and --passes 1 or more.")
+        if passes is not None and passes < 1:
+            raise CommandError("--passes must be 1 or more.")
+        # A loop that never sleeps, or sleeps forever, is a mistake: 1 s to a day (below 1 s
+        # only for a bounded run, as the tests make).
+        if not math.isfinite(interval) or not 0 <= interval <= 86400:
+            raise CommandError("--interval must be a number of seconds from 1 to 86400.")
+        if interval < 1 and passes is None:
+            raise CommandError("--interval below 1 second needs --passes (a bounded run).")
         if once and not enqueue_only and not _database_queue():
             raise CommandError(
                 "--once runs the database queue; with another TASKS_BACKEND add --enqueue-only "
