@@ -22,13 +22,17 @@ help:
 venv:
 	@scripts/venv.sh
 
+# Links in the shop's e-mails and printed cards point at the server make run starts.
+SITE_URL ?= http://127.0.0.1:$(PORT)
+
 run: venv
 	@mkdir -p var
 	DEBUG=true $(PYTHON) manage.py migrate --noinput
 	DEBUG=true $(PYTHON) manage.py seed_demo
 	@# The worker and the scheduler run beside the server (docs/worker.md); Ctrl-C (or the
 	@# end of make) stops all three: the trap stops the two in the background.
-	@DEBUG=true $(PYTHON) manage.py db_worker --no-reload --interval 2 & worker=$$!; \
+	@export SITE_URL="$(SITE_URL)"; \
+	DEBUG=true $(PYTHON) manage.py db_worker --no-reload --interval 2 & worker=$$!; \
 	DEBUG=true $(PYTHON) manage.py run_schedule & schedule=$$!; \
 	trap 'kill -TERM $$worker $$schedule 2>/dev/null; wait $$worker $$schedule 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:$(PORT)

@@ -9,6 +9,7 @@ straight to the buyer's download (checkout/services/giftcard_print.py).
 
 import io
 import math
+import unicodedata
 from dataclasses import dataclass
 
 import segno
@@ -31,6 +32,10 @@ MONO = "Courier-Bold"
 # Names and messages outside the standard fonts' Latin range (a Japanese shopper's) are drawn
 # with a CID font every PDF viewer carries: no font file to ship or embed.
 CJK = "HeiseiKakuGo-W5"
+# The message block: lines of at most this many columns (a CJK character is two), at most
+# this many lines (a 300-character message always fits).
+MESSAGE_COLUMNS = 70
+MESSAGE_LINES = 12
 
 
 @dataclass(frozen=True)
@@ -78,18 +83,26 @@ def giftcard_pdf_render(*, card: PrintedCard) -> bytes:
     canvas.drawString(left + 12 * mm, top - 33 * mm, "Coinpurse gift card")
     canvas.setFont(LATIN_BOLD, 40)
     canvas.drawRightString(right - 12 * mm, top - 62 * mm, _latin(card.amount))
-    _text(canvas, f"For {card.recipient_name}", left + 12 * mm, card_bottom + 8 * mm, 14, bold=True)
+    _text(
+        canvas,
+        f"For {card.recipient_name}",
+        left + 12 * mm,
+        card_bottom + 8 * mm,
+        14,
+        bold=True,
+        max_width=right - left - 24 * mm,
+    )
 
     # Below the card: the message, who it is from, the code and the QR code.
     y = card_bottom - 14 * mm
     canvas.setFillColor(HexColor("#222222"))
     if card.message:
-        for line in _wrapped(card.message, 70)[:6]:
-            _text(canvas, line, left, y, 12)
+        for line in _wrapped(card.message, MESSAGE_COLUMNS):
+            _text(canvas, line, left, y, 12, max_width=right - left)
             y -= 6 * mm
         y -= 2 * mm
     if card.sender_name:
-        _text(canvas, f"From {card.sender_name}", left, y, 12, bold=True)
+        _text(canvas, f"From {card.sender_name}", left, y, 12, bold=True, max_width=right - left)
         y -= 12 * mm
 
     qr_size = 42 * mm
@@ -179,12 +192,23 @@ def _star(canvas: Canvas, x: float, y: float, r: float) -> None:
 
 def _latin(text: str) -> str:
     """Text for the standard fonts: Babel's narrow no-break space (French and German amounts)
-    is not in their encoding; a plain no-break space is."""
-    return text.replace("\u202f", "\u00a0")
+    is not in their encoding, nor the full-width yen sign of Japanese amounts (￥3,000); a
+    plain no-break space and the yen sign are."""
+    return text.replace("\u202f", "\u00a0").replace("\uffe5", "\u00a5")
 
 
-def _text(canvas: Canvas, text: str, x: float, y: float, size: int, *, bold=False) -> None:
-    """Draw shopper-written text in the standard font when it can, else in the CID font."""
+def _text(
+    canvas: Canvas,
+    text: str,
+    x: float,
+    y: float,
+    size: int,
+    *,
+    bold=False,
+    max_width: float | None = None,
+) -> None:
+    """Draw shopper-written text in the standard font when it can, else in the CID font;
+    within `max_width` (a long name is drawn smaller, down to 8 points, then cut with "…")."""
     text = _latin(text)
     try:
         text.encode("cp1252")
@@ -193,20 +217,42 @@ def _text(canvas: Canvas, text: str, x: float, y: float, size: int, *, bold=Fals
         if CJK not in pdfmetrics.getRegisteredFontNames():
             pdfmetrics.registerFont(UnicodeCIDFont(CJK))
         font = CJK
+    if max_width is not None:
+        while size > 8 and pdfmetrics.stringWidth(text, font, size) > max_width:
+            size -= 1
+        while len(text) > 1 and pdfmetrics.stringWidth(text, font, size) > max_width:
+            text = text[:-2] + "…"
     canvas.setFont(font, size)
     canvas.drawString(x, y, text)
 
 
-def _wrapped(text: str, width: int) -> list[str]:
-    """The message's lines (its own line breaks kept), each at most about `width` characters."""
+def _columns(text: str) -> int:
+    """How wide `text` prints, in columns: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrapped(text: str, width: int, *, max_lines: int = MESSAGE_LINES) -> list[str]:
+    """The message's lines, each at most `width` columns: its own line breaks kept, a word
+    longer than a line (or text without spaces, as Japanese is) broken where it must be. When
+    its line breaks would take more than `max_lines`, they become spaces, so the whole message
+    is always printed (300 characters fit in `max_lines` lines of `width`)."""
     lines = []
     for paragraph in text.splitlines() or [""]:
         line = ""
-        for word in paragraph.split():
-            if line and len(line) + 1 + len(word) > width:
+        for word in paragraph.split(" "):
+            while _columns(word) > width:  # break it: no line may run off the page
+                cut = next(i for i in range(len(word), 0, -1) if _columns(word[:i]) <= width)
+                if line:
+                    lines.append(line)
+                    line = ""
+                lines.append(word[:cut])
+                word = word[cut:]
+            if line and _columns(line) + 1 + _columns(word) > width:
                 lines.append(line)
                 line = word
             else:
-                line = f"{line} {word}".strip()
+                line = f"{line} {word}" if line else word
         lines.append(line)
+    if len(lines) > max_lines and "\n" in text:
+        return _wrapped(" ".join(text.split()), width, max_lines=max_lines)
     return lines

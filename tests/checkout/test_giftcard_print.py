@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.money import format_money
+from checkout import giftcard_pdf
 from checkout.giftcard_designs import design_get, design_list
 from checkout.giftcard_pdf import PrintedCard, giftcard_pdf_render, redeem_link
 from checkout.models import OrderGiftCard
@@ -225,3 +226,40 @@ def test_the_order_page_shows_the_button_while_ready_then_when_it_was_downloaded
     assert 'data-status="downloaded"' in after
     assert "Downloaded on" in after
     assert not CODE.search(after)
+
+
+def test_a_yen_card_a_long_name_and_a_long_message_are_printed_whole():
+    """The yen sign is drawn (not a box); a 100-character name is fitted to the card; a
+    message of 300 characters without spaces (Japanese) or of 30 short lines is printed
+    whole, on the page."""
+    pdf = giftcard_pdf_render(
+        card=PrintedCard(
+            design=design_get("classic"),
+            amount=format_money(3000, currency="JPY", locale="ja_JP"),
+            recipient_name="N" * 100,
+            message="\n".join(f"line {n}" for n in range(30)),
+            sender_name="Sam",
+            code="ABCD2345678EFGH",
+        )
+    )
+    text = _pdf_text(pdf, png="long-yen.png")
+    assert "¥3,000" in text
+    assert "line 0" in text
+    assert "line 29" in text
+    no_spaces = _pdf_text(
+        giftcard_pdf_render(
+            card=PrintedCard(
+                design=design_get("classic"),
+                amount="$50.00",
+                recipient_name="Ann",
+                message="ab" * 150,
+                sender_name="",
+                code="ABCD2345678EFGH",
+            )
+        )
+    )
+    assert no_spaces.replace("\r", "").replace("\n", "").count("ab") == 150
+    # Japanese has no spaces: broken by width, two columns a character, nothing dropped.
+    lines = giftcard_pdf._wrapped("花" * 300, giftcard_pdf.MESSAGE_COLUMNS)
+    assert "".join(lines) == "花" * 300
+    assert max(len(line) for line in lines) == giftcard_pdf.MESSAGE_COLUMNS // 2
