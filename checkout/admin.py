@@ -19,6 +19,7 @@ from checkout.forms import RefundForm, ShipForm
 from checkout.models import Order, OrderLine, Refund, ShippingRate, VoidedAuthorization
 from checkout.services import order_deliver, order_refund, order_ship
 from checkout.services.giftcard_refunds import order_gift_cards_read
+from promotions.selectors import giftcard_bonus_withheld_estimate
 from wallet.admin import ReadOnlyInline
 from wallet.admin.base import confirmation_stage
 from wallet.exceptions import WalletError
@@ -331,7 +332,19 @@ def _refund_parts(order, amounts: dict[str, int], *, card_to_balance: bool) -> s
 def _refund_question(order, amounts: dict[str, int], data: dict) -> str:
     """The confirmation's question: what moves where, from which order, and why."""
     parts = _refund_parts(order, amounts, card_to_balance=data["card_to_balance"])
-    return f"Refund {parts} of order {order.number}? Reason: {data['reason']}"
+    gifts = order_gift_cards_read(order=order)
+    withheld = 0
+    if gifts.standing and amounts["from_card"] >= order.card_left:  # everything left
+        withheld = giftcard_bonus_withheld_estimate(
+            order_number=order.number, gift_card_total_left=0
+        )
+    kept = (
+        f" ({money_display(withheld, order.currency)} of it kept back: the gift card bonus "
+        "credit the shopper already spent)"
+        if withheld
+        else ""
+    )
+    return f"Refund {parts}{kept} of order {order.number}? Reason: {data['reason']}"
 
 
 @admin.register(Refund)

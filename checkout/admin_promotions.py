@@ -119,6 +119,11 @@ def _refund_units_question(order, form, preview) -> str:
         if preview.clawed_back > 0
         else ""
     )
+    if preview.bonus_withheld:
+        kept += (
+            f", {money_display(preview.bonus_withheld, order.currency)} kept back (the gift card "
+            "bonus credit the shopper already spent)"
+        )
     parts = _parts(order, preview, to_balance=form.cleaned_data["card_to_balance"])
     return (
         f"Refund {units} of order {order.number}: they paid "

@@ -11,11 +11,13 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
+    F,
     FilteredRelation,
     OuterRef,
     Q,
     StringAgg,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Cast
@@ -23,7 +25,8 @@ from django.db.models.functions import Cast
 from catalog.regions import region_today
 from promotions.codes import PromoCodeTypo, promo_code_hasher, promo_code_normalize
 from promotions.engine import EnteredCode, PromotionSpec, ShopperInput
-from promotions.models import Promotion, PromotionCode, PromotionRedemption
+from promotions.models import GiftCardBonus, Promotion, PromotionCode, PromotionRedemption
+from wallet.models import CreditLotSpend
 
 
 def entered_codes_lookup(*, codes: Sequence[str], user_id: int | None = None) -> list[EnteredCode]:
@@ -214,3 +217,23 @@ def shopper_input_get(*, user, has_orders: bool, promotion_ids: Iterable[int]) -
         has_orders=has_orders,
         uses=uses,
     )
+
+
+def giftcard_bonus_withheld_estimate(*, order_number: str, gift_card_total_left: int) -> int:
+    """What a refund of gift cards that leaves `gift_card_total_left` of order
+    `order_number`'s gift cards standing would withhold now: for each granted gift card bonus
+    whose minimum that no longer reaches, the credit the shopper has spent of it (what orders
+    still hold of its lot), as `giftcard_bonus_claw_back` computes it under its locks. A read,
+    for the staff confirmation step; the refund itself decides."""
+    withheld = 0
+    bonuses = GiftCardBonus.objects.filter(
+        order_number=order_number, status=GiftCardBonus.Status.GRANTED
+    ).select_related("lot")
+    for bonus in bonuses:
+        if gift_card_total_left >= bonus.minimum or bonus.lot is None:
+            continue
+        held = CreditLotSpend.objects.filter(lot_id=bonus.lot_id).aggregate(
+            held=Sum(F("amount") - F("returned"))
+        )["held"]
+        withheld += min(held or 0, bonus.credit - bonus.lot.remaining)
+    return withheld

@@ -34,7 +34,7 @@ The rules (docs/promotions.md, "Refunds"):
   beyond the gift cards still standing: they never take the gift cards' part.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 
@@ -51,6 +51,7 @@ from checkout.services.refunds import (
     refund_record,
 )
 from promotions.models import PromotionRedemption
+from promotions.selectors import giftcard_bonus_withheld_estimate
 from promotions.services import promotion_redemptions_claw_back
 from wallet.services import audit_refusal_record
 
@@ -167,6 +168,9 @@ class UnitsRefundPreview:
     claws: dict[int, int]
     from_card: int
     from_balance: int
+    # Of the gift cards' card part, the gift card bonus credit already spent that the refund
+    # would withhold (the preview's estimate; the refund computes it under its locks).
+    bonus_withheld: int = 0
 
     @property
     def clawed_back(self) -> int:
@@ -191,7 +195,16 @@ def order_refund_units_preview(*, order, units: dict[int, int]) -> UnitsRefundPr
     gifts = order_gift_cards_read(order=order)
     preview = _priced_checked(order, lines, asked, gifts)
     gift_cards_check(gifts.covered, card_to_balance=False)
-    return preview
+    if not gifts.covered:
+        return preview
+    withheld = min(
+        giftcard_bonus_withheld_estimate(
+            order_number=order.number, gift_card_total_left=gifts.left_total
+        ),
+        gifts.covered_total,
+        preview.from_card,
+    )
+    return replace(preview, from_card=preview.from_card - withheld, bonus_withheld=withheld)
 
 
 def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int], gifts):

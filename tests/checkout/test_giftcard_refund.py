@@ -315,6 +315,9 @@ def test_the_bonus_offer_is_taken_back_and_its_spent_credit_withheld(
     with django_capture_on_commit_callbacks(execute=True):
         order_make(user, (pen, 1))
     assert balance(user) == 300
+    # The staff confirmation states what the refund will do: $43.00, $7.00 withheld.
+    preview = order_refund_units_preview(order=order, units={_gift_line(order).pk: 1})
+    assert (preview.from_card, preview.bonus_withheld) == (4300, 700)
 
     with django_capture_on_commit_callbacks(execute=True):
         refund = _units(order, _gift_line(order), refunder)
