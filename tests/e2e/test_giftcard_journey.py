@@ -118,14 +118,6 @@ def no_code_on(page: Page, where: str, *codes: str) -> None:
     assert dashed == [], f"a claim code on {where}: {dashed}"
 
 
-def sign_in(page: Page, live_server, email: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator('[name="login"]').fill(email)
-    page.locator('[name="password"]').fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation")).to_contain_text(email)
-
-
 def egift(page: Page, recipient: str):
     """The order page's delivery status of the gift card bought for `recipient`."""
     card = page.get_by_test_id("order-gift-card").filter(has_text=recipient)
@@ -262,12 +254,16 @@ def test_buy_two_gift_cards_deliver_redeem_print_and_reload(
     assert href.startswith(f"{live_server.url}/gift-cards/redeem/#code="), href
     assert code_normalize(href.split("#code=", 1)[1]) == code
 
-    # Grace, signed in in her own browser, follows the link: the page fills the code in and
-    # takes it out of the address bar.
+    # Grace follows the link in her own browser, not signed in: the shop sends her to sign in
+    # first (the code leaves the address bar there too), and the redeem page she lands on
+    # after signing in has the code filled in.
     grace = browser.new_context(viewport=PHONE)
     grace_page = grace.new_page()
-    sign_in(grace_page, live_server, recipient.email)
     grace_page.goto(href)
+    expect(grace_page).to_have_url(re.compile(r"/accounts/login/\?next=/gift-cards/redeem/$"))
+    grace_page.locator('[name="login"]').fill(recipient.email)
+    grace_page.locator('[name="password"]').fill(PASSWORD)
+    grace_page.get_by_role("button", name="Sign in").click()
     filled = grace_page.get_by_label("Claim code")
     expect(filled).not_to_have_value("")
     assert code_normalize(filled.input_value()) == code
