@@ -12,8 +12,10 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from catalog.money import format_money
+from catalog.regions import region_today
 from checkout.exceptions import CheckoutError, PaymentDeclined
 from checkout.locks import autoreload_qs_select_for_update, reload_qs_select_for_update
 from checkout.models import AutoReload, Order, Reload, SavedCard
@@ -223,7 +225,8 @@ def _auto_reload_declined(*, reload: Reload, message: str) -> Reload:
             return locked
         locked.status, locked.error = Reload.Status.DECLINED, message[:200]
         locked.save(update_fields=["status", "error", "updated_at"])
-        day = timezone.localdate().isoformat()
+        # The shopper's own day and words, as the rest of their pages show dates.
+        day = date_format(region_today(locked.user.region), "j F Y")
         reason = (
             f"Your card …{locked.card_last4} was declined for an auto-reload on {day}, so "
             "auto-reload is off. Add a card and turn it on again."

@@ -90,7 +90,7 @@ def order_gift_card_download(*, user, order_id: int, gift_card_id: int) -> GiftC
                 amount=format_money(gift_card.amount, currency=gift_card.currency),
                 recipient_name=gift_card.recipient_name,
                 message=gift_card.message,
-                sender_name=gift_card.sender_shown,
+                sender_name=gift_card.sender_name or "a friend",  # "From a friend"
                 code=issued.code,
             )
         )
