@@ -323,7 +323,7 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # Background jobs (docs/worker.md): Django's tasks framework. The embedded default keeps the
 # queue in the shop's own database (django-tasks-db; `manage.py db_worker` runs it, and
 # `make run` starts one beside the server). TASKS_BACKEND names another backend for
-# production, e.g. `django_tasks_rq.RQBackend` (the `redis-worker` extra) on REDIS_URL.
+# production, e.g. `django_tasks_redis.RedisTaskBackend` (the `redis-worker` extra) on REDIS_URL.
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
 TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": ["default"]}}
 # A job that fails is tried again after 1, 2, 4, … minutes (capped at JOB_RETRY_MAX_DELAY
@@ -365,13 +365,13 @@ RELOAD_AMOUNTS = {
 }
 RELOAD_LIMITS = GIFTCARD_CUSTOM_LIMITS
 
-# The worker on Redis (docs/worker.md): TASKS_BACKEND=django_tasks_rq.RQBackend (the
-# `redis-worker` extra) keeps the queue in REDIS_URL's Redis; `manage.py rqworker --job-class
-# django_tasks_rq.Job --with-scheduler default` runs it (the scheduler part runs deferred jobs:
-# retries after their back-off, deliveries on their day).
-if TASKS_BACKEND.startswith("django_tasks_rq."):
-    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+# The worker on Redis (docs/worker.md): TASKS_BACKEND=django_tasks_redis.RedisTaskBackend (the
+# `redis-worker` extra, a backend of Django's own tasks framework) keeps the queue in REDIS_URL's
+# Redis; `manage.py run_redis_tasks --continuous` runs it (deferred jobs included: retries after
+# their back-off, deliveries on their day).
+if TASKS_BACKEND.startswith("django_tasks_redis."):
+    INSTALLED_APPS += ["django_tasks_redis"]
+    TASKS["default"]["OPTIONS"] = {"REDIS_URL": REDIS_URL or "redis://127.0.0.1:6379/0"}
 
 # Gift card bonus offers (promotions, docs/promotions.md "Gift card bonus"): the sweep that
 # grants a paid order's bonus credit when the hook after the capture did not.
