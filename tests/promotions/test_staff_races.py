@@ -21,7 +21,7 @@ from wallet.exceptions import InvalidState
 from wallet.models import AuditEntry
 
 THREADS = 10
-ROUNDS = 5
+ROUNDS = 3
 
 pytestmark = [
     pytest.mark.postgres,
