@@ -14,7 +14,7 @@ from django.urls import path, reverse
 
 from catalog.admin_money import money_display
 from checkout.models import OrderGiftCard
-from checkout.services.giftcard_resend import order_gift_card_resend
+from checkout.services.giftcard_resend import order_gift_card_print_again, order_gift_card_resend
 from wallet.exceptions import WalletError
 
 RESEND_PERMISSION = "checkout.change_ordergiftcard"
@@ -24,6 +24,12 @@ class GiftCardResendForm(forms.Form):
     """Where to send a bought gift card again, and why (the audit entry keeps both)."""
 
     email = forms.EmailField(label="Corrected e-mail address")
+    reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class GiftCardPrintAgainForm(forms.Form):
+    """Why a printable card may be downloaded once more (the audit entry keeps it)."""
+
     reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -93,6 +99,11 @@ class OrderGiftCardAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.resend_view),
                 name="checkout_ordergiftcard_resend",
             ),
+            path(
+                "<int:gift_card_id>/print-again/",
+                self.admin_site.admin_view(self.print_again_view),
+                name="checkout_ordergiftcard_print_again",
+            ),
             *super().get_urls(),
         ]
 
@@ -131,3 +142,35 @@ class OrderGiftCardAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/checkout/ordergiftcard/resend.html", context)
+
+    def print_again_view(self, request, gift_card_id):
+        """GET: the form (the reason). POST: `order_gift_card_print_again`, then back to the
+        card; a refusal stays on the form with its reason, and nothing was written."""
+        if not request.user.has_perm(RESEND_PERMISSION):
+            raise PermissionDenied
+        gift = get_object_or_404(OrderGiftCard.objects.select_related("order"), pk=gift_card_id)
+        form = GiftCardPrintAgainForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_gift_card_print_again(
+                    gift_card_id=gift.pk, reason=form.cleaned_data["reason"], by=request.user
+                )
+            except WalletError as error:
+                form.add_error(None, f"Refused: {error}")
+            else:
+                messages.success(
+                    request,
+                    f"The buyer of order {gift.order.number} can download the card once more; "
+                    "the code printed before no longer works.",
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:checkout_ordergiftcard_change", args=[gift.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Let the buyer of order {gift.order.number} print the card again",
+            "gift": gift,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/checkout/ordergiftcard/print_again.html", context)

@@ -142,3 +142,70 @@ def _buyer_tell(*, order: Order, gift: OrderGiftCard, old_email: str) -> None:
             "action_label": "See your order",
         },
     )
+
+
+def order_gift_card_print_again(*, gift_card_id: int, reason: str, by) -> OrderGiftCard:
+    """Staff let the buyer download a printable gift card once more (the PDF was lost): the
+    code printed before stops working at once, the card is `ready` again, and its next
+    download draws a new code. Only the buyer can download it (their order page): staff never
+    see a code. Audited (`GIFTCARD_RESENT`), and the buyer is told by e-mail.
+
+    Locks the order, then the gift card row, then (in the wallet) the card. Raises
+    `StaffPermissionDenied` without `checkout.change_ordergiftcard` and `SelfAction` for the
+    staff member's own order (both audited), `NotFound`, `WalletError` without a reason, and
+    `InvalidState` for a card sent by e-mail, not downloaded yet, redeemed or refunded. A
+    refusal writes nothing.
+    """
+    target = f"order gift card #{gift_card_id}"
+    with refusals_audited(actor=by, target=target, action="gift card print again"):
+        require_perm(by, "checkout.change_ordergiftcard")
+        order = Order.objects.filter(gift_cards__pk=gift_card_id).first()
+        if order is not None and order.user_id == by.pk:
+            raise SelfAction("you cannot reissue a gift card of your own order")
+    reason = reason.strip()
+    if not reason:
+        raise WalletError("a reason is required")
+    if order is None:
+        raise NotFound(f"there is no {target}")
+    with transaction.atomic():
+        order = order_qs_select_for_update(order_id=order.pk).get()
+        gift = ordergiftcard_qs_select_for_update_by_pk(gift_card_id=gift_card_id).get()
+        if gift.delivery != Delivery.PRINT:
+            raise InvalidState("a gift card sent by e-mail is sent again, not printed")
+        if gift.status != OrderGiftCard.Status.DOWNLOADED:
+            raise InvalidState(f"the gift card is {gift.get_status_display().lower()}")
+        card_status = GiftCard.objects.filter(pk=gift.card_id).values_list("status", flat=True)
+        if card_status.first() != GiftCard.Status.ACTIVE:
+            raise InvalidState("the gift card was redeemed or refunded: nothing to print again")
+        # The printed code dies now, not at the next download: a lost PDF found later is
+        # worth nothing. The code made here is thrown away; the download makes the one printed.
+        giftcard_code_renew(card_id=gift.card_id)
+        gift.status = OrderGiftCard.Status.READY
+        gift.downloaded_at = None
+        gift.downloaded_by = None
+        gift.resent_count += 1
+        gift.save(
+            update_fields=["status", "downloaded_at", "downloaded_by", "resent_count", "updated_at"]
+        )
+        audit_record(
+            actor=by,
+            action=AuditEntry.Action.GIFTCARD_RESENT,
+            target=f"order {order.number} gift card #{gift.pk}",
+            detail=f"print: one more download allowed, the printed code dead: {reason}",
+        )
+        transaction.on_commit(
+            lambda: mail_send(
+                to=order.user.email,
+                subject=f"[Coinpurse] You can download your gift card for {gift.recipient_name} "
+                "again",
+                template="checkout/email/giftcard_print_again",
+                context={
+                    "order": order,
+                    "gift": gift,
+                    "action_url": f"/orders/{order.number}/",
+                    "action_label": "Download it from your order",
+                },
+            ),
+            robust=True,
+        )
+    return gift
