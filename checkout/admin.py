@@ -20,7 +20,7 @@ from checkout.models import Order, OrderLine, Refund, ShippingRate, VoidedAuthor
 from checkout.services import order_deliver, order_refund, order_ship
 from checkout.services.giftcard_refunds import order_gift_cards_read
 from promotions.selectors import giftcard_bonus_withheld_estimate
-from wallet.admin import ReadOnlyInline
+from wallet.admin import ReadOnlyAdmin, ReadOnlyInline
 from wallet.admin.base import confirmation_stage
 from wallet.exceptions import WalletError
 
@@ -349,7 +349,7 @@ def _refund_question(order, amounts: dict[str, int], data: dict) -> str:
 
 @admin.register(Refund)
 @_money_fields("from_balance", "from_card", currency_of=lambda refund: refund.order.currency)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     """Every refund; a card refund the provider failed is listed as needing attention."""
 
     list_display = [
@@ -365,15 +365,6 @@ class RefundAdmin(admin.ModelAdmin):
     search_fields = ["order__number", "provider_reference"]
     list_select_related = ["order", "created_by"]
     exclude = ["idempotency_key"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ShippingRate)

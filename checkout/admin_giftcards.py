@@ -1,7 +1,8 @@
 """Staff pages for bought gift cards (registered from checkout/admin.py): each card's delivery
 (pending, sent, failed with its last error and attempts), found by order number or recipient,
-and "Send again to a corrected address". The queue's own jobs are on django-tasks-db's page
-(Task results: status, worker, error). No page shows a code: none is stored.
+"Send again to a corrected address" and "Let the buyer download it again". The queue's own
+jobs are on django-tasks-db's page (Task results: status, worker, error). No page shows a
+code: none is stored.
 """
 
 from django import forms
@@ -15,16 +16,10 @@ from django.urls import path, reverse
 from catalog.admin_money import money_display
 from checkout.models import OrderGiftCard
 from checkout.services.giftcard_resend import order_gift_card_print_again, order_gift_card_resend
+from wallet.admin import ReadOnlyAdmin
 from wallet.exceptions import WalletError
 
 RESEND_PERMISSION = "checkout.change_ordergiftcard"
-
-
-class GiftCardResendForm(forms.Form):
-    """Where to send a bought gift card again, and why (the audit entry keeps both)."""
-
-    email = forms.EmailField(label="Corrected e-mail address")
-    reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class GiftCardPrintAgainForm(forms.Form):
@@ -33,8 +28,15 @@ class GiftCardPrintAgainForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class GiftCardResendForm(GiftCardPrintAgainForm):
+    """Where to send a bought gift card again, and why (the audit entry keeps both)."""
+
+    email = forms.EmailField(label="Corrected e-mail address")
+    field_order = ["email", "reason"]
+
+
 @admin.register(OrderGiftCard)
-class OrderGiftCardAdmin(admin.ModelAdmin):
+class OrderGiftCardAdmin(ReadOnlyAdmin):
     list_display = [
         "order",
         "recipient_name",
@@ -83,15 +85,6 @@ class OrderGiftCardAdmin(admin.ModelAdmin):
     def amount_display(self, obj):
         return money_display(obj.amount, obj.currency)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def get_urls(self):
         return [
             path(
@@ -108,69 +101,62 @@ class OrderGiftCardAdmin(admin.ModelAdmin):
         ]
 
     def resend_view(self, request, gift_card_id):
-        """GET: the form (the corrected address, the reason). POST: `order_gift_card_resend`,
-        then back to the card with what happened; a refusal stays on the form with its
-        reason, and nothing was written."""
-        if not request.user.has_perm(RESEND_PERMISSION):
-            raise PermissionDenied
-        gift = get_object_or_404(OrderGiftCard.objects.select_related("order"), pk=gift_card_id)
-        form = GiftCardResendForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                order_gift_card_resend(
-                    gift_card_id=gift.pk,
-                    email=form.cleaned_data["email"],
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                )
-            except WalletError as error:
-                form.add_error(None, f"Refused: {error}")
-            else:
-                messages.success(
-                    request,
-                    f"The gift card of order {gift.order.number} will be sent again to "
-                    f"{form.cleaned_data['email']}; the code it had no longer works.",
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:checkout_ordergiftcard_change", args=[gift.pk])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Send the gift card of order {gift.order.number} again",
-            "gift": gift,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/checkout/ordergiftcard/resend.html", context)
+        """Send an e-mail card again to a corrected address (`order_gift_card_resend`)."""
+        return self._staff_action(
+            request,
+            gift_card_id,
+            form_class=GiftCardResendForm,
+            act=lambda gift, data: order_gift_card_resend(
+                gift_card_id=gift.pk, email=data["email"], reason=data["reason"], by=request.user
+            ),
+            done=lambda gift, data: (
+                f"The gift card of order {gift.order.number} will be sent again to "
+                f"{data['email']}; the code it had no longer works."
+            ),
+            title="Send the gift card of order {number} again",
+            template="admin/checkout/ordergiftcard/resend.html",
+        )
 
     def print_again_view(self, request, gift_card_id):
-        """GET: the form (the reason). POST: `order_gift_card_print_again`, then back to the
-        card; a refusal stays on the form with its reason, and nothing was written."""
+        """Let the buyer download a printable card once more (`order_gift_card_print_again`)."""
+        return self._staff_action(
+            request,
+            gift_card_id,
+            form_class=GiftCardPrintAgainForm,
+            act=lambda gift, data: order_gift_card_print_again(
+                gift_card_id=gift.pk, reason=data["reason"], by=request.user
+            ),
+            done=lambda gift, data: (
+                f"The buyer of order {gift.order.number} can download the card once more; "
+                "the code printed before no longer works."
+            ),
+            title="Let the buyer of order {number} print the card again",
+            template="admin/checkout/ordergiftcard/print_again.html",
+        )
+
+    def _staff_action(self, request, gift_card_id, *, form_class, act, done, title, template):
+        """GET: the action's form. POST: the action's one service call (`act`), then back to
+        the card with what happened (`done`); a refusal stays on the form with its reason,
+        and nothing was written."""
         if not request.user.has_perm(RESEND_PERMISSION):
             raise PermissionDenied
         gift = get_object_or_404(OrderGiftCard.objects.select_related("order"), pk=gift_card_id)
-        form = GiftCardPrintAgainForm(request.POST or None)
+        form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                order_gift_card_print_again(
-                    gift_card_id=gift.pk, reason=form.cleaned_data["reason"], by=request.user
-                )
+                act(gift, form.cleaned_data)
             except WalletError as error:
                 form.add_error(None, f"Refused: {error}")
             else:
-                messages.success(
-                    request,
-                    f"The buyer of order {gift.order.number} can download the card once more; "
-                    "the code printed before no longer works.",
-                )
+                messages.success(request, done(gift, form.cleaned_data))
                 return HttpResponseRedirect(
                     reverse("admin:checkout_ordergiftcard_change", args=[gift.pk])
                 )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Let the buyer of order {gift.order.number} print the card again",
+            "title": title.format(number=gift.order.number),
             "gift": gift,
             "form": form,
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, "admin/checkout/ordergiftcard/print_again.html", context)
+        return TemplateResponse(request, template, context)

@@ -9,17 +9,7 @@ from django.contrib import admin
 
 from catalog.admin_money import money_display
 from checkout.models import AutoReload, Payment, Reload, SavedCard, VoidedAuthorization
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from wallet.admin import ReadOnlyAdmin
 
 
 @admin.register(Payment)

@@ -1,5 +1,5 @@
-"""Bought gift cards once their order's card payment is settled (docs/giftcards.md): issued
-when the money is taken, cancelled when it never is.
+"""Bought gift cards in their order (docs/giftcards.md): written with the order, issued when
+the money is taken, cancelled when it never is, and the order delivered once every card is.
 
 Each card is issued through the wallet's own issuing service (`giftcard_issue(pending=True)`),
 so its value is in the gift card liability from the moment the order is paid and the ledger
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from catalog.regions import region_today, region_zone
 from checkout.locks import order_qs_select_for_update, ordergiftcard_qs_select_for_update
-from checkout.models import Delivery, Order, OrderGiftCard, Payment
+from checkout.models import Delivery, Order, OrderGiftCard, OrderLine, Payment
 from config.jobs import job_enqueue_on_commit
 from wallet.services import giftcard_issue
 
@@ -34,6 +34,46 @@ def delivery_due_at(*, order: Order, send_on: datetime.date) -> datetime.datetim
     if send_on <= region_today(order.region):
         return timezone.now()
     return datetime.datetime.combine(send_on, datetime.time.min, tzinfo=region_zone(order.region))
+
+
+def order_gift_cards_write(*, order: Order, quote) -> None:
+    """Write the order's gift cards, inside `order_place`'s transaction: each its own line
+    (quantity 1, its amount, never discounted) and its `OrderGiftCard`, waiting for the
+    payment. A card without a day, or whose day has passed while it sat in the cart, is sent
+    on the day the order is placed (in the buyer's region)."""
+    if not quote.gift_cards:
+        return
+    today = region_today(order.region)
+    lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product_id=card.product_id,
+            product_name=card.name,
+            quantity=1,
+            unit_price=card.amount,
+            line_total=card.amount,
+            discount=0,
+            unit_discounts=[0],
+            is_digital=True,
+        )
+        for card in quote.gift_cards
+    )
+    OrderGiftCard.objects.bulk_create(
+        OrderGiftCard(
+            order=order,
+            line=line,
+            amount=card.amount,
+            currency=order.currency,
+            delivery=card.delivery,
+            recipient_email=card.recipient_email,
+            recipient_name=card.recipient_name,
+            sender_name=card.sender_name,
+            message=card.message,
+            design=card.design,
+            send_on=max(card.send_on or today, today),
+        )
+        for line, card in zip(lines, quote.gift_cards, strict=True)
+    )
 
 
 def order_gift_cards_issue(*, order_id: int) -> int:

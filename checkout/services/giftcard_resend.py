@@ -34,6 +34,30 @@ def staff_address(email: str) -> bool:
     return _mailbox(email) in {_mailbox(address) for address in staff}
 
 
+def _staff_action_order(
+    *, gift_card_id: int, by, action: str, reason: str, email: str | None = None
+) -> Order:
+    """The order of bought card `gift_card_id`, for a staff action on it, once the action may
+    go ahead: the permission, never the actor's own order, and (with `email`, a resend) never
+    to a staff mailbox — these refusals are audited; then a reason, an address and a card that
+    exists. Raises `StaffPermissionDenied`, `SelfAction`, `WalletError`, `NotFound`."""
+    target = f"order gift card #{gift_card_id}"
+    with refusals_audited(actor=by, target=target, action=action):
+        require_perm(by, "checkout.change_ordergiftcard")
+        order = Order.objects.filter(gift_cards__pk=gift_card_id).first()
+        if order is not None and order.user_id == by.pk:
+            raise SelfAction("you cannot act on a gift card of your own order")
+        if email is not None and (_mailbox(email) == _mailbox(by.email) or staff_address(email)):
+            raise SelfAction("a gift card cannot be sent to a staff member's address")
+    if not reason:
+        raise WalletError("a reason is required")
+    if email is not None and not email:
+        raise WalletError("the corrected e-mail address is required")
+    if order is None:
+        raise NotFound(f"there is no {target}")
+    return order
+
+
 def order_gift_card_resend(*, gift_card_id: int, email: str, reason: str, by) -> OrderGiftCard:
     """Staff send a bought e-mail gift card again, to a corrected address: the code it had
     stops working at once (a new one goes in the new e-mail), the row goes back to `scheduled`
@@ -51,22 +75,10 @@ def order_gift_card_resend(*, gift_card_id: int, email: str, reason: str, by) ->
     """
     from checkout.tasks import giftcard_deliver  # the task module imports this one
 
-    target = f"order gift card #{gift_card_id}"
-    with refusals_audited(actor=by, target=target, action="gift card resend"):
-        require_perm(by, "checkout.change_ordergiftcard")
-        order_id = OrderGiftCard.objects.filter(pk=gift_card_id).values_list("order_id", flat=True)
-        order = Order.objects.filter(pk__in=order_id).first()
-        if order is not None and order.user_id == by.pk:
-            raise SelfAction("you cannot send a gift card of your own order")
-        email, reason = email.strip(), reason.strip()
-        if _mailbox(email) == _mailbox(by.email) or staff_address(email):
-            raise SelfAction("a gift card cannot be sent to a staff member's address")
-    if not reason:
-        raise WalletError("a reason is required")
-    if not email:
-        raise WalletError("the corrected e-mail address is required")
-    if order is None:
-        raise NotFound(f"there is no {target}")
+    email, reason = email.strip(), reason.strip()
+    order = _staff_action_order(
+        gift_card_id=gift_card_id, by=by, action="gift card resend", reason=reason, email=email
+    )
     with transaction.atomic():
         order = order_qs_select_for_update(order_id=order.pk).get()
         gift = ordergiftcard_qs_select_for_update_by_pk(gift_card_id=gift_card_id).get()
@@ -156,17 +168,10 @@ def order_gift_card_print_again(*, gift_card_id: int, reason: str, by) -> OrderG
     `InvalidState` for a card sent by e-mail, not downloaded yet, redeemed or refunded. A
     refusal writes nothing.
     """
-    target = f"order gift card #{gift_card_id}"
-    with refusals_audited(actor=by, target=target, action="gift card print again"):
-        require_perm(by, "checkout.change_ordergiftcard")
-        order = Order.objects.filter(gift_cards__pk=gift_card_id).first()
-        if order is not None and order.user_id == by.pk:
-            raise SelfAction("you cannot reissue a gift card of your own order")
     reason = reason.strip()
-    if not reason:
-        raise WalletError("a reason is required")
-    if order is None:
-        raise NotFound(f"there is no {target}")
+    order = _staff_action_order(
+        gift_card_id=gift_card_id, by=by, action="gift card print again", reason=reason
+    )
     with transaction.atomic():
         order = order_qs_select_for_update(order_id=order.pk).get()
         gift = ordergiftcard_qs_select_for_update_by_pk(gift_card_id=gift_card_id).get()

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from catalog.money import format_money
-from catalog.regions import region_today
 from checkout.emails import order_placed_mail_send
 from checkout.exceptions import (
     AddressRequired,
@@ -27,7 +26,6 @@ from checkout.models import (
     CartGiftCard,
     CartLine,
     Order,
-    OrderGiftCard,
     OrderLine,
     Payment,
     VoidedAuthorization,
@@ -38,6 +36,7 @@ from checkout.selectors import (
     checkout_quote_get,
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
+from checkout.services.giftcard_orders import order_gift_cards_write
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
 from checkout.services.reloads import auto_reload_after_purchase
 from wallet.exceptions import InsufficientFunds
@@ -305,7 +304,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             )
             for line in fresh.lines
         )
-        _order_gift_cards_write(order=order, quote=fresh)
+        order_gift_cards_write(order=order, quote=fresh)
         if authorization is not None:
             Payment.objects.create(
                 order=order,
@@ -334,46 +333,6 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 lambda: auto_reload_after_purchase(order_id=order.pk), robust=True
             )
     return order
-
-
-def _order_gift_cards_write(*, order: Order, quote) -> None:
-    """The order's gift cards: each its own line (quantity 1, its amount, never discounted)
-    and its `OrderGiftCard`, waiting for the payment. A card without a day, or whose day has
-    passed while it sat in the cart, is sent on the day the order is placed (in the buyer's
-    region)."""
-    if not quote.gift_cards:
-        return
-    today = region_today(order.region)
-    lines = OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            product_id=card.product_id,
-            product_name=card.name,
-            quantity=1,
-            unit_price=card.amount,
-            line_total=card.amount,
-            discount=0,
-            unit_discounts=[0],
-            is_digital=True,
-        )
-        for card in quote.gift_cards
-    )
-    OrderGiftCard.objects.bulk_create(
-        OrderGiftCard(
-            order=order,
-            line=line,
-            amount=card.amount,
-            currency=order.currency,
-            delivery=card.delivery,
-            recipient_email=card.recipient_email,
-            recipient_name=card.recipient_name,
-            sender_name=card.sender_name,
-            message=card.message,
-            design=card.design,
-            send_on=max(card.send_on or today, today),
-        )
-        for line, card in zip(lines, quote.gift_cards, strict=True)
-    )
 
 
 def _promotion_changed(refusals) -> str:
