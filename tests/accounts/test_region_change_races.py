@@ -25,7 +25,7 @@ from tests.accounts.factories import UserFactory
 from tests.checkout.test_races import place_order_call, price, shopper_with_cart  # noqa: F401
 from tests.wallet.test_races import Outcome, run_together
 from wallet.models import AuditEntry
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 ROUNDS = range(1, 4)  # each race three times over (make test stays under its time)
 

@@ -23,7 +23,7 @@ from tests.accounts.factories import UserFactory
 from tests.checkout.giftcard_buying import giftcard_cart_add, giftcard_fields, giftcard_product
 from tests.checkout.shopping import APPROVED, new_key
 from tests.wallet.test_races import run_together
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 THREADS = 20
 

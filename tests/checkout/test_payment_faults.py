@@ -31,7 +31,7 @@ from tests.checkout.fault_provider import install
 from tests.checkout.shopping import APPROVED, balance, cart_fill, fund, new_key, shop_state
 from tests.wallet.pages import hook
 from wallet.models import Account, AuditEntry, Posting, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 pytestmark = pytest.mark.django_db
 

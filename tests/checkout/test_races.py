@@ -45,7 +45,8 @@ from tests.accounts.factories import UserFactory
 from tests.checkout.shopping import address_give
 from tests.wallet.test_races import JOIN_TIMEOUT, Outcome, run_together
 from wallet.models import Account, Posting, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import system_account_get_or_create, wallet_credit
 
 THREADS = 20

@@ -33,7 +33,7 @@ from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import APPROVED, balance, cart_fill, fund, new_key
 from tests.wallet.test_races import run_together
 from wallet.models import Account, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 THREADS = 20
 

@@ -16,7 +16,7 @@ from checkout import payments
 from checkout.models import Order
 from tests.e2e.test_redeem_journey import as_typed_by_a_person, redeem, sign_up
 from tests.wallet.factories import issue_card
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 pytestmark = [
     pytest.mark.e2e,

@@ -37,7 +37,7 @@ from tests.wallet.staff import superuser
 from wallet.codes import code_display, code_normalize
 from wallet.exceptions import CodeRefused
 from wallet.models import AuditEntry
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import giftcard_redeem
 
 pytestmark = [

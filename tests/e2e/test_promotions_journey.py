@@ -21,7 +21,7 @@ from promotions.models import PromotionRedemption
 from tests.e2e.test_a11y_pages import Audit
 from tests.e2e.test_redeem_journey import as_typed_by_a_person, sign_up
 from tests.wallet.factories import issue_card
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 pytestmark = [
     pytest.mark.e2e,

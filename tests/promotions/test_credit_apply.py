@@ -20,7 +20,8 @@ from tests.promotions.factories import promotion_with_code, unique_code_promotio
 from tests.wallet.credit_factories import credit_state
 from tests.wallet.test_races import THREADS, run_together
 from wallet.models import CreditLot, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 
 
 def credit10(**fields):

@@ -28,7 +28,8 @@ from tests.checkout.shopping import address_give, cart_fill, new_key
 from tests.promotions.factories import automatic_promotion
 from tests.wallet.test_races import run_together
 from wallet.models import CreditLot
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 
 
 @pytest.fixture

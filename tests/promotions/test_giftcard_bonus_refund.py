@@ -14,7 +14,8 @@ from tests.accounts.factories import UserFactory
 from tests.checkout.factories import ProductFactory
 from tests.checkout.shopping import address_give, cart_fill, new_key
 from tests.promotions.test_giftcard_bonus_checkout import gift_cards, offer, place
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import wallet_spend
 
 __all__ = ["offer"]  # the fixture, shared

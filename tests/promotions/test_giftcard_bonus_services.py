@@ -21,7 +21,8 @@ from tests.wallet.credit_factories import credit_state
 from tests.wallet.test_races import run_together
 from wallet.exceptions import InsufficientFunds
 from wallet.models import CreditLot, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import wallet_expire_credit, wallet_spend
 
 NUMBER = "CP-BONUS001"

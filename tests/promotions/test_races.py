@@ -43,7 +43,7 @@ from tests.checkout.factories import ProductFactory
 from tests.promotions.factories import automatic_promotion, promotion_with_code
 from tests.wallet.test_races import Outcome, run_together
 from wallet.models import Account
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import system_account_get_or_create, wallet_credit
 
 THREADS = 20

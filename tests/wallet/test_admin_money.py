@@ -28,7 +28,7 @@ from tests.wallet.staff import (
 )
 from wallet.codes import code_hash, code_normalize
 from wallet.models import Account, AuditEntry, BalanceAdjustment, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import giftcard_redeem, wallet_account_get_or_create, wallet_adjust
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,8 @@ from tests.accounts.factories import UserFactory
 from tests.wallet.factories import issue_card
 from wallet.codes import code_display, code_hash, code_normalize
 from wallet.models import Account, GiftCard, Posting, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import giftcard_redeem, wallet_credit, wallet_debit
 
 pytestmark = pytest.mark.django_db

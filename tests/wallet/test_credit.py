@@ -16,7 +16,8 @@ from tests.accounts.factories import UserFactory
 from tests.wallet.credit_factories import credit_state, days_from_today, fund, grant
 from wallet.exceptions import IdempotencyConflict, InsufficientFunds, WalletError
 from wallet.models import Account, CreditLot, CreditLotSpend, Transfer, WalletSpend
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import (
     wallet_credit_grant,
     wallet_debit,

@@ -12,7 +12,8 @@ from tests.wallet.credit_factories import fund, grant
 from tests.wallet.test_races import THREADS, run_together
 from wallet.exceptions import InsufficientFunds
 from wallet.models import Account, CreditLot, CreditLotSpend, WalletSpend
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import system_account_get_or_create, wallet_spend
 
 ROUNDS = range(1, 4)  # each race three times over (make test stays under its time)

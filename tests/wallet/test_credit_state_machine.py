@@ -23,7 +23,8 @@ from tests.wallet.credit_factories import fund, grant
 from wallet.credit import credit_plan
 from wallet.exceptions import InsufficientFunds
 from wallet.models import Account, CreditLot, WalletSpend
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import wallet_expire_credit, wallet_spend, wallet_spend_return
 
 REGIONS = ["US", "JP"]

@@ -30,7 +30,7 @@ from wallet.codefile import HEADER
 from wallet.codes import code_normalize
 from wallet.exceptions import InvalidState, SelfApproval, StaffPermissionDenied, WalletError
 from wallet.models import Account, AuditEntry, GiftCard, GiftCardBatch, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import (
     giftcard_batch_approve,
     giftcard_batch_codes_download,

@@ -12,7 +12,7 @@ from tests.wallet.ledger_state import ledger_state
 from wallet.codes import CODE_LENGTH, check_symbol, code_hash
 from wallet.exceptions import WalletError
 from wallet.models import Account, GiftCard, GiftCardBatch, Posting, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import giftcard_issue
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ from wallet import guessing
 from wallet.codes import check_symbol, code_display
 from wallet.exceptions import CodeRefused
 from wallet.models import Account, GiftCard, GiftCardBatch, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import giftcard_redeem, wallet_credit
 
 pytestmark = pytest.mark.django_db

@@ -38,7 +38,7 @@ from tests.wallet.staff import redeem_outcome, small_chunks
 from wallet.codefile import HEADER
 from wallet.codes import code_hash, code_normalize
 from wallet.models import Account, GiftCard, GiftCardBatch, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import giftcard_batch_create, giftcard_batch_issue
 
 pytestmark = pytest.mark.django_db

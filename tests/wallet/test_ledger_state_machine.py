@@ -27,7 +27,8 @@ from tests.accounts.factories import UserFactory
 from wallet.codes import ALPHABET, check_symbol, code_display
 from wallet.exceptions import CodeRefused, IdempotencyConflict, InsufficientFunds
 from wallet.models import Account, GiftCard
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import giftcard_issue, giftcard_redeem, wallet_credit, wallet_debit
 
 USER_REGIONS = ["US", "DE", "JP"]

@@ -33,7 +33,8 @@ from wallet import guessing
 from wallet.codes import ALPHABET, check_symbol, code_display
 from wallet.exceptions import CodeRefused, InsufficientFunds
 from wallet.models import Account, GiftCard, Posting, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import (
     giftcard_redeem,
     system_account_get_or_create,

@@ -44,7 +44,7 @@ from wallet.models import (
     Posting,
     Transfer,
 )
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import (
     activity_report_create,
     activity_report_status_set,

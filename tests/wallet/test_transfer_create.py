@@ -12,7 +12,7 @@ from wallet.exceptions import (
     WalletError,
 )
 from wallet.models import Account, Posting, Transfer
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 from wallet.services import (
     Leg,
     system_account_get_or_create,

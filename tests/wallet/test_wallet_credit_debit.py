@@ -6,7 +6,8 @@ from tests.accounts.factories import UserFactory
 from tests.wallet.ledger_state import ledger_state
 from wallet.exceptions import IdempotencyConflict, InsufficientFunds, WalletError
 from wallet.models import Account, Posting, Transfer
-from wallet.selectors import ledger_reconcile, wallet_balance_get
+from wallet.reconcile import ledger_reconcile
+from wallet.selectors import wallet_balance_get
 from wallet.services import wallet_credit, wallet_debit
 
 pytestmark = pytest.mark.django_db

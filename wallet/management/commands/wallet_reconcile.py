@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from wallet.selectors import ledger_reconcile
+from wallet.reconcile import ledger_reconcile
 
 
 class Command(BaseCommand):
