@@ -50,6 +50,8 @@ class Product(models.Model):
         PHYSICAL = "physical", "Physical (shipped)"
         DIGITAL = "digital", "Digital (delivered at once)"
         GIFT_CARD = "gift_card", "Gift card"
+        # Coins for apps and games (docs/points.md): paid by card only, credited once paid.
+        COIN_PACK = "coin_pack", "Coin pack"
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
@@ -57,14 +59,30 @@ class Product(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    # A coin pack's coins, and the bonus coins a larger pack adds (0 for other kinds).
+    coins = models.PositiveIntegerField(default=0)
+    bonus_coins = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["category", "name"], name="catalog_product_cat_name")]
+        constraints = [
+            # A coin pack holds coins; nothing else does.
+            models.CheckConstraint(
+                condition=(models.Q(kind="coin_pack") & models.Q(coins__gt=0))
+                | (~models.Q(kind="coin_pack") & models.Q(coins=0) & models.Q(bonus_coins=0)),
+                name="catalog_product_coins_iff_pack",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def pack_coins(self) -> int:
+        """The coins one pack gives: its coins and its bonus."""
+        return self.coins + self.bonus_coins
 
     @property
     def image_path(self) -> str:

@@ -84,6 +84,13 @@ class Order(models.Model):
     # a refund gives it back as credit, to its lots with their old expiry.
     credit_applied = models.BigIntegerField(default=0)
     card_charged = models.BigIntegerField(default=0)
+    # What coins paid (minor units of the order's currency; the coins are wallet.units'
+    # `coins_for_value` of it): digital items only, never coin packs or gift cards.
+    coins_applied = models.BigIntegerField(default=0)
+    coins_refunded = models.BigIntegerField(default=0)
+    coins_transfer = models.ForeignKey(
+        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     balance_refunded = models.BigIntegerField(default=0)
     card_refunded = models.BigIntegerField(default=0)
     # Of the card part, what a refund of gift cards kept back for good: the gift card bonus
@@ -133,7 +140,8 @@ class Order(models.Model):
                 & Q(shipping__gte=0)
                 & Q(discount__gte=0)
                 & Q(balance_applied__gte=0)
-                & Q(card_charged__gte=0),
+                & Q(card_charged__gte=0)
+                & Q(coins_applied__gte=0),
                 name="checkout_order_amounts_non_negative",
             ),
             models.CheckConstraint(
@@ -142,8 +150,14 @@ class Order(models.Model):
                     - models.F("shipping")
                     + models.F("balance_applied")
                     + models.F("card_charged")
+                    + models.F("coins_applied")
                 ),
                 name="checkout_order_paid_in_full",
+            ),
+            models.CheckConstraint(
+                condition=Q(coins_refunded__gte=0)
+                & Q(coins_refunded__lte=models.F("coins_applied")),
+                name="checkout_order_coins_refund_within_paid",
             ),
             # Refunds never exceed what each source paid, even if two staff refund at once.
             models.CheckConstraint(
@@ -173,7 +187,7 @@ class Order(models.Model):
 
     @property
     def refunded(self) -> int:
-        return self.balance_refunded + self.card_refunded
+        return self.balance_refunded + self.card_refunded + self.coins_refunded
 
     @property
     def card_left(self) -> int:
@@ -258,6 +272,10 @@ class OrderLine(models.Model):
     refunded_quantity = models.PositiveSmallIntegerField(default=0)
     # As it was sold: a digital item is delivered at once and listed in the shopper's library.
     is_digital = models.BooleanField(default=False)
+    # What coins paid of this line (minor units, within `paid`), and for a coin pack the coins
+    # it gives (its coins and bonus, times the quantity); both 0 otherwise.
+    coins = models.BigIntegerField(default=0)
+    pack_coins = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
@@ -269,6 +287,12 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 condition=Q(refunded_quantity__lte=models.F("quantity")),
                 name="checkout_orderline_refunded_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(coins__gte=0)
+                & Q(coins__lte=models.F("line_total") - models.F("discount"))
+                & Q(pack_coins__gte=0),
+                name="checkout_orderline_coins_within_paid",
             ),
         ]
 

@@ -90,6 +90,8 @@ class Refund(models.Model):
         default=0, help_text="Refund of the part paid from the balance."
     )
     from_card = models.BigIntegerField(default=0, help_text="Refund of the part paid by card.")
+    # Of the part coins paid (minor units): returned as coins (`coins_transfer`).
+    from_coins = models.BigIntegerField(default=0, help_text="Refund of the part paid by coins.")
     card_destination = models.CharField(
         max_length=10, choices=Destination.choices, default=Destination.CARD
     )
@@ -113,6 +115,9 @@ class Refund(models.Model):
     # A refund of units (`order_refund_units`): {order line id: units returned}, and what it
     # kept back because the units left no longer qualify for a promotion (negative: a
     # claw-back of an earlier refund given back, the units that carried it returned too).
+    coins_transfer = models.ForeignKey(
+        "wallet.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     units = models.JSONField(default=dict, blank=True)
     clawed_back = models.BigIntegerField(default=0)
     idempotency_key = models.CharField(max_length=64, unique=True)
@@ -126,7 +131,8 @@ class Refund(models.Model):
             models.CheckConstraint(
                 condition=Q(from_balance__gte=0)
                 & Q(from_card__gte=0)
-                & (Q(from_balance__gt=0) | Q(from_card__gt=0) | ~Q(units={})),
+                & Q(from_coins__gte=0)
+                & (Q(from_balance__gt=0) | Q(from_card__gt=0) | Q(from_coins__gt=0) | ~Q(units={})),
                 name="checkout_refund_positive",
             ),
         ]

@@ -11,17 +11,26 @@ The models live in modules by concern; this package only re-exports them:
 - `staff`: balance adjustments and the audit log of staff actions
 - `support`: shoppers' activity reports and contact-form messages
 - `credit`: promotional credit lots and what each wallet spend took from them
+- `points`: reward points each order earned (pending, then available) and points owed
 """
 
 from wallet.models.credit import CreditLot, CreditLotSpend, WalletSpend
 from wallet.models.giftcards import GiftCard, GiftCardBatch
-from wallet.models.ledger import CUSTOMER_KINDS, Account, Posting, Transfer
+from wallet.models.ledger import (
+    CUSTOMER_KINDS,
+    CUSTOMER_UNIT_KINDS,
+    Account,
+    Posting,
+    Transfer,
+)
+from wallet.models.points import PointsEarning, PointsShortfall
 from wallet.models.staff import ADJUSTMENT_DESCRIPTION_DEFAULT, AuditEntry, BalanceAdjustment
 from wallet.models.support import ActivityReport, SupportRequest
 
 __all__ = [
     "ADJUSTMENT_DESCRIPTION_DEFAULT",
     "CUSTOMER_KINDS",
+    "CUSTOMER_UNIT_KINDS",
     "Account",
     "ActivityReport",
     "AuditEntry",
@@ -30,6 +39,8 @@ __all__ = [
     "CreditLotSpend",
     "GiftCard",
     "GiftCardBatch",
+    "PointsEarning",
+    "PointsShortfall",
     "Posting",
     "SupportRequest",
     "Transfer",

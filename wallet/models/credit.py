@@ -6,11 +6,19 @@ how much of it is left and when it ends. The account balance always equals the s
 lots' `remaining` (`wallet_reconcile` proves it). Gift card money has no lot and never expires.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from catalog.money import format_money
+
+# Credit without expiry (reward points converted, docs/points.md): a last day no calendar
+# reaches, so "soonest-expiring first" spends it last and no expiry run ever finds it, with
+# every query and index of the lots unchanged. Pages show "No expiry", never this date.
+CREDIT_NO_EXPIRY_ON = datetime.date(9999, 12, 30)
+CREDIT_NO_EXPIRY_AT = datetime.datetime(9999, 12, 31, tzinfo=datetime.UTC)
 
 
 class CreditLot(models.Model):
@@ -63,7 +71,13 @@ class CreditLot(models.Model):
 
     def __str__(self):
         left = format_money(self.remaining, currency=self.currency)
+        if self.never_expires:
+            return f"credit #{self.pk}: {left} left, no expiry"
         return f"credit #{self.pk}: {left} left until {self.expires_on:%Y-%m-%d}"
+
+    @property
+    def never_expires(self) -> bool:
+        return self.expires_on >= CREDIT_NO_EXPIRY_ON
 
 
 class WalletSpend(models.Model):

@@ -4,10 +4,20 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from catalog.money import format_money
+from wallet.units import format_amount
 
-# The account kinds a shopper owns: each has a user and never goes below zero.
-CUSTOMER_KINDS = ("customer", "customer_credit")
+# The account kinds a shopper owns: each has a user and never goes below zero. Money and
+# promotional credit are per currency; points (available and pending) and coins are one
+# account each per shopper, in their own unit (wallet.units: `PTS`, `CNS`).
+CUSTOMER_KINDS = (
+    "customer",
+    "customer_credit",
+    "customer_points",
+    "customer_points_pending",
+    "customer_coins",
+)
+# The customer kinds held in a unit of their own rather than the shopper's currency.
+CUSTOMER_UNIT_KINDS = ("customer_points", "customer_points_pending", "customer_coins")
 
 
 class Account(models.Model):
@@ -28,6 +38,16 @@ class Account(models.Model):
         # Card payments that reloaded a balance (docs/interface.md §12): the card provider's
         # clearing account, money the provider owes the shop.
         CARD_RELOADS = "card_reloads", "Balances reloaded by card (provider clearing)"
+        # Reward points and coins (docs/points.md), in their own units (wallet.units).
+        CUSTOMER_POINTS = "customer_points", "Customer reward points (available)"
+        CUSTOMER_POINTS_PENDING = "customer_points_pending", "Customer reward points (pending)"
+        CUSTOMER_COINS = "customer_coins", "Customer coins"
+        POINTS_ISSUED = "points_issued", "Reward points issued (funding)"
+        POINTS_CONVERTED = "points_converted", "Reward points converted to credit"
+        # Money side of a conversion: the funding of the promotional credit points became.
+        POINTS_CREDIT = "points_credit", "Promotional credit from reward points (funding)"
+        COINS_SOLD = "coins_sold", "Coins sold (funding)"
+        COINS_SPENT = "coins_spent", "Coins spent on digital items"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
@@ -69,6 +89,11 @@ class Account(models.Model):
                 name="wallet_account_one_credit_per_customer_currency",
             ),
             models.UniqueConstraint(
+                fields=["user", "kind"],
+                condition=Q(kind__in=CUSTOMER_UNIT_KINDS),
+                name="wallet_account_one_per_customer_unit",
+            ),
+            models.UniqueConstraint(
                 fields=["kind", "currency"],
                 condition=~Q(kind__in=CUSTOMER_KINDS),
                 name="wallet_account_one_system_per_kind_currency",
@@ -97,6 +122,15 @@ class Transfer(models.Model):
         RELOAD = "reload", "Balance reloaded by card"
         # A bought gift card refunded before it was redeemed: its liability taken back.
         GIFTCARD_REFUND = "giftcard_refund", "Gift card refunded"
+        # Reward points and coins (docs/points.md).
+        POINTS_EARN = "points_earn", "Reward points earned (pending)"
+        POINTS_RELEASE = "points_release", "Reward points available"
+        POINTS_REVERSAL = "points_reversal", "Reward points reversed (refund)"
+        POINTS_CONVERT = "points_convert", "Reward points converted to credit"
+        COINS_PURCHASE = "coins_purchase", "Coins bought"
+        COINS_SPEND = "coins_spend", "Coins spent"
+        COINS_RETURN = "coins_return", "Coins returned (refund)"
+        COINS_REVERSAL = "coins_reversal", "Coins taken back (coin pack refunded)"
 
     # A replay with the same key returns the first transfer instead of moving money again.
     idempotency_key = models.CharField(max_length=128, unique=True)
@@ -142,4 +176,4 @@ class Posting(models.Model):
     def __str__(self):
         # As money, never raw minor units (a "2500" could be read as $2,500).
         sign = "+" if self.amount > 0 else "\u2212"
-        return f"{self.account} {sign}{format_money(abs(self.amount), currency=self.currency)}"
+        return f"{self.account} {sign}{format_amount(abs(self.amount), currency=self.currency)}"
