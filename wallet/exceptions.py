@@ -64,3 +64,12 @@ class NotFound(WalletError):
 
 class AlreadyReported(WalletError):
     """The shopper has already reported this activity row (one report per row and shopper)."""
+
+
+class PointsRefused(WalletError):
+    """A conversion of reward points was refused: `reason` says why in one word
+    ("not_multiple", "too_few", "conflict"), the text in plain words; nothing was written."""
+
+    def __init__(self, message: str, *, reason: str):
+        self.reason = reason
+        super().__init__(message)

@@ -13,6 +13,7 @@ rolling 24-hour total is checked and written as one step.
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+from django.db import models
 
 from wallet.models import (
     Account,
@@ -21,6 +22,8 @@ from wallet.models import (
     CreditLot,
     GiftCard,
     GiftCardBatch,
+    PointsEarning,
+    PointsShortfall,
     WalletSpend,
 )
 
@@ -92,3 +95,24 @@ def walletspend_qs_select_for_update(*, transfer_id: int):
     """Lock the record of one wallet spend: returns of it queue here, so what was already
     given back is read and raised as one step. Taken before that spend's lots."""
     return WalletSpend.objects.select_for_update(of=("self",)).filter(transfer_id=transfer_id)
+
+
+def pointsearning_qs_select_for_update(*, reference: str):
+    """Lock the points one order earned (an earning, a reversal or its release queue here).
+    Taken after credit lots and before the points shortfalls and the accounts."""
+    return PointsEarning.objects.select_for_update(of=("self",)).filter(reference=reference)
+
+
+def pointsearning_qs_select_for_update_by_pk(*, earning_id: int):
+    """Lock one earning by its id (the release of a due earning)."""
+    return PointsEarning.objects.select_for_update(of=("self",)).filter(pk=earning_id)
+
+
+def pointsshortfall_qs_select_for_update(*, user_id: int):
+    """Lock the shopper's points still owed, oldest first (a release settles them in that
+    order). Taken after the earning and before the accounts."""
+    return (
+        PointsShortfall.objects.select_for_update(of=("self",))
+        .filter(user_id=user_id, settled__lt=models.F("points"))
+        .order_by("pk")
+    )

@@ -1,5 +1,6 @@
 """`wallet_reconcile`'s proof of the ledger (docs/ledger.md): every cached balance against its
-postings, every transfer against zero, each credit account against its lots. A read: no
+postings, every transfer against zero, each credit account against its lots, each pending
+points account against its earnings. A read: no
 writes, no locks."""
 
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from wallet.models import Account, CreditLot, Posting, Transfer
+from wallet.models import Account, CreditLot, PointsEarning, Posting, Transfer
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class ReconcileReport:
     balance_after_mismatches: list[tuple[int, int]]  # account id, balance after its last posting
     # credit account id, its balance, the sum of its lots' remaining
     credit_lot_mismatches: list[tuple[int, int, int]] = ()
+    # pending points account id, its balance, the points its unreleased earnings keep
+    pending_points_mismatches: list[tuple[int, int, int]] = ()
 
     @property
     def clean(self) -> bool:
@@ -27,13 +30,15 @@ class ReconcileReport:
             or self.unbalanced_transfers
             or self.balance_after_mismatches
             or self.credit_lot_mismatches
+            or self.pending_points_mismatches
         )
 
 
 def ledger_reconcile() -> ReconcileReport:
     """Prove the ledger: every cached balance equals the sum of its postings, every transfer
     sums to zero per currency, each account's latest posting carries its balance, and each
-    promotional-credit account holds exactly what its lots have left (expired or not).
+    promotional-credit account holds exactly what its lots have left (expired or not), and
+    each shopper's pending points are exactly what their unreleased earnings keep.
 
     Each check is a single aggregate query, so each sees one consistent snapshot even while
     money keeps moving; the number of queries does not grow with the ledger.
@@ -78,6 +83,20 @@ def ledger_reconcile() -> ReconcileReport:
         .order_by("pk")
         .values_list("pk", "balance", "lots")
     )
+    earnings_kept = (
+        PointsEarning.objects.filter(user=OuterRef("user_id"), released_at__isnull=True)
+        .order_by()
+        .values("user_id")
+        .annotate(kept=Sum(F("points") - F("reversed")))
+        .values("kept")
+    )
+    pending_points_mismatches = list(
+        Account.objects.filter(kind=Account.Kind.CUSTOMER_POINTS_PENDING)
+        .annotate(kept=Coalesce(Subquery(earnings_kept), 0))
+        .exclude(kept=F("balance"))
+        .order_by("pk")
+        .values_list("pk", "balance", "kept")
+    )
     return ReconcileReport(
         accounts_checked=accounts_checked,
         transfers_checked=Transfer.objects.count(),
@@ -85,4 +104,5 @@ def ledger_reconcile() -> ReconcileReport:
         unbalanced_transfers=unbalanced,
         balance_after_mismatches=sorted(last_after.items()),
         credit_lot_mismatches=credit_lot_mismatches,
+        pending_points_mismatches=pending_points_mismatches,
     )

@@ -11,6 +11,8 @@
 - `support`: messages sent through the contact form of /help/
 - `credit`: promotional credit: grants, wallet spends and their returns, expiry
 - `purchased`: gift cards bought in the shop: the code given at delivery, the refund
+- `points`: reward points earned, released, taken back by refunds, converted to credit
+- `coins`: coins bought, spent on digital items, returned
 """
 
 from wallet.services.adjustments import (
@@ -35,6 +37,7 @@ from wallet.services.batches import (
     giftcard_batch_validate,
     giftcard_batches_fail_interrupted,
 )
+from wallet.services.coins import coins_credit, coins_return, coins_spend, coins_take_back
 from wallet.services.credit import (
     ExpiryResult,
     SpendResult,
@@ -55,9 +58,17 @@ from wallet.services.ledger import (
     TransferResult,
     system_account_get_or_create,
     transfer_create,
+    unit_account_get_or_create,
     wallet_account_get_or_create,
     wallet_credit,
     wallet_debit,
+)
+from wallet.services.points import (
+    ConvertResult,
+    ReleaseResult,
+    points_convert,
+    points_order_settle,
+    points_release,
 )
 from wallet.services.purchased import giftcard_code_renew, giftcard_refund
 from wallet.services.reports import (
@@ -80,11 +91,13 @@ __all__ = [
     "ISSUE_STALE_AFTER",
     "MAX_BATCH_SIZE",
     "AdjustmentResult",
+    "ConvertResult",
     "ExpiryResult",
     "IssuedChunk",
     "IssuedGiftCard",
     "Leg",
     "Redemption",
+    "ReleaseResult",
     "SpendResult",
     "TransferResult",
     "activity_report_create",
@@ -94,6 +107,10 @@ __all__ = [
     "audit_refusal_record",
     "balance_adjustment_approve",
     "balance_adjustment_reject",
+    "coins_credit",
+    "coins_return",
+    "coins_spend",
+    "coins_take_back",
     "credit_account_get_or_create",
     "giftcard_batch_approve",
     "giftcard_batch_codes_download",
@@ -109,11 +126,15 @@ __all__ = [
     "giftcard_redeem",
     "giftcard_refund",
     "giftcard_status_set",
+    "points_convert",
+    "points_order_settle",
+    "points_release",
     "refusals_audited",
     "require_perm",
     "support_request_create",
     "system_account_get_or_create",
     "transfer_create",
+    "unit_account_get_or_create",
     "wallet_account_get_or_create",
     "wallet_adjust",
     "wallet_credit",

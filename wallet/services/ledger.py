@@ -27,6 +27,7 @@ from wallet.models import (
     Posting,
     Transfer,
 )
+from wallet.units import COINS, POINTS
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,26 @@ def wallet_account_get_or_create(*, user, currency: str | None = None) -> Accoun
     account, _ = Account.objects.get_or_create(
         kind=Account.Kind.CUSTOMER, user=user, currency=currency
     )
+    return account
+
+
+# The unit each per-shopper account kind of points and coins is kept in (wallet.units).
+UNIT_OF_KIND = {
+    Account.Kind.CUSTOMER_POINTS: POINTS,
+    Account.Kind.CUSTOMER_POINTS_PENDING: POINTS,
+    Account.Kind.CUSTOMER_COINS: COINS,
+}
+
+
+def unit_account_get_or_create(*, user, kind: str) -> Account:
+    """The shopper's points (available or pending) or coins account, made if missing: one per
+    shopper and kind, in its unit (`PTS` / `CNS`), whatever their region. Idempotent; safe
+    under concurrency (a unique constraint picks one winner)."""
+    try:
+        unit = UNIT_OF_KIND[kind]
+    except KeyError:
+        raise ValueError(f"{kind} is not a points or coins account") from None
+    account, _ = Account.objects.get_or_create(kind=kind, user=user, currency=unit)
     return account
 
 

@@ -34,10 +34,16 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"credit account {account_id}: balance {balance} != its lots' remaining {lots}"
             )
+        for account_id, balance, kept in report.pending_points_mismatches:
+            self.stdout.write(
+                f"pending points account {account_id}: balance {balance} != its earnings' "
+                f"unreleased points {kept}"
+            )
         problems = (
             len(report.balance_mismatches)
             + len(report.unbalanced_transfers)
             + len(report.balance_after_mismatches)
             + len(report.credit_lot_mismatches)
+            + len(report.pending_points_mismatches)
         )
         raise CommandError(f"Ledger does not reconcile: {problems} difference(s).", returncode=1)
