@@ -1,5 +1,10 @@
 """The demo catalog (docs/interface.md §4): categories and products priced in every region.
-Idempotent: products are matched by slug and left alone when present."""
+Idempotent: products are matched by slug and left alone when present.
+
+Coin packs (docs/interface.md §13) are products of the category "Coins": listed in the catalog
+like any other product (the category filter finds them) and on their own page, /coins/. A
+pack's price has the same digits in every currency (4.75, £4.75, 4,75 €, ¥475): one coin pays
+one minor unit everywhere (wallet.units), so a pack's discount is the same in every region."""
 
 from django.db import transaction
 
@@ -11,6 +16,7 @@ CATEGORIES = {
     "home": "Home",
     "apps-games": "Apps & Games",
     "gift-cards": "Gift cards",
+    "coins": "Coins",
 }
 # slug, name, category, kind, US price in cents, description
 PRODUCTS = [
@@ -137,11 +143,38 @@ PRODUCTS = [
         5000,
         "A gift card to e-mail on the day you choose, or to print: pick its amount and design.",
     ),
+    *(
+        (
+            slug,
+            name,
+            "coins",
+            "coin_pack",
+            price,
+            "Coins for apps and games, paid by card and in your wallet once paid. Coins pay "
+            "for digital items on their own at checkout.",
+        )
+        for slug, name, price in [
+            ("coins-500", "Coins, 500", 475),
+            ("coins-1000", "Coins, 1,000", 900),
+            ("coins-2500", "Coins, 2,500", 2125),
+            ("coins-5000", "Coins, 5,000 + 500 bonus", 4250),
+        ]
+    ),
 ]
+# A coin pack's (coins, bonus coins); its price above is the same digits in every currency.
+COIN_PACKS = {
+    "coins-500": (500, 0),
+    "coins-1000": (1000, 0),
+    "coins-2500": (2500, 0),
+    "coins-5000": (5000, 500),
+}
 
 
-def _regional_price(us_cents: int, currency: str) -> int:
-    """Demo prices per currency from the US price, in integers: x.99 stays x.99; yen in tens."""
+def _regional_price(us_cents: int, currency: str, *, kind: str = "physical") -> int:
+    """Demo prices per currency from the US price, in integers: x.99 stays x.99; yen in tens.
+    A coin pack costs the same digits everywhere (its coins are worth a minor unit each)."""
+    if kind == "coin_pack":
+        return us_cents
     if currency == "JPY":
         return (us_cents * 3 // 2 + 5) // 10 * 10  # 2999 cents → ¥4,500
     percent = {"USD": 100, "GBP": 80, "EUR": 92}[currency]
@@ -167,6 +200,8 @@ def catalog_seed() -> int:
                     "category": categories[category],
                     "kind": kind,
                     "description": description,
+                    "coins": COIN_PACKS.get(slug, (0, 0))[0],
+                    "bonus_coins": COIN_PACKS.get(slug, (0, 0))[1],
                 },
             )
             created += was_created
@@ -174,6 +209,6 @@ def catalog_seed() -> int:
                 Price.objects.get_or_create(
                     product=product,
                     region=region,
-                    defaults={"amount": _regional_price(us_cents, region.currency)},
+                    defaults={"amount": _regional_price(us_cents, region.currency, kind=kind)},
                 )
     return created

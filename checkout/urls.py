@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from checkout import giftcard_views, order_views, print_views, reload_views, views
+from checkout import coin_views, giftcard_views, order_views, print_views, reload_views, views
 
 
 class OrderNumberConverter:
@@ -49,6 +49,8 @@ urlpatterns = [
         never_cache(sensitive_post_parameters("card_number")(views.PlaceOrderView.as_view())),
         name="place_order",
     ),
+    # Coin packs (docs/interface.md §13): never cached, the page shows the shopper's coins.
+    path("coins/", never_cache(coin_views.CoinPackListView.as_view()), name="coins"),
     # Buying gift cards, printing one, reloading a balance (docs/interface.md §12).
     path(
         "gift-cards/buy/",
