@@ -376,3 +376,11 @@ if TASKS_BACKEND.startswith("django_tasks_redis."):
 # Gift card bonus offers (promotions, docs/promotions.md "Gift card bonus"): the sweep that
 # grants a paid order's bonus credit when the hook after the capture did not.
 PERIODIC_TASKS = [*PERIODIC_TASKS, ("checkout.bonus_tasks.giftcard_bonuses_due", 300)]
+
+# Reward points (docs/points.md): release the points whose 14 days pending are over, and sweep
+# for delivered orders whose points a hook missed (both idempotent).
+PERIODIC_TASKS = [
+    *PERIODIC_TASKS,
+    ("wallet.tasks.points_release_due", 3600),
+    ("checkout.points_tasks.order_points_due", 3600),
+]

@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from wallet.services import wallet_expire_credit
+from wallet.services import points_release, wallet_expire_credit
 
 
 @task
@@ -11,3 +11,11 @@ def credit_expire() -> dict:
     day is over to breakage. Idempotent: each lot is emptied with its transfer."""
     result = wallet_expire_credit()
     return {"lots": result.lots, "amounts": result.amounts}
+
+
+@task
+def points_release_due() -> dict:
+    """Periodic (run_schedule): make available the reward points whose pending time is over
+    (open points owed settled from them first). Idempotent: each earning is released once."""
+    result = points_release()
+    return {"earnings": result.earnings, "points": result.points}

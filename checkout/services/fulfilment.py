@@ -10,6 +10,7 @@ from checkout.emails import order_shipped_mail_send
 from checkout.exceptions import OrderTransitionRefused
 from checkout.locks import order_qs_select_for_update
 from checkout.models import Order
+from checkout.services.order_points import order_points_earn
 from wallet.models import AuditEntry
 from wallet.services import audit_record
 
@@ -79,4 +80,6 @@ def order_deliver(*, order_id: int, by) -> Order:
             order.status = Order.Status.DELIVERED
         order.save(update_fields=["delivered_at", "status"])
         audit_record(actor=by, action=AUDIT_DELIVERED, target=f"order {order.number}")
+        # Delivered: its points are earned after commit, in their own transaction (docs/points.md).
+        transaction.on_commit(lambda: order_points_earn(order_id=order.pk), robust=True)
     return order

@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.regions import region_today, region_zone
 from checkout.locks import order_qs_select_for_update, ordergiftcard_qs_select_for_update
 from checkout.models import Delivery, Order, OrderGiftCard, OrderLine, Payment
+from checkout.services.order_points import order_points_earn
 from config.jobs import job_enqueue_on_commit
 from wallet.services import giftcard_issue
 
@@ -167,4 +168,7 @@ def order_delivered_when_gift_cards_done(*, order_id: int) -> bool:
         .exclude(Exists(cards.exclude(status__in=_DONE)))
         .update(status=Order.Status.DELIVERED, delivered_at=timezone.now())
     )
+    if changed:
+        # Delivered now: what of it paid for goods earns its points (docs/points.md).
+        order_points_earn(order_id=order_id)
     return bool(changed)

@@ -37,6 +37,7 @@ from checkout.selectors import (
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
 from checkout.services.giftcard_orders import order_gift_cards_write
+from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
 from checkout.services.reloads import auto_reload_after_purchase
 from wallet.exceptions import InsufficientFunds
@@ -326,6 +327,9 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 robust=True,
             )
         transaction.on_commit(lambda: order_placed_mail_send(order_id=order.pk), robust=True)
+        if authorization is None and order.delivered_at is not None:
+            # Delivered when placed, nothing to capture (balance or coins only): it earns now.
+            transaction.on_commit(lambda: order_points_earn(order_id=order.pk), robust=True)
         # A purchase that left the balance below the shopper's auto-reload threshold reloads
         # it, once per order (a background job keyed by the order, enqueued on commit).
         if balance_part:

@@ -4,6 +4,7 @@ waited for the money."""
 import logging
 
 from checkout.services.giftcard_orders import order_gift_cards_issue
+from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_bonus_grant
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,9 @@ def order_paid(*, order_id: int) -> None:
     (`checkout.tasks.giftcard_deliveries_due`) does the step again. Never raises: it runs
     after the order committed, inside the request that placed it.
     """
-    for step in (order_gift_cards_issue, order_bonus_grant):
+    # A digital-only order was delivered when placed: its points wait for the money (a no-op
+    # for an order not delivered yet: `order_deliver` earns them).
+    for step in (order_gift_cards_issue, order_bonus_grant, order_points_earn):
         try:
             step(order_id=order_id)
         except Exception:
