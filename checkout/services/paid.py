@@ -3,6 +3,7 @@ waited for the money."""
 
 import logging
 
+from checkout.services.coin_orders import order_coins_credit
 from checkout.services.giftcard_orders import order_gift_cards_issue
 from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_bonus_grant
@@ -21,7 +22,7 @@ def order_paid(*, order_id: int) -> None:
     """
     # A digital-only order was delivered when placed: its points wait for the money (a no-op
     # for an order not delivered yet: `order_deliver` earns them).
-    for step in (order_gift_cards_issue, order_bonus_grant, order_points_earn):
+    for step in (order_gift_cards_issue, order_bonus_grant, order_points_earn, order_coins_credit):
         try:
             step(order_id=order_id)
         except Exception:

@@ -6,13 +6,28 @@ from django.test import Client
 
 from catalog.demo import catalog_seed
 from catalog.models import Price, Product
+from checkout.exceptions import CardRequired
+from checkout.models import Order
+from checkout.payments import TestGateway
+from checkout.services import paid
+from checkout.services.coin_orders import (
+    coins_credits_due,
+    coins_credits_sweep,
+    order_coins_credit,
+)
+from checkout.services.paid import order_paid
 from tests.accounts.factories import UserFactory
 from tests.checkout.factories import CategoryFactory, ProductFactory
+from tests.checkout.shopping import APPROVED, fund, order_make, shop_state
 from tests.wallet.pages import hook, hooks
 from tests.wallet.queries import count_queries
 from tests.wallet.units_given import coins_give
+from wallet.models import Posting, Transfer
+from wallet.unit_selectors import coins_balance_get
 
 pytestmark = pytest.mark.django_db
+
+CAPTURE_FAILS = TestGateway.CAPTURE_FAILS
 
 
 def pack(slug: str, coins: int, bonus: int = 0, *, price: int) -> Product:
@@ -143,3 +158,95 @@ def test_add_to_cart_from_the_coins_page_puts_the_pack_in_the_cart():
     cart = client.get("/cart/")
     line = hook(cart, "cart-line")
     assert (line.attrs["data-slug"], line.attrs["data-quantity"]) == ("coins-1000", "1")
+
+
+# --- a pack paid: its coins credited once -----------------------------------------------------
+
+
+def _coins(user) -> int:
+    return coins_balance_get(user=user)
+
+
+def test_a_pack_paid_by_card_credits_its_coins_and_bonus_once(django_capture_on_commit_callbacks):
+    big = pack("coins-5000", 5000, 500, price=4250)
+    user = UserFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_make(user, (big, 2), card=APPROVED)
+
+    order.refresh_from_db()
+    assert order.card_charged == 8500
+    assert (order.balance_applied, order.coins_applied) == (0, 0)
+    assert order.lines.get().pack_coins == 11000
+    assert _coins(user) == 11000
+    credit = Transfer.objects.get(idempotency_key=f"coins-pack:{order.number}")
+    assert credit.kind == Transfer.Kind.COINS_PURCHASE
+    assert credit.reference == f"order:{order.number}"
+
+    # The hook again, the sweep, and the hook once more: nothing moves twice.
+    postings = Posting.objects.count()
+    assert order_coins_credit(order_id=order.pk) == 0
+    assert coins_credits_due() == []
+    assert coins_credits_sweep() == 0
+    order_paid(order_id=order.pk)
+    assert _coins(user) == 11000
+    assert Posting.objects.count() == postings
+
+
+def test_a_pack_is_not_credited_before_the_capture_nor_when_it_fails(
+    django_capture_on_commit_callbacks,
+):
+    small = pack("coins-500", 500, price=475)
+    user = UserFactory()
+
+    order = order_make(user, (small, 1), card=APPROVED)  # authorised, not captured yet
+    assert order_coins_credit(order_id=order.pk) == 0
+    assert coins_credits_due() == []
+    assert _coins(user) == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = order_make(user, (small, 1), card=CAPTURE_FAILS)
+    failed.refresh_from_db()
+    assert failed.status == Order.Status.PAYMENT_FAILED
+    assert order_coins_credit(order_id=failed.pk) == 0
+    assert _coins(user) == 0
+
+
+def test_the_sweep_credits_a_pack_whose_hook_failed(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    small = pack("coins-500", 500, price=475)
+    user = UserFactory()
+
+    def down(**kwargs):
+        raise RuntimeError("the ledger was busy")
+
+    monkeypatch.setattr(paid, "order_coins_credit", down)  # logged by order_paid, not raised
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_make(user, (small, 1), card=APPROVED)
+    assert _coins(user) == 0
+    assert coins_credits_due() == [order.pk]
+
+    assert coins_credits_sweep() == 1
+
+    assert _coins(user) == 500
+    assert coins_credits_due() == []
+
+
+def test_a_pack_needs_a_card_never_the_balance_or_coins():
+    small = pack("coins-500", 500, price=475)
+    user = UserFactory()
+    fund(user, 5000)
+    coins_give(user, 1000)
+    before = shop_state()
+
+    with pytest.raises(CardRequired):
+        order_make(user, (small, 1))
+
+    after = shop_state()
+    assert (after.ledger, after.orders, after.payments) == (
+        before.ledger,
+        before.orders,
+        before.payments,
+    )
+    assert _coins(user) == 1000
