@@ -83,11 +83,13 @@ def test_one_order_is_one_order(three_orders):
 
 
 def test_nothing_due_yet(three_orders, capsys):
-    before = DUE - datetime.timedelta(seconds=1)
+    before = (DUE - datetime.timedelta(seconds=1)).isoformat()
 
-    assert _exit_code("--now", before.isoformat()) == 0
-    assert capsys.readouterr().out == "No points to release.\n"
+    assert _run("--now", before) == "No points to release.\n"
     assert not PointsEarning.objects.filter(released_at__isnull=False).exists()
+    # Last: run as manage.py runs it, which closes the database connection when done.
+    assert _exit_code("--now", before) == 0
+    assert capsys.readouterr().out == "No points to release.\n"
 
 
 def _due_today_and_not():
@@ -121,9 +123,9 @@ def test_a_bad_now_is_a_clear_error_and_releases_nothing(three_orders, capsys):
     with pytest.raises(CommandError, match="--now must be an ISO date and time"):
         _run("--now", "next tuesday")
 
-    assert _exit_code("--now", "2026-13-45") == 1
-    assert "--now must be an ISO date and time" in capsys.readouterr().err
     assert not PointsEarning.objects.filter(released_at__isnull=False).exists()
+    assert _exit_code("--now", "2026-13-45") == 1  # last: it closes the connection
+    assert "--now must be an ISO date and time" in capsys.readouterr().err
 
 
 def test_an_unknown_flag_is_refused(three_orders, capsys):
