@@ -2,11 +2,25 @@
 checkout, each in a fixed number of queries whatever the history."""
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from wallet.models import Account, PointsEarning, PointsShortfall
+from catalog.money import format_money
+from catalog.regions import region_zone
+from wallet.models import (
+    Account,
+    BalanceAdjustment,
+    PointsEarning,
+    PointsShortfall,
+    Posting,
+    Transfer,
+)
+from wallet.selectors import transfer_order_number, transfer_shopper_description
+from wallet.units import format_points
 
 
 @dataclass(frozen=True)
@@ -65,3 +79,185 @@ def coins_balance_get(*, user) -> int:
         .first()
     )
     return balance or 0
+
+
+# ---- The points and coins pages: the figures /wallet/ shows, each unit's activity ----------
+
+AVAILABLE = Account.Kind.CUSTOMER_POINTS
+PENDING = Account.Kind.CUSTOMER_POINTS_PENDING
+COINS_KIND = Account.Kind.CUSTOMER_COINS
+
+
+@dataclass(frozen=True)
+class UnitBalances:
+    """Available and pending points and coins, as /wallet/ shows them beside the balance."""
+
+    points: int = 0
+    pending: int = 0
+    coins: int = 0
+
+
+def unit_balances_get(*, user) -> UnitBalances:
+    """The shopper's available points, pending points and coins in one query (zero for an
+    account not made yet): the wallet page's count stays flat."""
+    figures = _unit_balances(user)
+    return UnitBalances(
+        points=figures.get(AVAILABLE, 0),
+        pending=figures.get(PENDING, 0),
+        coins=figures.get(COINS_KIND, 0),
+    )
+
+
+def _unit_postings(*, user, kinds):
+    adjustment = BalanceAdjustment.objects.filter(transfer=OuterRef("transfer_id"))
+    return (
+        Posting.objects.filter(account__user=user, account__kind__in=kinds)
+        .select_related("transfer", "account")
+        .annotate(adjustment_description=Subquery(adjustment.values("description")[:1]))
+        .order_by("-id")
+    )
+
+
+def points_activity_list(*, user):
+    """Every movement of the shopper's points, available and pending, newest first, in one
+    query with what each row says: the earning an earn transfer made (its release day), the
+    credit a conversion became, the points a release settled of what was owed. Turn a page of
+    it into rows with `points_activity_rows`."""
+    owed_taken = Posting.objects.filter(
+        transfer=OuterRef("transfer_id"),
+        transfer__kind=Transfer.Kind.POINTS_RELEASE,
+        account__kind=Account.Kind.POINTS_ISSUED,
+    )
+    return (
+        _unit_postings(user=user, kinds=(AVAILABLE, PENDING))
+        .select_related("transfer__points_earning", "transfer__credit_lot")
+        .annotate(owed_taken=Subquery(owed_taken.values("amount")[:1]))
+    )
+
+
+def coins_activity_list(*, user):
+    """Every movement of the shopper's coins, newest first, in one query. Turn a page of it
+    into rows with `coins_activity_rows`."""
+    return _unit_postings(user=user, kinds=(COINS_KIND,))
+
+
+@dataclass(frozen=True)
+class UnitActivityRow:
+    """One row of the points or coins activity: the posting and what the shopper reads."""
+
+    posting: Posting
+    description: str
+    order_number: str | None
+    order_url: str | None
+    # Which of the two points balances moved ("Available" / "Pending"); None for coins.
+    balance_label: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.posting.transfer.kind
+
+    @property
+    def is_debit(self) -> bool:
+        return self.posting.amount < 0
+
+    @property
+    def magnitude(self) -> int:
+        return abs(self.posting.amount)
+
+
+def _order_url(number: str | None) -> str | None:
+    # By URL name: the wallet does not import checkout (STYLE.md, "Layout").
+    if number is None:
+        return None
+    try:
+        return reverse("checkout:order", args=[number])
+    except NoReverseMatch:
+        return None
+
+
+def _day_text(moment: datetime.datetime, *, region) -> str:
+    """ "15 Dec 2026": the day `moment` falls on in the shopper's region."""
+    day = timezone.localtime(moment, region_zone(region)).date()
+    return f"{day.day} {day:%b %Y}"
+
+
+def _points_text(posting, number: str | None, *, region) -> str:
+    transfer = posting.transfer
+    kind = transfer.kind
+    on_order = f" on order {number}" if number else ""
+    if kind == Transfer.Kind.POINTS_EARN:
+        earning = getattr(transfer, "points_earning", None)
+        when = f", available on {_day_text(earning.release_at, region=region)}" if earning else ""
+        return f"Earned{on_order}{when}"
+    if kind == Transfer.Kind.POINTS_RELEASE:
+        if posting.account.kind == PENDING:
+            return "Moved to your available points" + (f" (order {number})" if number else "")
+        text = "Now available" + (f": earned on order {number}" if number else "")
+        taken = getattr(posting, "owed_taken", None)
+        if taken:
+            text += f"; {format_points(taken, locale=region.locale)} went to the points you owed"
+        return text
+    if kind == Transfer.Kind.POINTS_REVERSAL:
+        return f"Taken back: order {number} was refunded" if number else "Taken back (refund)"
+    if kind == Transfer.Kind.POINTS_CONVERT:
+        lot = getattr(transfer, "credit_lot", None)
+        if lot is None:
+            return "Converted to promotional credit"
+        credit = format_money(lot.amount, currency=lot.currency, locale=region.locale)
+        return f"Converted to {credit} of credit (no expiry)"
+    return _fallback_text(posting)
+
+
+def _coins_text(posting, number: str | None) -> str:
+    kind = posting.transfer.kind
+    of_order = f" (order {number})" if number else ""
+    if kind == Transfer.Kind.COINS_PURCHASE:
+        return f"Coins bought{of_order}"
+    if kind == Transfer.Kind.COINS_SPEND:
+        return f"Spent on order {number}" if number else "Spent on digital items"
+    if kind == Transfer.Kind.COINS_RETURN:
+        return f"Returned from order {number}" if number else "Returned"
+    if kind == Transfer.Kind.COINS_REVERSAL:
+        return f"Taken back: coin pack refunded{of_order}"
+    return _fallback_text(posting)
+
+
+def _fallback_text(posting) -> str:
+    # A staff adjustment shows its shopper-facing text (annotated), anything else its own.
+    return transfer_shopper_description(
+        posting.transfer,
+        adjustment_description=getattr(posting, "adjustment_description", ...),
+    )
+
+
+def points_activity_rows(postings: Iterable[Posting], *, region) -> list[UnitActivityRow]:
+    """Rows for a page of `points_activity_list`, with no query; days in `region`."""
+    rows = []
+    for posting in postings:
+        number = transfer_order_number(posting.transfer)
+        rows.append(
+            UnitActivityRow(
+                posting=posting,
+                description=_points_text(posting, number, region=region),
+                order_number=number,
+                order_url=_order_url(number),
+                balance_label="Pending" if posting.account.kind == PENDING else "Available",
+            )
+        )
+    return rows
+
+
+def coins_activity_rows(postings: Iterable[Posting]) -> list[UnitActivityRow]:
+    """Rows for a page of `coins_activity_list`, with no query."""
+    rows = []
+    for posting in postings:
+        number = transfer_order_number(posting.transfer)
+        rows.append(
+            UnitActivityRow(
+                posting=posting,
+                description=_coins_text(posting, number),
+                order_number=number,
+                order_url=_order_url(number),
+            )
+        )
+    return rows

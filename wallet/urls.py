@@ -2,7 +2,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from wallet import views
+from wallet import points_views, views
 
 app_name = "wallet"
 
@@ -16,6 +16,14 @@ urlpatterns = [
         name="redeem",
     ),
     path("wallet/", never_cache(views.WalletOverviewView.as_view()), name="overview"),
+    # Reward points and coins (docs/interface.md §13).
+    path("wallet/points/", never_cache(points_views.PointsOverviewView.as_view()), name="points"),
+    path(
+        "wallet/points/convert/",
+        never_cache(points_views.PointsConvertView.as_view()),
+        name="points_convert",
+    ),
+    path("wallet/coins/", never_cache(points_views.CoinsOverviewView.as_view()), name="coins"),
     path(
         "wallet/activity/<int:posting_id>/report/",
         never_cache(views.ActivityReportCreateView.as_view()),

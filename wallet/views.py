@@ -15,6 +15,7 @@ from wallet import guessing
 from wallet.exceptions import AlreadyReported, CodeRefused, WalletError
 from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm, SupportRequestCreateForm
 from wallet.help import help_facts
+from wallet.models.credit import CREDIT_NO_EXPIRY_ON
 from wallet.selectors import (
     activity_report_get_for_user,
     activity_report_get_for_user_or_404,
@@ -26,6 +27,7 @@ from wallet.selectors import (
     wallet_balance_get,
 )
 from wallet.services import activity_report_create, giftcard_redeem, support_request_create
+from wallet.unit_selectors import unit_balances_get
 
 # Below this many refused codes left before the lockout, the redeem page warns.
 LOCKOUT_WARNING_FROM = 3
@@ -143,7 +145,8 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
 
 class WalletOverviewView(LoginRequiredMixin, View):
     """The balance (gift card money and each promotional credit lot with its last day) and
-    every movement of it, newest first, paginated."""
+    every movement of it, newest first, paginated; the points and coins beside it, each
+    linking to its own page."""
 
     def get(self, request):
         paginator = Paginator(
@@ -158,6 +161,10 @@ class WalletOverviewView(LoginRequiredMixin, View):
             "page": page,
             "rows": activity_rows(page.object_list),
             "credit_lots": credit_lot_rows(balance.lots),
+            # Credit from converted points has this last day: the page says "No expiry".
+            "no_expiry_on": CREDIT_NO_EXPIRY_ON,
+            # Points and coins beside the balance, one query (docs/interface.md §13).
+            "units": unit_balances_get(user=request.user),
         }
         return render(request, "wallet/wallet_overview.html", context)
 

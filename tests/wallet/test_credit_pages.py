@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 WALLET = "/wallet/"
 REDEEM = "/gift-cards/redeem/"
 # As tests/wallet/test_views.py WALLET_QUERIES: session, user, region, count, balance (money
-# and every lot in one query, shared with the nav), page.
-WALLET_QUERIES = 6
+# and every lot in one query, shared with the nav), page, points and coins (one query).
+WALLET_QUERIES = 7
 
 
 def _client_for(user) -> Client:

@@ -218,7 +218,8 @@ def test_wallet_query_count_is_flat_with_reported_rows(user, reported):
         posting = _posting(user, key=f"k{number}", amount=number + 1)
         if number < reported:
             _report(user, posting)
-    with assert_num_queries(6):  # session, user, region, count, balance, the page
+    # session, user, region, count, balance, the page, points and coins
+    with assert_num_queries(7):
         response = client.get(WALLET)
     assert len(hooks(response, "activity-reported")) == reported
 

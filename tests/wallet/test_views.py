@@ -35,7 +35,8 @@ REDEEM_POST_QUERIES = 15
 # session, user, savepoint, shopper, card, rollback to and release the savepoint, the card
 # again (to say who redeemed it and when), nav balance, region
 REDEEM_REFUSED_QUERIES = 10
-WALLET_QUERIES = 6  # session, user, region, count, balance (shared with the nav), page
+# session, user, region, count, balance (shared with the nav), page, points and coins
+WALLET_QUERIES = 7
 # session, user, posting with its transfer, the shopper's earlier report, region, nav balance
 REPORT_GET_QUERIES = 6
 # session, user, posting, "already reported?", savepoint, report, release
