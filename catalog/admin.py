@@ -64,8 +64,36 @@ class PriceInline(admin.TabularInline):
         return money_display(obj.amount, obj.region.currency) if obj.pk else "—"
 
 
+class ProductForm(forms.ModelForm):
+    """A product; the coins of a coin pack may be left out for any other kind (0)."""
+
+    coins = forms.IntegerField(
+        min_value=0,
+        max_value=10_000_000,
+        required=False,
+        help_text="A coin pack's coins; 0 for any other kind.",
+    )
+    bonus_coins = forms.IntegerField(
+        min_value=0,
+        max_value=10_000_000,
+        required=False,
+        help_text="The bonus coins a larger pack adds; 0 for none.",
+    )
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def clean_coins(self):
+        return self.cleaned_data.get("coins") or 0
+
+    def clean_bonus_coins(self):
+        return self.cleaned_data.get("bonus_coins") or 0
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
     list_display = ["name", "category", "kind", "is_active", "created_at"]
     list_filter = ["category", "kind", "is_active"]
     search_fields = ["name", "slug", "description"]
