@@ -22,6 +22,11 @@ The rules (docs/promotions.md, "Refunds"):
   taken back are returned later, that claw-back is given back with them, so over all the
   refunds of an order the shopper gets back exactly what they paid for the units returned,
   less what the units kept should have cost.
+- **Coins** (checkout/services/refund_coins.py). A digital line coins paid part of returns its
+  coins share first (cumulative per line, exact over all its units), then the rest as below.
+  A coin pack line, like a gift card line, was paid by card and never discounted: its units
+  come back to the card in full and take their coins back (refused `coins_spent` when the
+  shopper already spent them); the other lines never take the packs' card part.
 - **Per source.** The amount goes back to the card first (up to what is left of the card
   part; to the balance instead when staff choose), then to the balance (its promotional
   credit to the lots with their old expiry: `wallet_spend_return`). Never more than is left
@@ -45,11 +50,15 @@ from checkout.services.giftcard_refunds import (
     order_gift_cards_lock,
     order_gift_cards_read,
 )
-from checkout.services.refunds import (
-    refund_order_check,
-    refund_order_lock,
-    refund_record,
+from checkout.services.refund_checks import refund_order_check, refund_order_lock
+from checkout.services.refund_coins import (
+    coins_left,
+    line_coins_share,
+    pack_lines,
+    packs_coins_for_units,
+    packs_reserved,
 )
+from checkout.services.refunds import refund_record
 from promotions.models import PromotionRedemption
 from promotions.selectors import giftcard_bonus_withheld_estimate
 from promotions.services import promotion_redemptions_claw_back
@@ -140,6 +149,7 @@ def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to
                     refunded_quantity=lines[line_id].refunded_quantity + count
                 )
             promotion_redemptions_claw_back(order_number=order.number, amounts=claws)
+            packs = pack_lines(lines.values())
             return refund_record(
                 order=order,
                 from_balance=priced.from_balance,
@@ -151,6 +161,9 @@ def _order_refund_units(*, order_id, units, reason, idempotency_key, by, card_to
                 units=asked,
                 clawed_back=priced.clawed_back,
                 gifts=gifts,
+                from_coins=priced.from_coins,
+                # Read before the lines' refunded quantities moved (`lines` still has them).
+                packs=(packs, {line_id: n for line_id, n in asked.items() if line_id in packs}),
             )
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
@@ -171,6 +184,9 @@ class UnitsRefundPreview:
     # Of the gift cards' card part, the gift card bonus credit already spent that the refund
     # would withhold (the preview's estimate; the refund computes it under its locks).
     bonus_withheld: int = 0
+    # What goes back as coins (minor units), and the coins refunded coin packs take back.
+    from_coins: int = 0
+    pack_coins: int = 0
 
     @property
     def clawed_back(self) -> int:
@@ -178,7 +194,7 @@ class UnitsRefundPreview:
 
     @property
     def amount(self) -> int:
-        return self.from_card + self.from_balance
+        return self.from_card + self.from_balance + self.from_coins
 
 
 def order_refund_units_preview(*, order, units: dict[int, int]) -> UnitsRefundPreview:
@@ -231,19 +247,40 @@ def _priced_checked(order, lines: dict[str, OrderLine], asked: dict[str, int], g
             )
     gift_part = gifts.covered_total
     gift_lines = {str(gift.line_id) for gift in gifts.covered}
-    others = {line_id: count for line_id, count in asked.items() if line_id not in gift_lines}
-    # Promotions never look at gift card lines (only the bonus offer does, on its own).
-    priced_lines = {line_id: line for line_id, line in lines.items() if line_id not in gifts.lines}
+    packs = pack_lines(lines.values())
+    # Coin packs are never discounted and paid by card: their units back at their price.
+    pack_part = sum(lines[i].unit_price * n for i, n in asked.items() if i in packs)
+    others = {
+        line_id: count
+        for line_id, count in asked.items()
+        if line_id not in gift_lines and line_id not in packs
+    }
+    # Promotions never look at gift card or coin pack lines (the bonus offer does, on its own).
+    priced_lines = {
+        line_id: line
+        for line_id, line in lines.items()
+        if line_id not in gifts.lines and line_id not in packs
+    }
     gross, claws = _priced(order, priced_lines, others)
     amount = gross - sum(claws.values())
-    card_room = max(0, order.card_left - gifts.reserved)
-    from_card = min(amount, card_room)
-    from_balance = min(amount - from_card, order.balance_applied - order.balance_refunded)
+    # The coins share of the lines coins paid first, then the card, then the balance.
+    from_coins = min(
+        sum(line_coins_share(lines[i], count=n) for i, n in others.items()),
+        amount,
+        coins_left(order),
+    )
+    card_room = max(0, order.card_left - gifts.reserved - packs_reserved(lines.values()))
+    from_card = min(amount - from_coins, card_room)
+    from_balance = min(
+        amount - from_coins - from_card, order.balance_applied - order.balance_refunded
+    )
     return UnitsRefundPreview(
-        gross=gross + gift_part,
+        gross=gross + gift_part + pack_part,
         claws=claws,
-        from_card=from_card + gift_part,
+        from_card=from_card + gift_part + pack_part,
         from_balance=from_balance,
+        from_coins=from_coins,
+        pack_coins=packs_coins_for_units(packs, asked),
     )
 
 

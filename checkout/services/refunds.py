@@ -11,8 +11,7 @@ from checkout.emails import order_refunded_mail_send
 from checkout.exceptions import (
     RefundRefused,
 )
-from checkout.locks import order_qs_select_for_update
-from checkout.models import Order, OrderLine, Payment, Refund
+from checkout.models import Order, OrderLine, Refund
 from checkout.services.card_refunds import card_refund_send
 from checkout.services.giftcard_refunds import (
     GiftCardsRefund,
@@ -21,6 +20,22 @@ from checkout.services.giftcard_refunds import (
     gift_lines_mark_refunded,
     order_gift_cards_lock,
     order_gift_cards_refund,
+)
+from checkout.services.order_points import order_points_refunded
+from checkout.services.refund_checks import (
+    refund_amounts_replay,
+    refund_cancel_replay,
+    refund_fully_refunded,
+    refund_order_check,
+    refund_order_lock,
+)
+from checkout.services.refund_coins import (
+    coins_audit_part,
+    coins_left,
+    pack_lines,
+    packs_coins_for_units,
+    packs_for_amounts,
+    refund_coins_post,
 )
 from checkout.services.refund_transfers import refund_transfers_post
 from promotions.services import promotion_redemptions_release
@@ -42,6 +57,7 @@ def order_refund(
     reason: str,
     idempotency_key: str,
     by,
+    from_coins: int = 0,
 ) -> Refund:
     """Refund part or all of an order, per source, never above what that source paid.
 
@@ -56,6 +72,11 @@ def order_refund(
     first refund; with others it is refused as a conflict. Raises `RefundRefused`: no
     permission, the actor's own order, an order whose card payment failed or is not captured
     yet, amounts that are not positive or more than is left, no reason, a conflicting replay.
+
+    `from_coins` (minor units) of the part coins paid goes back as coins; coin packs, like
+    gift cards, keep their card part: reaching into it takes everything left and the packs'
+    coins back (checkout/services/refund_coins.py; refused `coin_pack_by_line` otherwise, and
+    `coins_spent` when the shopper already spent them).
 
     Bought gift cards (checkout/services/giftcard_refunds.py): the card part they paid is
     theirs; a refund by amounts that reaches into it must be all that is left of the order,
@@ -72,40 +93,25 @@ def order_refund(
             reason=reason,
             idempotency_key=idempotency_key,
             by=by,
+            from_coins=from_coins,
         )
     except RefundRefused as refusal:
         # After the refusal rolled the attempt back, in a transaction of its own.
         audit_refusal_record(
             actor=by if by is not None and by.is_authenticated else None,
             target=f"refund of order #{order_id}",
-            detail=f"{refusal} (balance part {from_balance}, card part {from_card})",
+            detail=f"{refusal} (balance part {from_balance}, card part {from_card}, "
+            f"coins part {from_coins})",
         )
         raise
 
 
-def _replay(existing: Refund, *, order_id, from_balance, from_card, card_to_balance) -> Refund:
-    """The first refund of a key, if this call asks for the same; else a conflict."""
-    destination = Refund.Destination.BALANCE if card_to_balance else Refund.Destination.CARD
-    same = (existing.order_id, existing.from_balance, existing.from_card) == (
-        order_id,
-        from_balance,
-        from_card,
-    ) and (not from_card or existing.card_destination == destination)
-    if not same:
-        raise RefundRefused(
-            "This refund form was already used for another refund. Open the refund page "
-            "again to make a new one.",
-            reason="conflict",
-        )
-    return existing
-
-
 def _order_refund(
-    *, order_id, from_balance, from_card, card_to_balance, reason, idempotency_key, by
+    *, order_id, from_balance, from_card, card_to_balance, reason, idempotency_key, by, from_coins
 ) -> Refund:
     if by is None or not by.has_perm("checkout.refund_order"):
         raise RefundRefused("You need the permission to refund orders.")
-    if from_balance < 0 or from_card < 0 or from_balance + from_card == 0:
+    if min(from_balance, from_card, from_coins) < 0 or from_balance + from_card + from_coins == 0:
         raise RefundRefused("Refund a positive amount.")
     if not reason.strip():
         raise RefundRefused("Say why the order is refunded.")
@@ -114,10 +120,11 @@ def _order_refund(
         "from_balance": from_balance,
         "from_card": from_card,
         "card_to_balance": card_to_balance,
+        "from_coins": from_coins,
     }
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replay(existing, **asked)
+        return refund_amounts_replay(existing, **asked)
     try:
         with transaction.atomic():
             order = refund_order_lock(order_id=order_id, by=by)
@@ -125,18 +132,29 @@ def _order_refund(
             # while we waited, and its replay must get that refund, not "more than is left".
             existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                return _replay(existing, **asked)
+                return refund_amounts_replay(existing, **asked)
             refund_order_check(order=order, by=by)
             if from_balance > order.balance_applied - order.balance_refunded:
                 raise RefundRefused("That is more than is left to refund to the balance.")
             if from_card > order.card_left:
                 raise RefundRefused("That is more than is left to refund to the card.")
+            if from_coins > coins_left(order):
+                raise RefundRefused("That is more than is left to refund of the coins part.")
             gifts = gift_cards_for_amounts(
                 order_gift_cards_lock(order=order),
                 order=order,
                 from_balance=from_balance,
                 from_card=from_card,
                 card_to_balance=card_to_balance,
+            )
+            lines = list(order.lines.all())
+            packs = packs_for_amounts(
+                order=order,
+                lines=lines,
+                from_balance=from_balance,
+                from_card=from_card,
+                from_coins=from_coins,
+                reserved=gifts.reserved,
             )
             refund = refund_record(
                 order=order,
@@ -147,40 +165,15 @@ def _order_refund(
                 idempotency_key=idempotency_key,
                 by=by,
                 gifts=gifts,
+                from_coins=from_coins,
+                packs=(pack_lines(lines), packs),
             )
     except IntegrityError:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        return _replay(existing, **asked)
+        return refund_amounts_replay(existing, **asked)
     return refund
-
-
-def refund_order_lock(*, order_id: int, by) -> Order:
-    """The order row locked (two staff refunding at once queue here), with its shopper and
-    payment. Raises `RefundRefused` when there is no such order."""
-    order = order_qs_select_for_update(order_id=order_id).select_related("user", "payment").first()
-    if order is None:
-        raise RefundRefused("There is no such order.")
-    return order
-
-
-def refund_order_check(*, order: Order, by) -> None:
-    """Whether `by` may refund the locked `order` now; raises `RefundRefused` if not."""
-    if order.user_id == by.pk:
-        raise RefundRefused("You cannot refund an order of your own.", reason="own_order")
-    if order.status == Order.Status.PAYMENT_FAILED:
-        raise RefundRefused(
-            "Nothing was paid for this order: its card payment failed and the balance "
-            "part was already returned."
-        )
-    payment = getattr(order, "payment", None)
-    if payment is not None and payment.status == Payment.Status.AUTHORIZED:
-        # Until the capture is confirmed it may still fail and return the balance part
-        # itself; a refund now could give the same money back twice.
-        raise RefundRefused(
-            "The card payment of this order is not confirmed yet. Try again shortly."
-        )
 
 
 def refund_record(
@@ -196,6 +189,8 @@ def refund_record(
     clawed_back: int = 0,
     cancel: bool = False,
     gifts: GiftCardsRefund | None = None,
+    from_coins: int = 0,
+    packs: tuple[dict, dict] | None = None,
 ) -> Refund:
     """Post a refund the caller has checked, under the order lock it holds: the ledger
     movements, the order's refunded figures and status (`cancelled` for a cancellation), the
@@ -206,13 +201,27 @@ def refund_record(
     covers (their part is in `from_card`): refunded here, after the promotions' release and
     before the money moves (docs/ledger.md); what the buyer spent of a bonus offer's credit
     that their refund takes back is withheld from the card part (and counted as kept back).
+
+    `from_coins` goes back as coins; `packs` ({line id: pack line}, {line id: units this
+    refund covers}) are the coin pack units whose coins it takes back (their lines marked
+    returned here unless the caller did: `units` names them then). At the very end the
+    order's points follow what it still pays (`order_points_refunded`).
     """
     covered = gifts.covered if gifts is not None else []
+    pack_coins = 0
+    if packs is not None and packs[1]:
+        pack_coins = packs_coins_for_units(*packs)
+        if not units:
+            for line_id, count in packs[1].items():
+                OrderLine.objects.filter(pk=int(line_id)).update(
+                    refunded_quantity=packs[0][line_id].refunded_quantity + count
+                )
+            units = dict(packs[1])
     if covered:
         gift_lines_mark_refunded(gifts)
         units = units or {str(gift.line_id): 1 for gift in covered}
     if (
-        _fully_refunded(order, adding=from_balance + from_card)
+        refund_fully_refunded(order, adding=from_balance + from_card + from_coins)
         and settings.PROMOTION_RELEASE_ON_REFUND
     ):
         # Promotion usage comes after the order and before credit lots and wallet accounts
@@ -231,6 +240,7 @@ def refund_record(
     to_card = bool(from_card and not card_to_balance)
     order.balance_refunded += from_balance
     order.card_refunded += from_card
+    order.coins_refunded += from_coins
     order.status = (
         Order.Status.CANCELLED
         if cancel
@@ -245,11 +255,29 @@ def refund_record(
         idempotency_key=idempotency_key,
         by=by,
     )
-    order.save(update_fields=["balance_refunded", "card_refunded", "card_withheld", "status"])
+    # The coins after the money accounts (docs/ledger.md's lock order).
+    coins_returned, coins_taken = refund_coins_post(
+        order=order,
+        from_coins=from_coins,
+        pack_coins=pack_coins,
+        idempotency_key=idempotency_key,
+        by=by,
+    )
+    order.save(
+        update_fields=[
+            "balance_refunded",
+            "card_refunded",
+            "card_withheld",
+            "coins_refunded",
+            "status",
+        ]
+    )
     refund = Refund.objects.create(
         order=order,
         from_balance=from_balance,
         from_card=from_card,
+        from_coins=from_coins,
+        coins_transfer=coins_returned or coins_taken,
         card_destination=Refund.Destination.BALANCE if card_to_balance else Refund.Destination.CARD,
         card_status=Refund.CardStatus.PENDING if to_card else Refund.CardStatus.NONE,
         reason=reason.strip()[:200],
@@ -268,7 +296,9 @@ def refund_record(
         detail=f"{'cancelled, ' if cancel else ''}refund #{refund.pk}: "
         f"{_money(from_balance, order)} of the balance "
         f"part and {_money(from_card, order)} of the card part "
-        f"({'to the card' if to_card else 'to the balance'}){kept}: {refund.reason}",
+        f"({'to the card' if to_card else 'to the balance'})"
+        f"{coins_audit_part(order=order, from_coins=from_coins, pack_coins=pack_coins)}"
+        f"{kept}: {refund.reason}",
     )
     if to_card:
         # After commit: the provider is an outside call, never made under the lock.
@@ -276,22 +306,16 @@ def refund_record(
     # The shopper hears of it after commit (never the staff reason: it is internal).
     transaction.on_commit(lambda: order_refunded_mail_send(refund_id=refund.pk), robust=True)
     logger.info("order %s refunded: %s to balance", order.number, from_balance)
+    # Last: the points follow what the order still pays, its lines and figures as refunded.
+    order_points_refunded(order=order)
     return refund
-
-
-def _fully_refunded(order: Order, *, adding: int = 0) -> bool:
-    """Everything paid came back with the `adding` of this refund, or every unit did (the
-    shipping may stay paid)."""
-    if order.settled + adding == order.total:
-        return True
-    lines = list(order.lines.values_list("quantity", "refunded_quantity"))
-    return bool(lines) and all(quantity == back for quantity, back in lines)
 
 
 def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Refund:
     """Cancel an order that has not shipped: everything still paid goes back per source (the
     card part to the card, the balance part to the balance, its promotional credit to the
-    lots with their old expiry), every unit is marked returned, the order is `cancelled` and
+    lots with their old expiry, the coins part as coins, a coin pack's coins taken back),
+    every unit is marked returned, the order is `cancelled` and
     its promotions' uses are given back (PROMOTION_RELEASE_ON_REFUND).
 
     Locks the order, then promotion usage, credit lots and wallet accounts (docs/ledger.md).
@@ -308,12 +332,12 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
             raise RefundRefused("Say why the order is cancelled.")
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _cancel_replay(existing, order_id=order_id)
+            return refund_cancel_replay(existing, order_id=order_id)
         with transaction.atomic():
             order = refund_order_lock(order_id=order_id, by=by)
             existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                return _cancel_replay(existing, order_id=order_id)
+                return refund_cancel_replay(existing, order_id=order_id)
             refund_order_check(order=order, by=by)
             if (
                 order.status not in (Order.Status.PLACED, Order.Status.PARTIALLY_REFUNDED)
@@ -330,6 +354,8 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
             lines = list(order.lines.all())
             units = {str(line.pk): line.quantity - line.refunded_quantity for line in lines}
             units = {line_id: n for line_id, n in units.items() if n}
+            packs = pack_lines(lines)
+            packs = (packs, {line_id: n for line_id, n in units.items() if line_id in packs})
             for line in lines:
                 if line.refunded_quantity != line.quantity:
                     OrderLine.objects.filter(pk=line.pk).update(refunded_quantity=line.quantity)
@@ -344,6 +370,8 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
                 units=units,
                 cancel=True,
                 gifts=gifts,
+                from_coins=coins_left(order),
+                packs=packs,
             )
     except RefundRefused as refusal:
         audit_refusal_record(
@@ -352,15 +380,6 @@ def order_cancel(*, order_id: int, reason: str, idempotency_key: str, by) -> Ref
             detail=str(refusal),
         )
         raise
-
-
-def _cancel_replay(existing: Refund, *, order_id: int) -> Refund:
-    if existing.order_id != order_id or existing.order.status != Order.Status.CANCELLED:
-        raise RefundRefused(
-            "This form was already used for another refund. Open the order again.",
-            reason="conflict",
-        )
-    return existing
 
 
 def _money(minor: int, order) -> str:
