@@ -82,7 +82,16 @@ class ProductForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = "__all__"
+        fields = [
+            "name",
+            "slug",
+            "category",
+            "kind",
+            "description",
+            "is_active",
+            "coins",
+            "bonus_coins",
+        ]
 
     def clean_coins(self):
         return self.cleaned_data.get("coins") or 0
