@@ -201,7 +201,13 @@ def test_coin_pack_app_with_coins_points_released_converted_and_spent(
     audit.both_widths("11-wallet-points")
 
     # 7. Convert 500 points into 5.00 of promotional credit without expiry.
+    # Not a step of 500: refused with its reason, nothing converted.
     page.goto(f"{live_server.url}/wallet/points/")
+    page.get_by_label("Points to convert").fill("250")
+    page.get_by_test_id("points-convert-submit").click()
+    expect(page.get_by_test_id("form-error")).to_have_attribute("data-reason", "not_multiple")
+    expect(page.get_by_test_id("points-balance")).to_have_attribute("data-points", str(earned))
+    audit.both_widths("12a-points-refused")
     page.get_by_label("Points to convert").fill("500")
     page.get_by_test_id("points-convert-submit").click()
     expect(page).to_have_url(re.compile(r"/wallet/points/$"))
@@ -223,6 +229,16 @@ def test_coin_pack_app_with_coins_points_released_converted_and_spent(
     # 8. Spend it: a game (digital). The last coins pay first, then the credit, then the card.
     _add_to_cart(page, live_server, GAME)
     page.get_by_test_id("go-to-checkout").click()
+    # The coins switch: off, the balance pays what the coin paid; on again.
+    page.get_by_test_id("use-coins").click()
+    expect(page.get_by_test_id("message")).to_contain_text("Your coins will not be used.")
+    expect(page.get_by_test_id("use-coins")).not_to_be_checked()
+    expect(page.get_by_test_id("order-coins-applied")).to_have_attribute("data-amount-minor", "0")
+    _amount(page, "order-amount-due").to_have_attribute(
+        "data-amount-minor", str(prices[GAME] - 500)
+    )
+    page.get_by_test_id("use-coins").click()
+    expect(page.get_by_test_id("use-coins")).to_be_checked()
     expect(page.get_by_test_id("order-coins-applied")).to_have_attribute(
         "data-amount-minor", str(left)
     )
@@ -252,4 +268,5 @@ def test_coin_pack_app_with_coins_points_released_converted_and_spent(
     assert audit.violations == []
     assert ledger_reconcile().clean
     assert outside == []
-    assert failures == []
+    # The one refusal on purpose: 250 points answered 400 with the form.
+    assert failures == [f"400 {live_server.url}/wallet/points/convert/"]
