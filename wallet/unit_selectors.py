@@ -13,6 +13,7 @@ from catalog.money import format_money
 from catalog.regions import region_zone
 from wallet.models import (
     Account,
+    ActivityReport,
     BalanceAdjustment,
     PointsEarning,
     PointsShortfall,
@@ -109,11 +110,17 @@ def unit_balances_get(*, user) -> UnitBalances:
 
 
 def _unit_postings(*, user, kinds):
+    # As wallet_activity_list: the shopper's report about each row, an adjustment's text.
+    own_report = ActivityReport.objects.filter(posting=OuterRef("pk"), user=user).order_by("pk")
     adjustment = BalanceAdjustment.objects.filter(transfer=OuterRef("transfer_id"))
     return (
         Posting.objects.filter(account__user=user, account__kind__in=kinds)
         .select_related("transfer", "account")
-        .annotate(adjustment_description=Subquery(adjustment.values("description")[:1]))
+        .annotate(
+            report_id=Subquery(own_report.values("pk")[:1]),
+            report_status=Subquery(own_report.values("status")[:1]),
+            adjustment_description=Subquery(adjustment.values("description")[:1]),
+        )
         .order_by("-id")
     )
 
@@ -151,6 +158,8 @@ class UnitActivityRow:
     order_url: str | None
     # Which of the two points balances moved ("Available" / "Pending"); None for coins.
     balance_label: str | None = None
+    report_id: int | None = None
+    report_status: str | None = None  # the shopper's report about it, in words ("Open")
 
     @property
     def kind(self) -> str:
@@ -230,6 +239,14 @@ def _fallback_text(posting) -> str:
     )
 
 
+def _report_of(posting) -> dict:
+    status = getattr(posting, "report_status", None)
+    return {
+        "report_id": getattr(posting, "report_id", None),
+        "report_status": ActivityReport.Status(status).label if status else None,
+    }
+
+
 def points_activity_rows(postings: Iterable[Posting], *, region) -> list[UnitActivityRow]:
     """Rows for a page of `points_activity_list`, with no query; days in `region`."""
     rows = []
@@ -242,6 +259,7 @@ def points_activity_rows(postings: Iterable[Posting], *, region) -> list[UnitAct
                 order_number=number,
                 order_url=_order_url(number),
                 balance_label="Pending" if posting.account.kind == PENDING else "Available",
+                **_report_of(posting),
             )
         )
     return rows
@@ -258,6 +276,7 @@ def coins_activity_rows(postings: Iterable[Posting]) -> list[UnitActivityRow]:
                 description=_coins_text(posting, number),
                 order_number=number,
                 order_url=_order_url(number),
+                **_report_of(posting),
             )
         )
     return rows

@@ -7,7 +7,14 @@ from tests.accounts.factories import UserFactory
 from tests.wallet.pages import hook, hooks
 from tests.wallet.queries import assert_num_queries
 from tests.wallet.units_given import coins_give, coins_key, order_reference
-from wallet.services import coins_credit, coins_return, coins_spend, coins_take_back
+from wallet.models import Posting
+from wallet.services import (
+    activity_report_create,
+    coins_credit,
+    coins_return,
+    coins_spend,
+    coins_take_back,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +83,7 @@ def test_coins_rows_say_what_moved_with_the_order_link(user):
     assert "Taken back: coin pack refunded" in rows[0].text
     assert "\u2212300 coins" in rows[3].text
     assert "+1,000 coins" in rows[4].text
-    assert rows[3].text.endswith("\u2212300 coins 700 coins")  # the amount, the balance after it
+    assert "\u2212300 coins 700 coins" in rows[3].text  # the amount, the balance after it
     assert hook(_client_for(user).get(COINS), "coins-balance").attrs["data-coins"] == "800"
 
 
@@ -85,6 +92,17 @@ def test_a_row_without_an_order_reads_its_description(user):
     row = hook(_client_for(user).get(COINS), "coins-activity-row")
     assert "Coins bought" in row.text
     assert "View order" not in row.text
+
+
+def test_a_coins_row_links_to_report_a_problem(user):
+    coins_give(user, 40)
+    posting = Posting.objects.get(account__user=user)
+    response = _client_for(user).get(COINS)
+    assert hook(response, "activity-report").attrs["href"] == (
+        f"/wallet/activity/{posting.pk}/report/"
+    )
+    form = _client_for(user).get(f"/wallet/activity/{posting.pk}/report/")
+    assert "+40 coins" in form.content.decode()
 
 
 def test_the_coins_page_never_shows_another_shoppers_rows(user, other_user):
@@ -116,6 +134,8 @@ def test_the_coins_page_query_count_stays_flat_with_history(movements):
     shopper = UserFactory()
     for _ in range(movements):
         coins_give(shopper, 5)
+    for posting in Posting.objects.filter(account__user=shopper)[:movements]:
+        activity_report_create(user=shopper, posting=posting, message="Looks wrong")
     client = _client_for(shopper)
     with assert_num_queries(COINS_QUERIES):
         client.get(COINS)

@@ -21,8 +21,8 @@ from tests.wallet.units_given import (
     points_give,
     unit_balances,
 )
-from wallet.models import CreditLot, Transfer
-from wallet.services import points_order_settle
+from wallet.models import CreditLot, Posting, Transfer
+from wallet.services import activity_report_create, points_order_settle
 
 pytestmark = pytest.mark.django_db
 
@@ -232,6 +232,21 @@ def test_a_release_that_settles_points_owed_says_so(user):
     assert unit_balances(user).available == 300
 
 
+def test_a_points_row_can_be_reported_and_its_report_page_reads_points(user):
+    points_earn(user, 120)
+    client = _client_for(user)
+    posting = Posting.objects.get(account__user=user)
+    link = hook(client.get(POINTS), "activity-report")
+    assert link.attrs["href"] == f"/wallet/activity/{posting.pk}/report/"
+
+    form = client.get(link.attrs["href"])
+    assert "+120 points" in form.content.decode().replace("\xa0", " ")
+    activity_report_create(user=user, posting=posting, message="Where are my points?")
+
+    reported = hook(client.get(POINTS), "activity-reported")
+    assert "Reported · Open" in reported.text
+
+
 def test_the_points_page_never_shows_another_shoppers_rows(user, other_user):
     points_give(other_user, 700)
     points_give(user, 100)
@@ -266,6 +281,8 @@ def test_the_points_page_query_count_stays_flat_with_history(orders):
     for _ in range(orders):
         points_give(shopper, 600)
         points_earn(shopper, 50)
+    for posting in Posting.objects.filter(account__user=shopper)[:orders]:
+        activity_report_create(user=shopper, posting=posting, message="Looks wrong")
     client = _client_for(shopper)
     with assert_num_queries(POINTS_QUERIES):
         client.get(POINTS)
