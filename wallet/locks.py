@@ -99,7 +99,7 @@ def walletspend_qs_select_for_update(*, transfer_id: int):
 
 def pointsearning_qs_select_for_update(*, reference: str):
     """Lock the points one order earned (an earning, a reversal or its release queue here).
-    Taken after credit lots and before the points shortfalls and the accounts."""
+    Taken after credit lots and before the accounts."""
     return PointsEarning.objects.select_for_update(of=("self",)).filter(reference=reference)
 
 
@@ -110,7 +110,8 @@ def pointsearning_qs_select_for_update_by_pk(*, earning_id: int):
 
 def pointsshortfall_qs_select_for_update(*, user_id: int):
     """Lock the shopper's points still owed, oldest first (a release settles them in that
-    order). Taken after the earning and before the accounts."""
+    order). Taken after the earning and the shopper's points accounts: a refund writing a
+    shortfall holds those accounts, so the release sees its row once it commits."""
     return (
         PointsShortfall.objects.select_for_update(of=("self",))
         .filter(user_id=user_id, settled__lt=models.F("points"))

@@ -7,8 +7,8 @@ per order says how many of the pending ones it stands for and when they are rele
 a refund takes back that the shopper already used becomes a `PointsShortfall`, taken from
 their next release: a balance never goes below zero.
 
-Lock order (docs/ledger.md): the order (the caller's) → the order's earning → the shopper's
-open shortfalls → the accounts (`transfer_create`).
+Lock order (docs/ledger.md): the order (the caller's) → the order's earning → the accounts
+(`transfer_create`); a release takes the shopper's open shortfalls after the accounts.
 """
 
 import datetime
@@ -185,6 +185,11 @@ def _release_one(earning_id: int, now) -> int | None:
         if earning is None or not earning.is_pending or earning.release_at > now:
             return None
         kept = earning.kept
+        pending, available, issued = _accounts(earning.user)
+        # The shopper's points accounts before their shortfalls: a refund writing a new
+        # shortfall holds these until it commits, so this waits for it and then sees its row
+        # (a row not yet committed cannot be waited on). Only a release locks shortfalls.
+        list(account_qs_select_for_update(account_ids={pending.pk, available.pk, issued.pk}))
         settled = 0
         for shortfall in pointsshortfall_qs_select_for_update(user_id=earning.user_id):
             part = min(shortfall.owed, kept - settled)
@@ -194,7 +199,6 @@ def _release_one(earning_id: int, now) -> int | None:
             shortfall.save(update_fields=["settled"])
             settled += part
         if kept:
-            pending, available, issued = _accounts(earning.user)
             legs = [Leg(pending.pk, -kept)]
             if kept - settled:
                 legs.append(Leg(available.pk, kept - settled))
