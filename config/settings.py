@@ -384,3 +384,7 @@ PERIODIC_TASKS = [
     ("wallet.tasks.points_release_due", 3600),
     ("checkout.points_tasks.order_points_due", 3600),
 ]
+
+# Coin packs (docs/points.md): credit the packs of paid orders whose hook after the capture
+# failed (idempotent: one credit per order).
+PERIODIC_TASKS = [*PERIODIC_TASKS, ("checkout.coin_tasks.coin_packs_due", 300)]

@@ -1,7 +1,10 @@
 """Coin packs (docs/interface.md §13): the demo's packs in every region, the /coins/ page and
 its "Add to cart", and a pack paid by card crediting its coins to the wallet exactly once."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from catalog.demo import catalog_seed
@@ -212,9 +215,10 @@ def test_a_pack_is_not_credited_before_the_capture_nor_when_it_fails(
     assert _coins(user) == 0
 
 
-def test_the_sweep_credits_a_pack_whose_hook_failed(
-    monkeypatch, django_capture_on_commit_callbacks
+def test_the_worker_sweep_credits_a_pack_whose_hook_failed(
+    monkeypatch, settings, django_capture_on_commit_callbacks
 ):
+    settings.PERIODIC_TASKS = [("checkout.coin_tasks.coin_packs_due", 300)]
     small = pack("coins-500", 500, price=475)
     user = UserFactory()
 
@@ -224,13 +228,19 @@ def test_the_sweep_credits_a_pack_whose_hook_failed(
     monkeypatch.setattr(paid, "order_coins_credit", down)  # logged by order_paid, not raised
     with django_capture_on_commit_callbacks(execute=True):
         order = order_make(user, (small, 1), card=APPROVED)
+    monkeypatch.undo()
     assert _coins(user) == 0
     assert coins_credits_due() == [order.pk]
 
-    assert coins_credits_sweep() == 1
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_schedule", "--once", stdout=out, stderr=out)
+        call_command("run_schedule", "--once", stdout=out, stderr=out)  # again: nothing more
 
+    assert "ran the queue: 1 succeeded, 0 failed" in out.getvalue()
     assert _coins(user) == 500
     assert coins_credits_due() == []
+    assert coins_credits_sweep() == 0
 
 
 def test_a_pack_needs_a_card_never_the_balance_or_coins():
