@@ -250,6 +250,14 @@ BALANCE_ADJUSTMENT_APPROVAL_MAX = _per_currency(
 # go through `manage.py issue_giftcards`.
 GIFTCARD_ADMIN_MAX_CARDS = env.int("GIFTCARD_ADMIN_MAX_CARDS", default=10_000)
 
+# Staff, points and coins (wallet/services/thresholds.py): a staff adjustment of a shopper's
+# points (PTS) or coins (CNS) above this -- alone, or with the same person's applied-alone
+# ones of the last 24 hours -- waits for another staff member. Whole points and coins; read
+# from the environment as the thresholds above (`POINTS_COINS_ADJUSTMENT_APPROVAL_MAX=PTS=2000`).
+POINTS_COINS_ADJUSTMENT_APPROVAL_MAX = _per_currency(
+    "POINTS_COINS_ADJUSTMENT_APPROVAL_MAX", {"PTS": "5000", "CNS": "5000"}
+)
+
 # Promotions, staff two-person rule (promotions/approval.py): a promotion whose value in a
 # currency -- the most it can give there in total: its budget, or one use's most times its
 # total limit; no bound at all counts as above -- is above this waits for a second staff

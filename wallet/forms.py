@@ -3,9 +3,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 
 from catalog.models import Region
-from catalog.money import MoneyError, parse_amount
+from catalog.money import MAX_MINOR, MoneyError, parse_amount
 from catalog.regions import region_day_is_over
 from wallet.models import ADJUSTMENT_DESCRIPTION_DEFAULT, SupportRequest
+from wallet.units import POINTS, UNITS
 
 
 class GiftCardRedeemForm(forms.Form):
@@ -137,8 +138,22 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"size": 60}))
 
 
+def _whole_units(text: str) -> int:
+    """A positive whole number of points or coins as typed ("1250"; no signs, separators or
+    fractions: a part of a point does not exist)."""
+    raw = (text or "").strip()
+    if not raw.isascii() or not raw.isdigit():
+        raise forms.ValidationError(f"'{text}' is not a whole number: use digits like 500.")
+    if int(raw) <= 0:
+        raise forms.ValidationError("The amount must be more than zero.")
+    if int(raw) > MAX_MINOR:
+        raise forms.ValidationError(f"'{text}' is too large.")
+    return int(raw)
+
+
 class BalanceAdjustForm(forms.Form):
-    """Staff adjust a customer balance: a signed amount in the account's currency, a reason."""
+    """Staff adjust a customer balance: a signed amount in the account's currency, a reason.
+    For a points or coins account (`currency` PTS / CNS) the amount is whole points or coins."""
 
     direction = forms.ChoiceField(choices=[("credit", "Credit (add)"), ("debit", "Debit (take)")])
     amount = forms.CharField(max_length=20, help_text="In the account's currency: 10.00")
@@ -166,6 +181,9 @@ class BalanceAdjustForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.currency = currency
         self.fields["amount"].help_text = f"In {currency}."
+        if currency in UNITS:
+            word = "points" if currency == POINTS else "coins"
+            self.fields["amount"].help_text = f"In whole {word}: 500"
 
     def clean_description(self):
         if "description" not in self.data:
@@ -178,6 +196,8 @@ class BalanceAdjustForm(forms.Form):
         return description
 
     def clean_amount(self):
+        if self.currency in UNITS:
+            return _whole_units(self.cleaned_data["amount"])
         try:
             return parse_amount(self.cleaned_data["amount"], currency=self.currency)
         except MoneyError as error:

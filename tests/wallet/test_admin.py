@@ -228,6 +228,30 @@ def _shop_rows(tmp_path, shopper) -> None:
     auto_reload_settings_save(
         user=shopper, enabled=True, threshold=1000, amount=2500, card_number="4242424242424242"
     )
+    _points_rows(shopper)
+
+
+def _points_rows(shopper) -> None:
+    """Points earned on an order, released, converted, then taken back by its refund: a points
+    earning and the points owed, for their admin pages (wallet/admin/points.py)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from wallet.services import points_convert, points_order_settle, points_release
+
+    earning = points_order_settle(
+        user=shopper,
+        reference="order:CP-ADMIN0001",
+        currency=shopper.region.currency,
+        paid=70000,
+        delivered_at=timezone.now() - datetime.timedelta(days=30),
+    )
+    points_release()
+    points_convert(user=shopper, points=500, idempotency_key="admin-smoke-convert")
+    points_order_settle(
+        user=shopper, reference=earning.reference, currency=earning.currency, paid=0
+    )
 
 
 def test_every_registered_model_has_working_pages_for_a_superuser(wallet_world, tmp_path):

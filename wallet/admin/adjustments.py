@@ -1,4 +1,5 @@
-"""Balance adjustments: the requests above the threshold wait here for a second staff member."""
+"""Balance adjustments (money, points, coins): the requests above the threshold wait here for a
+second staff member."""
 
 from django.contrib import admin, messages
 from django.urls import path
@@ -6,7 +7,7 @@ from django.urls import path
 from wallet.admin.base import (
     ReadOnlyAdmin,
     WaitingForMeFilter,
-    money_display,
+    ledger_amount_display,
     object_or_404,
     post_action,
 )
@@ -64,7 +65,7 @@ class BalanceAdjustmentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj):
-        return money_display(obj.amount, obj.currency, signed=True)
+        return ledger_amount_display(obj.amount, obj.currency, signed=True)
 
     def waiting_for(self, request, queryset):
         """Pending adjustments the user may approve: someone else's, on someone else's balance
@@ -100,7 +101,9 @@ class BalanceAdjustmentAdmin(ReadOnlyAdmin):
         extra_context = {
             **(extra_context or {}),
             "adjustment": adjustment,
-            "adjustment_amount": money_display(adjustment.amount, adjustment.currency, signed=True),
+            "adjustment_amount": ledger_amount_display(
+                adjustment.amount, adjustment.currency, signed=True
+            ),
             "can_approve": _may_approve(user, adjustment),
             "can_reject": adjustment.status == BalanceAdjustment.Status.PENDING
             and (adjustment.requested_by_id == user.pk or user.has_perm(APPROVE)),
@@ -131,7 +134,7 @@ class BalanceAdjustmentAdmin(ReadOnlyAdmin):
             result = balance_adjustment_approve(
                 adjustment_id=adjustment_id, approved_by=request.user
             )
-            balance = money_display(
+            balance = ledger_amount_display(
                 result.balance_after(result.adjustment.account_id), result.adjustment.currency
             )
             return f"Adjustment approved and applied. The balance is now {balance}."

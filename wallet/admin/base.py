@@ -9,9 +9,10 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 
 # Re-exported: every wallet admin module formats money through this one helper.
-from catalog.admin_money import money_display, money_in_text  # noqa: F401
+from catalog.admin_money import MINUS, STAFF_LOCALE, money_display, money_in_text  # noqa: F401
 from catalog.models import Region
 from wallet.exceptions import NotFound, WalletError
+from wallet.units import UNITS, format_units
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -62,6 +63,18 @@ class WaitingForMeFilter(admin.SimpleListFilter):
         super().__init__(request, params, model, model_admin)
 
 
+def ledger_amount_display(amount, currency, *, signed: bool = False) -> str:
+    """Any ledger amount for an admin page: money as `money_display` shows it, points and coins
+    in words ("1,250 points", "+500 coins", the minus sign before "75 points"), never a
+    points figure dressed as money."""
+    if currency not in UNITS or amount is None:
+        return money_display(amount, currency, signed=signed)
+    text = format_units(abs(int(amount)), unit=currency, locale=STAFF_LOCALE)
+    if amount < 0:
+        return MINUS + text
+    return f"+{text}" if signed and amount > 0 else text
+
+
 def object_or_404(queryset, object_id):
     """The object of `queryset` with primary key `object_id`, or a 404 — also for an id its
     primary key cannot parse (`abc`, `1.5`), which `get_object_or_404` would let through as
@@ -77,10 +90,11 @@ def object_or_404(queryset, object_id):
 
 
 def approval_threshold_display(threshold, *, currency: str) -> str:
-    """An approval threshold (a `wallet.services.thresholds` function) as money, for a form's
-    explanation; a currency without one says so (the service refuses its requests)."""
+    """An approval threshold (a `wallet.services.thresholds` function) as money (or points and
+    coins), for a form's explanation; a currency without one says so (the service refuses its
+    requests)."""
     try:
-        return money_display(threshold(currency=currency), currency)
+        return ledger_amount_display(threshold(currency=currency), currency)
     except WalletError:
         return f"{currency}: not set"
 

@@ -1,22 +1,25 @@
-"""Accounts, transfers and postings: read-only; a balance changes only through an adjustment."""
+"""Accounts, transfers and postings: read-only; a balance changes only through an adjustment
+(a shopper's money balance, available points or coins: the same form, the same rules)."""
 
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from wallet.admin import outstanding
 from wallet.admin.base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     admin_form,
     approval_threshold_display,
     confirmation_stage,
-    money_display,
+    ledger_amount_display,
     object_or_404,
 )
 from wallet.exceptions import WalletError
@@ -30,20 +33,29 @@ from wallet.services import (
     audit_refusal_record,
     wallet_adjust,
 )
+from wallet.services.adjustments import ADJUSTABLE_KINDS
 from wallet.services.thresholds import balance_adjustment_threshold
+from wallet.units import COINS, POINTS
+
+# The shopper's unit accounts staff adjust by user (the account may not exist yet): the URL's
+# word → (account kind, unit).
+UNIT_ACCOUNTS = {
+    "points": (Account.Kind.CUSTOMER_POINTS, POINTS),
+    "coins": (Account.Kind.CUSTOMER_COINS, COINS),
+}
 
 
 class PostingAmounts:
     """A posting's movement, signed ("+$15.00", or the minus sign), and the balance after it,
-    as money."""
+    as money (points and coins in words: "+1,250 points")."""
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj):
-        return money_display(obj.amount, obj.currency, signed=True)
+        return ledger_amount_display(obj.amount, obj.currency, signed=True)
 
     @admin.display(description="balance after", ordering="balance_after")
     def balance_after_display(self, obj):
-        return money_display(obj.balance_after, obj.currency)
+        return ledger_amount_display(obj.balance_after, obj.currency)
 
 
 class PostingInline(PostingAmounts, ReadOnlyInline):
@@ -71,7 +83,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
     @admin.display(description="balance", ordering="balance")
     def balance_display(self, obj):
-        return money_display(obj.balance, obj.currency)
+        return ledger_amount_display(obj.balance, obj.currency)
 
     @admin.display(description="ledger")
     def ledger(self, obj):
@@ -80,31 +92,63 @@ class AccountAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">Every posting of this account, newest first</a>', url)
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
+            path("<int:account_id>/adjust/", view(self.adjust_view), name="wallet_account_adjust"),
             path(
-                "<int:account_id>/adjust/",
-                self.admin_site.admin_view(self.adjust_view),
-                name="wallet_account_adjust",
+                "user/<int:user_id>/<str:unit>/adjust/",
+                view(self.unit_adjust_view),
+                name="wallet_account_unit_adjust",
+            ),
+            path(
+                "points-and-coins/",
+                view(self.units_outstanding_view),
+                name="wallet_account_units_outstanding",
             ),
             *super().get_urls(),
         ]
 
-    def adjust_view(self, request, account_id):
-        """Adjust a customer balance with a reason, in two steps: the form, then a page that
-        states the movement in money ("Credit $25.00 to …?") with Confirm and Back; only the
-        confirmed POST posts the adjustment transfer (or, above the threshold, asks a second
-        staff member to approve it). The idempotency key rides along both steps."""
+    def units_outstanding_view(self, request):
+        """The "Points and coins outstanding" report (wallet/admin/outstanding.py)."""
+        return outstanding.units_outstanding_view(self, request)
+
+    def _adjust_permission(self, request, target: str) -> None:
         if not request.user.has_perm("wallet.adjust_balance"):
             if request.method == "POST":
                 audit_refusal_record(
                     actor=request.user,
-                    target=f"account #{account_id}",
+                    target=target,
                     detail="balance adjustment: no permission to adjust balances",
                 )
             raise PermissionDenied
+
+    def adjust_view(self, request, account_id):
+        """Adjust a customer balance (or a shopper's available points or coins) with a reason."""
+        self._adjust_permission(request, f"account #{account_id}")
         account = get_object_or_404(
-            Account.objects.select_related("user"), pk=account_id, kind=Account.Kind.CUSTOMER
+            Account.objects.select_related("user"), pk=account_id, kind__in=ADJUSTABLE_KINDS
         )
+        return self._adjust_page(request, account)
+
+    def unit_adjust_view(self, request, user_id, unit):
+        """Adjust a shopper's points or coins from their money account's page, whether or not
+        they have a points or coins account yet (it is made only when the adjustment is
+        confirmed: a look at the form writes nothing)."""
+        self._adjust_permission(request, f"user #{user_id} {unit}")
+        if unit not in UNIT_ACCOUNTS:
+            raise Http404("Only points and coins are adjusted by shopper.")
+        kind, currency = UNIT_ACCOUNTS[unit]
+        shopper = get_object_or_404(get_user_model(), pk=user_id)
+        account = Account.objects.filter(user=shopper, kind=kind).select_related("user").first()
+        if account is None:
+            account = Account(user=shopper, kind=kind, currency=currency, balance=0)
+        return self._adjust_page(request, account)
+
+    def _adjust_page(self, request, account):
+        """Two steps: the form, then a page that states the movement ("Credit $25.00 to …?",
+        "Credit 1,250 points to …?") with Confirm and Back; only the confirmed POST posts the
+        adjustment transfer (or, above the threshold, asks a second staff member to approve
+        it). The idempotency key rides along both steps."""
         if request.method == "POST":
             form = BalanceAdjustForm(request.POST, currency=account.currency)
         else:
@@ -117,11 +161,14 @@ class AccountAdmin(ReadOnlyAdmin):
             if done is not None:
                 return done
         confirming = stage == "confirm"
+        what = _what(account)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Adjust the balance of {account.user.email}",
+            "title": f"Adjust the {what} of {account.user.email}",
             "account": account,
-            "balance": money_display(account.balance, account.currency),
+            "what": what,
+            "is_units": account.kind != Account.Kind.CUSTOMER,
+            "balance": ledger_amount_display(account.balance, account.currency),
             "form": form,
             "adminform": admin_form(form),
             "confirming": confirming,
@@ -134,23 +181,29 @@ class AccountAdmin(ReadOnlyAdmin):
         if confirming:
             amount = form.signed_amount()
             context |= {
-                "title": "Confirm the balance adjustment",
+                "title": "Confirm the adjustment",
                 "movement": "Credit" if amount > 0 else "Debit",
-                "amount": money_display(abs(amount), account.currency),
-                "balance_after": money_display(account.balance + amount, account.currency),
+                "amount": ledger_amount_display(abs(amount), account.currency),
+                "balance_after": ledger_amount_display(account.balance + amount, account.currency),
             }
         return TemplateResponse(request, "admin/wallet/account/adjust.html", context)
 
     def _adjust_post(self, request, account, form):
         """The confirmed adjustment through `wallet_adjust`: a redirect with the outcome in
-        money, or None with the refusal on the form."""
+        money (or points, coins), or None with the refusal on the form."""
         data = form.cleaned_data
         amount = form.signed_amount()
         # The shopper-facing description, when the form asks for one.
         extra = {"description": data["description"]} if "description" in data else {}
+        # A shopper's first points or coins: the service makes the account once it has checked.
+        which = (
+            {"account_id": account.pk}
+            if account.pk is not None
+            else {"user_id": account.user_id, "kind": account.kind}
+        )
         try:
             result = wallet_adjust(
-                account_id=account.pk,
+                **which,
                 amount=amount,
                 reason=data["reason"],
                 idempotency_key=f"admin-adjust:{data['idempotency_key']}",
@@ -160,6 +213,7 @@ class AccountAdmin(ReadOnlyAdmin):
         except WalletError as error:
             form.add_error(None, f"Refused: {error}")
             return None
+        account = result.adjustment.account
         movement = _movement(amount, account)
         earlier = " (already asked for earlier)" if result.replayed else ""
         if result.pending:
@@ -174,7 +228,7 @@ class AccountAdmin(ReadOnlyAdmin):
         if result.applied is None:  # a replay of a request since rejected
             messages.error(request, f"Refused: the adjustment is {result.adjustment.status}.")
         else:
-            balance = money_display(result.balance_after(account.pk), account.currency)
+            balance = ledger_amount_display(result.balance_after(account.pk), account.currency)
             messages.success(
                 request,
                 f"{movement}: posted"
@@ -184,11 +238,21 @@ class AccountAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(reverse("admin:wallet_account_change", args=[account.pk]))
 
 
+def _what(account) -> str:
+    """What an adjustment moves, as staff read it: "USD balance", "points", "coins"."""
+    if account.kind == Account.Kind.CUSTOMER_POINTS:
+        return "points"
+    if account.kind == Account.Kind.CUSTOMER_COINS:
+        return "coins"
+    return f"{account.currency} balance"
+
+
 def _movement(amount: int, account) -> str:
-    """ "Credit of $25.00 to demo@example.com's USD balance", for the messages."""
+    """ "Credit of $25.00 to demo@example.com's USD balance" (or "… 1,250 points to
+    demo@example.com's points"), for the messages."""
     verb, word = ("Credit", "to") if amount > 0 else ("Debit", "from")
-    money = money_display(abs(amount), account.currency)
-    return f"{verb} of {money} {word} {account.user.email}'s {account.currency} balance"
+    shown = ledger_amount_display(abs(amount), account.currency)
+    return f"{verb} of {shown} {word} {account.user.email}'s {_what(account)}"
 
 
 class TransferPostingInline(PostingInline):

@@ -2,10 +2,17 @@
 staff member (docs/interface.md §9). Every adjustment is a `BalanceAdjustment` row; the money
 moves only as a ledger transfer against the shop's adjustments account, never by editing a
 balance.
+
+A shopper's available reward points and coins adjust the same way, with the same two-person
+and no-self rules: their accounts are in their own units (`PTS`, `CNS`, wallet.units), the
+other leg is the adjustments account in that unit, and the thresholds are in points and coins.
+Pending points are not adjustable: they belong to an order still in its return window and are
+released or reversed by its rules (docs/points.md).
 """
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,11 +40,21 @@ from wallet.services.ledger import (
     TransferResult,
     system_account_get_or_create,
     transfer_create,
+    unit_account_get_or_create,
 )
 from wallet.services.thresholds import (
     balance_adjustment_needs_approval,
     balance_adjustment_threshold,
     refuse_limit,
+)
+from wallet.units import UNITS, format_units
+
+# The shopper accounts staff may adjust: the money balance, available points and coins. Never
+# promotional credit (its lots carry expiries; it is granted, not adjusted) nor pending points.
+ADJUSTABLE_KINDS = (
+    Account.Kind.CUSTOMER,
+    Account.Kind.CUSTOMER_POINTS,
+    Account.Kind.CUSTOMER_COINS,
 )
 
 
@@ -60,28 +77,44 @@ class AdjustmentResult:
         return self.applied.balance_after(account_id)
 
 
+def _amount_text(amount: int, *, currency: str) -> str:
+    """An amount as the audit log stores it: "12.34 USD" (the admin shows it as money), or
+    points and coins in words ("1,250 points")."""
+    if currency in UNITS:
+        return format_units(amount, unit=currency)
+    return f"{to_major_text(amount, currency=currency)} {currency}"
+
+
 def _describe(adjustment: BalanceAdjustment) -> str:
-    amount = to_major_text(abs(adjustment.amount), currency=adjustment.currency)
+    amount = _amount_text(abs(adjustment.amount), currency=adjustment.currency)
     direction = "credited" if adjustment.amount > 0 else "debited"
-    return f"{amount} {adjustment.currency} {direction}: {adjustment.reason}"
+    return f"{amount} {direction}: {adjustment.reason}"
 
 
 def wallet_adjust(
     *,
-    account_id: int,
+    account_id: int | None = None,
     amount: int,
     reason: str,
     idempotency_key: str,
     by,
     description: str = ADJUSTMENT_DESCRIPTION_DEFAULT,
+    user_id: int | None = None,
+    kind: str | None = None,
 ) -> AdjustmentResult:
-    """Adjust a customer balance by `amount` minor units (signed) with a mandatory reason.
+    """Adjust a customer balance by `amount` minor units (signed) with a mandatory reason; or a
+    shopper's available points or coins account by `amount` points or coins.
+
+    The account is `account_id`, or the shopper `user_id`'s account of `kind`
+    (`customer_points` / `customer_coins`), which is made on first use, inside the adjustment's
+    transaction and only once the checks below have passed (a refusal leaves no empty account).
 
     Two texts: `reason` is the internal note staff and the audit log read; `description` is
     what the shopper reads on their wallet page (the transfer's description; an empty one
     becomes `ADJUSTMENT_DESCRIPTION_DEFAULT`). The note never reaches a shopper's page.
 
-    Within `BALANCE_ADJUSTMENT_APPROVAL_MAX` of the account's currency — counting what `by`
+    Within `BALANCE_ADJUSTMENT_APPROVAL_MAX` of the account's currency (points and coins:
+    `POINTS_COINS_ADJUSTMENT_APPROVAL_MAX` of their unit) — counting what `by`
     adjusted alone in the last 24 hours, credits and debits alike — it is applied at once as
     an adjustment transfer; above it, it waits for another staff member
     (`balance_adjustment_approve`). Never below zero (`InsufficientFunds`). Idempotent on
@@ -90,10 +123,11 @@ def wallet_adjust(
 
     Raises, audited: `StaffPermissionDenied` without `wallet.adjust_balance`; `SelfAction` on
     the staff member's own balance; `OverLimit` above `REFUSE_ABOVE_THRESHOLD_TIMES` times the
-    threshold. Not audited: `WalletError` for a zero amount, a missing reason or a shop
-    account, `NotFound` for no such account.
+    threshold. Not audited: `WalletError` for a zero amount, a missing reason, a shop account,
+    promotional credit or pending points; `NotFound` for no such account.
     """
-    with refusals_audited(actor=by, target=f"account #{account_id}", action="balance adjustment"):
+    target = f"account #{account_id}" if account_id is not None else f"user #{user_id} {kind}"
+    with refusals_audited(actor=by, target=target, action="balance adjustment"):
         require_perm(by, "wallet.adjust_balance")
         if not reason.strip():
             raise WalletError("a reason is required")
@@ -105,19 +139,18 @@ def wallet_adjust(
             staff_user_qs_select_for_update(user_id=by.pk).get()
             existing = BalanceAdjustment.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:
-                return _adjustment_replay(existing, account_id=account_id, amount=amount, by=by)
-            account = Account.objects.filter(pk=account_id).first()
-            if account is None:
-                raise NotFound(f"there is no account #{account_id}")
-            if account.kind != Account.Kind.CUSTOMER:
-                raise WalletError("only a customer balance can be adjusted")
-            if account.user_id == by.pk:
-                raise SelfAction("you cannot adjust your own balance: ask another staff member")
+                same = (
+                    existing.account_id == account_id
+                    if account_id is not None
+                    else (existing.account.user_id, existing.account.kind) == (user_id, kind)
+                )
+                return _adjustment_replay(existing, same_account=same, amount=amount, by=by)
+            account = _adjusted_account(account_id=account_id, user_id=user_id, kind=kind, by=by)
             limit = refuse_limit(threshold=balance_adjustment_threshold(currency=account.currency))
             if abs(amount) > limit:
                 raise OverLimit(
-                    f"an adjustment of more than {to_major_text(limit, currency=account.currency)}"
-                    f" {account.currency} is refused"
+                    f"an adjustment of more than {_amount_text(limit, currency=account.currency)}"
+                    " is refused"
                 )
             needs_approval = balance_adjustment_needs_approval(
                 amount=amount, currency=account.currency, requested_by=by
@@ -149,14 +182,38 @@ def wallet_adjust(
     return AdjustmentResult(adjustment=adjustment, applied=applied, replayed=False)
 
 
+def _adjusted_account(*, account_id: int | None, user_id: int | None, kind: str | None, by):
+    """The account to adjust, checked: a shopper's money, available points or coins, and not
+    the staff member's own. A shopper's first points or coins account is made here, after the
+    checks."""
+    if account_id is not None:
+        account = Account.objects.filter(pk=account_id).first()
+        if account is None:
+            raise NotFound(f"there is no account #{account_id}")
+        kind, owner_id = account.kind, account.user_id
+    else:
+        account, owner_id = None, user_id
+        shopper = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+        if shopper is None:
+            raise NotFound(f"there is no shopper #{user_id}")
+    if kind == Account.Kind.CUSTOMER_POINTS_PENDING:
+        raise WalletError(
+            "pending points cannot be adjusted: they are released or reversed with"
+            " their order; adjust the available points instead"
+        )
+    if kind not in ADJUSTABLE_KINDS or (account is None and kind == Account.Kind.CUSTOMER):
+        raise WalletError("only a customer balance, points or coins can be adjusted")
+    if owner_id == by.pk:
+        raise SelfAction("you cannot adjust your own balance: ask another staff member")
+    if account is None:
+        account = unit_account_get_or_create(user=shopper, kind=kind)
+    return account
+
+
 def _adjustment_replay(
-    adjustment: BalanceAdjustment, *, account_id: int, amount: int, by
+    adjustment: BalanceAdjustment, *, same_account: bool, amount: int, by
 ) -> AdjustmentResult:
-    if (adjustment.account_id, adjustment.amount, adjustment.requested_by_id) != (
-        account_id,
-        amount,
-        by.pk,
-    ):
+    if not same_account or (adjustment.amount, adjustment.requested_by_id) != (amount, by.pk):
         raise IdempotencyConflict("this adjustment form was already used for another adjustment")
     applied = None
     if adjustment.transfer_id is not None:

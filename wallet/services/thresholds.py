@@ -1,8 +1,9 @@
 """How much value one staff member may move alone, and how much at all (docs/interface.md §9).
 
-Each threshold is per currency (settings, in major units). What one person moved alone in the
-last 24 hours counts with the new request, so splitting a large batch or adjustment into small
-ones does not avoid a second pair of eyes. The callers hold the person's lock
+Each threshold is per currency (settings, in major units; points and coins, which adjust like
+balances, in whole points and coins). What one person moved alone in the last 24 hours counts
+with the new request, so splitting a large batch or adjustment into small ones does not avoid
+a second pair of eyes. The callers hold the person's lock
 (`wallet.locks.staff_user_qs_select_for_update`) from this check to their write, so two
 parallel requests cannot both be measured against the same earlier total.
 """
@@ -18,6 +19,7 @@ from django.utils import timezone
 from catalog.money import MoneyError, parse_amount
 from wallet.exceptions import WalletError
 from wallet.models import BalanceAdjustment, GiftCardBatch
+from wallet.units import UNITS
 
 # The rolling window in which one person's unapproved requests add up.
 WINDOW = datetime.timedelta(hours=24)
@@ -36,12 +38,18 @@ _MINTING = (
 
 
 def _threshold(setting, *, name: str, currency: str) -> int:
-    """A threshold setting in minor units of `currency`: a mapping per currency, or (as before
-    it was per currency) one amount for all. A currency without one is refused, not waved
-    through."""
+    """A threshold setting in minor units of `currency` (whole points or coins for a ledger
+    unit, wallet.units): a mapping per currency, or (as before it was per currency) one amount
+    for all. A currency without one is refused, not waved through."""
     text = setting.get(currency) if isinstance(setting, Mapping) else setting
     if text is None:
         raise WalletError(f"no {name} is set for {currency}: ask an administrator")
+    if currency in UNITS:
+        # Points and coins have no minor unit: a whole, positive number.
+        raw = str(text).strip()
+        if not raw.isascii() or not raw.isdigit() or int(raw) <= 0:
+            raise WalletError(f"{name} for {currency} is not a whole number: {text!r}")
+        return int(raw)
     try:
         return parse_amount(str(text), currency=currency)
     except MoneyError as error:
@@ -56,7 +64,14 @@ def giftcard_batch_threshold(*, currency: str) -> int:
 
 
 def balance_adjustment_threshold(*, currency: str) -> int:
-    """`BALANCE_ADJUSTMENT_APPROVAL_MAX` for `currency`, in minor units."""
+    """`BALANCE_ADJUSTMENT_APPROVAL_MAX` for `currency`, in minor units; for points (`PTS`) and
+    coins (`CNS`), `POINTS_COINS_ADJUSTMENT_APPROVAL_MAX`, in whole points and coins."""
+    if currency in UNITS:
+        return _threshold(
+            settings.POINTS_COINS_ADJUSTMENT_APPROVAL_MAX,
+            name="POINTS_COINS_ADJUSTMENT_APPROVAL_MAX",
+            currency=currency,
+        )
     return _threshold(
         settings.BALANCE_ADJUSTMENT_APPROVAL_MAX,
         name="BALANCE_ADJUSTMENT_APPROVAL_MAX",
@@ -110,7 +125,7 @@ def giftcard_batch_needs_approval(
 
 
 def balance_adjustment_needs_approval(*, amount: int, currency: str, requested_by) -> bool:
-    """Above `BALANCE_ADJUSTMENT_APPROVAL_MAX` (in the account's currency), counting
+    """Above `balance_adjustment_threshold` (in the account's currency or unit), counting
     `requested_by`'s adjustments applied alone in the last 24 hours, a second staff member
     must approve."""
     alone = balance_adjustments_alone(requested_by=requested_by, currency=currency)
