@@ -323,7 +323,8 @@ def test_a_yen_shopper_converts_500_points_to_500_yen():
 
 
 def test_a_replayed_form_converts_once_and_answers_the_first_result(user):
-    points_give(user, 1_500)
+    # Exactly enough for one: the replay is answered from the first conversion, not refused.
+    points_give(user, 500)
     client = _client_for(user)
     form = {"points": "500", "idempotency_key": _key()}
 
@@ -332,8 +333,10 @@ def test_a_replayed_form_converts_once_and_answers_the_first_result(user):
 
     assert hook(first, "message").text == hook(again, "message").text
     assert "Converted 500 points to $5.00" in hook(again, "message").text
+    assert again.redirect_chain == [(POINTS, 302)]
     assert Transfer.objects.filter(kind=Transfer.Kind.POINTS_CONVERT).count() == 1
-    assert unit_balances(user).available == 1_000
+    assert CreditLot.objects.get(user=user).amount == 500
+    assert unit_balances(user).available == 0
 
 
 @pytest.mark.parametrize(
