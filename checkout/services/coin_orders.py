@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum, Value
 from django.db.models.functions import Concat
 
+from checkout.coin_emails import coins_credited_mail_send
 from checkout.exceptions import RefundRefused
 from checkout.locks import order_qs_select_for_update
 from checkout.models import Order, OrderLine, Payment
@@ -50,7 +51,7 @@ def order_coins_credit(*, order_id: int) -> int:
         return order_coins_credit_locked(order=order)
 
 
-def order_coins_credit_locked(*, order: Order) -> int:
+def order_coins_credit_locked(*, order: Order, notify: bool = True) -> int:
     """The credit of `order_coins_credit`, under the order lock the caller holds (a refund of
     a pack whose credit the hook has not made yet makes it first, so the take-back below
     always finds the coins it gave). Returns the coins credited now (0 on a replay)."""
@@ -67,6 +68,13 @@ def order_coins_credit_locked(*, order: Order) -> int:
     if result.replayed:
         return 0
     logger.info("order %s: %s coins credited", order.number, coins)
+    # After commit: the buyer hears of coins that are really there (an outside call, never
+    # under the order's lock). Not for a credit a refund makes just before taking it back.
+    if notify:
+        order_id = order.pk
+        transaction.on_commit(
+            lambda: coins_credited_mail_send(order_id=order_id, coins=coins), robust=True
+        )
     return coins
 
 
@@ -75,7 +83,7 @@ def order_coins_take_back(*, order: Order, coins: int, idempotency_key: str, by=
     `refund-pack:<refund key>`); returns the transfer. The pack's credit is made first when the
     hook has not made it yet. Raises `RefundRefused` (reason `coins_spent`) when the shopper
     no longer holds them: the caller's transaction rolls the whole refund back."""
-    order_coins_credit_locked(order=order)
+    order_coins_credit_locked(order=order, notify=False)
     try:
         return coins_take_back(
             user=order.user,

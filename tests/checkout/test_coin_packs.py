@@ -4,6 +4,7 @@ its "Add to cart", and a pack paid by card crediting its coins to the wallet exa
 import io
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
@@ -191,9 +192,16 @@ def test_a_pack_paid_by_card_credits_its_coins_and_bonus_once(django_capture_on_
     assert order_coins_credit(order_id=order.pk) == 0
     assert coins_credits_due() == []
     assert coins_credits_sweep() == 0
-    order_paid(order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_paid(order_id=order.pk)
     assert _coins(user) == 11000
     assert Posting.objects.count() == postings
+    (email,) = [m for m in mail.outbox if "coins" in m.subject]  # one, however often
+    assert email.subject == "[Coinpurse] Your coins are in your wallet"
+    assert email.to == [user.email]
+    assert "11,000 coins" in email.body
+    assert "/wallet/coins/" in email.body
+    assert APPROVED not in email.body
 
 
 def test_a_pack_is_not_credited_before_the_capture_nor_when_it_fails(
