@@ -71,10 +71,10 @@ def _units_back_paid(line: OrderLine) -> int:
         return 0
     parts = list(line.unit_discounts) or [0] * line.quantity
     if len(parts) != line.quantity:
-        # Stored before per-unit parts existed: the discount spread evenly, the rest on the
-        # first units (an over-estimate of what came back: conservative).
-        parts = [line.discount // line.quantity] * line.quantity
-    paid_each = sorted((line.unit_price - part for part in parts), reverse=True)
+        # Stored without per-unit parts: the discount spread evenly, rounded up, so what came
+        # back of the card-only line is never over-counted (that would raise the points).
+        parts = [-(-line.discount // line.quantity)] * line.quantity
+    paid_each = sorted((max(0, line.unit_price - part) for part in parts), reverse=True)
     return sum(paid_each[: line.refunded_quantity])
 
 

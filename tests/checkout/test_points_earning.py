@@ -183,6 +183,30 @@ def test_gift_cards_do_not_earn_the_goods_beside_them_do(user):
     assert _earning(order).points == 19
 
 
+def test_a_refunded_gift_card_leaves_the_goods_points_as_they_were(user, staff):
+    gift_product()
+    ebook = _digital(1999)
+    cart_add(user=user, session={}, slug=ebook.slug, quantity=1)
+    order = gift_order(user, {"amount": 5000, "recipient_email": "ann@example.com"})
+    jobs_run_pending()
+    assert _earning(order).points == 19
+    gift_line = order.lines.get(gift_card__isnull=False)
+
+    with _committed():
+        order_refund_units(
+            order_id=order.pk,
+            units={gift_line.pk: 1},
+            reason="not wanted",
+            idempotency_key=new_key(),
+            by=staff,
+        )
+
+    order.refresh_from_db()
+    assert order.card_refunded == 5000
+    assert order_points_paid(order) == 1999
+    assert (_earning(order).kept, _points(user)) == (19, (0, 19, 0))
+
+
 # --- pending, released --------------------------------------------------------------------
 
 

@@ -522,30 +522,3 @@ def test_points_earned_and_owed_are_read_only_and_searchable(adjuster):
     client.post(_change(pending), {"points": "9999"})
     assert (PointsEarning.objects.count(), PointsShortfall.objects.count()) == before
     assert PointsEarning.objects.get(pk=pending.pk).points == 300
-
-
-def _owe(shopper) -> None:
-    """An earning released, converted and refunded: points owed."""
-    earning = _earn(shopper, 600, days_ago=30)
-    points_release()
-    points_convert(user=shopper, points=500, idempotency_key=_key())
-    points_order_settle(user=shopper, reference=earning.reference, currency="USD", paid=0)
-
-
-@pytest.mark.parametrize("model", [PointsEarning, PointsShortfall], ids=["earning", "shortfall"])
-def test_the_points_lists_make_the_same_queries_however_many_rows(model):
-    client = _client(superuser())
-    url = reverse(f"admin:wallet_{model._meta.model_name}_changelist")
-    _owe(UserFactory(region_id="US"))
-
-    def measure(rows: int) -> int:
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
-        assert len(response.context["cl"].result_list) == rows
-        return len(queries)
-
-    few = measure(1)
-    for _ in range(10):
-        _owe(UserFactory(region_id="US"))
-
-    assert measure(11) == few
