@@ -6,10 +6,12 @@ property: no sequence of purchases, deliveries and refunds leaves more points th
 still paid for goods earns."""
 
 import datetime
+import io
 import logging
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.db import transaction
 from django.test import TestCase
 from django.utils import timezone
@@ -258,6 +260,23 @@ def test_a_failing_hook_is_logged_and_the_sweep_earns_later(user, staff, monkeyp
     assert order_points_earn_missed() == 0
     assert _earning(order).points == 35
     assert _earning(waiting) is None
+
+
+def test_the_sweep_runs_in_the_worker(user, staff, monkeypatch, settings):
+    import checkout.services.order_points as order_points
+
+    settings.PERIODIC_TASKS = [("checkout.points_tasks.order_points_due", 3600)]
+    monkeypatch.setattr(order_points, "points_order_settle", lambda **kwargs: None)
+    order = _delivered(_placed(user, (_physical(5000), 1), use_balance=False), staff)
+    monkeypatch.undo()
+    assert _earning(order) is None
+
+    out = io.StringIO()
+    with _committed():
+        call_command("run_schedule", "--once", stdout=out, stderr=out)
+
+    assert "ran the queue: 1 succeeded, 0 failed" in out.getvalue()
+    assert _earning(order).points == 50
 
 
 # --- refunds ------------------------------------------------------------------------------
