@@ -162,6 +162,14 @@ def test_a_digital_order_paid_from_the_balance_earns_when_placed(user):
     assert _earning(order).points == 25
 
 
+def test_yen_earn_a_point_per_100_yen():
+    shopper = UserFactory(region_id="JP")
+    order = _placed(shopper, (ProductFactory(prices={"JP": 4580}), 1), use_balance=False)
+
+    assert (order.currency, order.total) == ("JPY", 4580)
+    assert (_earning(order).points, _earning(order).currency) == (45, "JPY")
+
+
 def test_an_order_whose_capture_failed_earns_nothing(user):
     order = _placed(user, (_digital(4500), 1), card=CAPTURE_FAILS, use_balance=False)
 
