@@ -522,3 +522,47 @@ def test_points_earned_and_owed_are_read_only_and_searchable(adjuster):
     client.post(_change(pending), {"points": "9999"})
     assert (PointsEarning.objects.count(), PointsShortfall.objects.count()) == before
     assert PointsEarning.objects.get(pk=pending.pk).points == 300
+
+
+def _owe(shopper) -> None:
+    """An earning released, converted and refunded: points owed."""
+    earning = _earn(shopper, 600, days_ago=30)
+    points_release()
+    points_convert(user=shopper, points=500, idempotency_key=_key())
+    points_order_settle(user=shopper, reference=earning.reference, currency="USD", paid=0)
+
+
+@pytest.mark.parametrize("model", [PointsEarning, PointsShortfall], ids=["earning", "shortfall"])
+def test_the_points_lists_make_the_same_queries_however_many_rows(model):
+    client = _client(superuser())
+    url = reverse(f"admin:wallet_{model._meta.model_name}_changelist")
+    _owe(UserFactory(region_id="US"))
+
+    def measure(rows: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert len(response.context["cl"].result_list) == rows
+        return len(queries)
+
+    few = measure(1)
+    for _ in range(10):
+        _owe(UserFactory(region_id="US"))
+
+    assert measure(11) == few
+
+
+def test_the_points_and_coins_thresholds_come_from_their_setting(adjuster, settings):
+    shopper = UserFactory()
+    settings.POINTS_COINS_ADJUSTMENT_APPROVAL_MAX = {"PTS": "100", "CNS": "1.5"}
+
+    assert not _adjust(adjuster, shopper, POINTS, 100).pending
+    assert _adjust(adjuster, shopper, POINTS, 1).pending
+    before = _written()
+    with pytest.raises(WalletError, match="for CNS is not a whole number"):
+        _adjust(adjuster, shopper, COINS, 1)
+    settings.POINTS_COINS_ADJUSTMENT_APPROVAL_MAX = {"PTS": "100"}
+    with pytest.raises(WalletError, match="no POINTS_COINS_ADJUSTMENT_APPROVAL_MAX is set for CNS"):
+        _adjust(adjuster, shopper, COINS, 1)
+    assert _written() == before
+    page = _client(adjuster).get(_unit_url(shopper, "coins"))
+    assert "Up to CNS: not set" in page.content.decode()
