@@ -268,7 +268,11 @@ def test_an_inactive_actor_is_refused(staff):
 def test_wallet_and_checkout_register_their_guards_in_lock_order():
     names = [guard.check.__name__ for guard in services._guards_in_lock_order()]
 
-    assert names == ["checkout_region_change_guard", "wallet_region_change_guard"]
+    assert names == [
+        "checkout_region_change_guard",
+        "wallet_region_change_guard",
+        "coins_region_change_guard",
+    ]
     assert [recorder.__name__ for recorder in services._recorders.values()] == [
         "wallet_region_change_audit"
     ]

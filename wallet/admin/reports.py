@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from wallet.admin.base import ReadOnlyAdmin, money_display, money_in_text
+from wallet.admin.base import ReadOnlyAdmin, ledger_amount_display, money_in_text
 from wallet.exceptions import WalletError
 from wallet.models import (
     ActivityReport,
@@ -36,7 +36,7 @@ class ActivityReportAdmin(admin.ModelAdmin):
         return format_html(
             "{} ({})",
             obj.posting.transfer.description,
-            money_display(obj.posting.amount, obj.posting.currency, signed=True),
+            ledger_amount_display(obj.posting.amount, obj.posting.currency, signed=True),
         )
 
     def has_add_permission(self, request):
