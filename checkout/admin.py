@@ -1,10 +1,6 @@
-import uuid
-
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from catalog.admin_money import money_display
@@ -14,15 +10,12 @@ from checkout import (
     admin_payments,  # noqa: F401 (registers the card payments' and reloads' pages)
 )
 from checkout.admin_promotions import OrderPromotionsAdminMixin
+from checkout.admin_refunds import OrderRefundAdminMixin
 from checkout.exceptions import CheckoutError
-from checkout.forms import RefundForm, ShipForm
+from checkout.forms import ShipForm
 from checkout.models import Order, OrderLine, Refund, ShippingRate, VoidedAuthorization
-from checkout.services import order_deliver, order_refund, order_ship
-from checkout.services.giftcard_refunds import order_gift_cards_read
-from promotions.selectors import giftcard_bonus_withheld_estimate
+from checkout.services import order_deliver, order_ship
 from wallet.admin import ReadOnlyAdmin, ReadOnlyInline
-from wallet.admin.base import confirmation_stage
-from wallet.exceptions import WalletError
 
 
 def _money_fields(*names: str, currency_of=lambda obj: obj.currency):
@@ -67,7 +60,11 @@ class OrderLineInline(ReadOnlyInline):
 
 
 @_money_fields(
-    "from_balance", "from_card", "clawed_back", currency_of=lambda refund: refund.order.currency
+    "from_balance",
+    "from_card",
+    "from_coins",
+    "clawed_back",
+    currency_of=lambda refund: refund.order.currency,
 )
 class RefundInline(ReadOnlyInline):
     model = Refund
@@ -75,6 +72,7 @@ class RefundInline(ReadOnlyInline):
         "created_at",
         "from_balance_money",
         "from_card_money",
+        "from_coins_money",
         "units",
         "clawed_back_money",
         "card_destination",
@@ -101,9 +99,11 @@ class VoidedAuthorizationInline(ReadOnlyInline):
     "card_charged",
     "balance_refunded",
     "card_refunded",
+    "coins_applied",
+    "coins_refunded",
     "shipping",
 )
-class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
+class OrderAdmin(OrderRefundAdminMixin, OrderPromotionsAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "user",
@@ -132,7 +132,10 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
         "card_charged_money",
         "balance_refunded_money",
         "card_refunded_money",
+        "coins_applied_money",
+        "coins_refunded_money",
         "balance_transfer",
+        "coins_transfer",
         "balance_return_transfer",
         "created_at",
         # Shipping as placed, and its progress (docs/interface.md §10).
@@ -198,88 +201,6 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def refund_view(self, request, order_id):
-        """Refund in full or in part, per source (balance part, card part), in two steps as
-        the balance adjustment: the form, then a page that states the refund in money
-        ("Refund $5.00 of the balance part … of order CP-…?") with Confirm and Back; only the
-        confirmed POST calls `order_refund`. Every field and the idempotency key ride along
-        both steps as hidden inputs, so a replayed confirm lands on the same refund."""
-        if not request.user.has_perm("checkout.refund_order"):
-            raise PermissionDenied
-        order = get_object_or_404(Order, pk=order_id)
-        left_balance = order.balance_applied - order.balance_refunded
-        left_card = order.card_left
-        limits = {"currency": order.currency, "left_balance": left_balance, "left_card": left_card}
-        reserved = order_gift_cards_read(order=order).reserved
-        if request.method == "POST":
-            if "confirm" in request.POST:
-                # The service checks what is left, under the order's lock: a replayed confirm
-                # of a refund that took all that was left must land on that refund, not on
-                # "more than is left".
-                limits |= {"left_balance": None, "left_card": None}
-            form = RefundForm(request.POST, **limits)
-        else:
-            form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex}, **limits)
-        stage = confirmation_stage(request, form)
-        if stage == "post":
-            done = self._refund_post(request, order, form)
-            if done is not None:
-                return done
-        confirming = stage == "confirm"
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Refund order {order.number}",
-            "order": order,
-            "form": form,
-            "confirming": confirming,
-            "left_balance": money_display(left_balance, order.currency),
-            "left_card": money_display(left_card, order.currency),
-            # The card part its gift cards still standing paid: only their lines (or the
-            # refund of everything left) give it back (checkout/services/giftcard_refunds.py).
-            "gift_cards_part": money_display(reserved, order.currency) if reserved else "",
-            "opts": self.model._meta,
-        }
-        if confirming:
-            context |= {
-                "title": f"Confirm the refund of order {order.number}",
-                "question": _refund_question(order, form.amounts, form.cleaned_data),
-            }
-        return TemplateResponse(request, "admin/checkout/order/refund.html", context)
-
-    def _refund_post(self, request, order, form):
-        """The confirmed refund through `order_refund`: a redirect to the order with the
-        amounts and what is left, or None with the refusal on the form."""
-        data = form.cleaned_data
-        try:
-            refund = order_refund(
-                order_id=order.pk,
-                from_balance=form.amounts["from_balance"],
-                from_card=form.amounts["from_card"],
-                card_to_balance=data["card_to_balance"],
-                reason=data["reason"],
-                idempotency_key=f"admin-refund:{data['idempotency_key']}",
-                by=request.user,
-            )
-        except (CheckoutError, WalletError) as error:
-            # A refusal is the staff member's to read, on the page they are on.
-            form.add_error(None, f"Refused: {error}")
-            messages.error(request, f"Refund of order {order.number} refused: {error}")
-            return None
-        order.refresh_from_db()
-        parts = _refund_parts(
-            order,
-            {"from_balance": refund.from_balance, "from_card": refund.from_card},
-            card_to_balance=refund.card_destination == Refund.Destination.BALANCE,
-        )
-        left_balance = money_display(order.balance_applied - order.balance_refunded, order.currency)
-        left_card = money_display(order.card_left, order.currency)
-        messages.success(
-            request,
-            f"Refund of order {order.number} posted: {parts}. Left to refund: {left_balance}"
-            f" of the balance part, {left_card} of the card part.",
-        )
-        return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
-
     def render_change_form(self, request, context, *args, **kwargs):
         context["ship_form"] = ShipForm()
         return super().render_change_form(request, context, *args, **kwargs)
@@ -315,40 +236,10 @@ class OrderAdmin(OrderPromotionsAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:checkout_order_change", args=[order.pk]))
 
 
-def _refund_parts(order, amounts: dict[str, int], *, card_to_balance: bool) -> str:
-    """ "$5.00 of the balance part (to the balance) and $7.00 of the card part (to the
-    card)", naming only the parts that move, for the confirmation and the message."""
-    parts = []
-    if amounts["from_balance"]:
-        money = money_display(amounts["from_balance"], order.currency)
-        parts.append(f"{money} of the balance part (to the balance)")
-    if amounts["from_card"]:
-        money = money_display(amounts["from_card"], order.currency)
-        where = "the balance" if card_to_balance else "the card"
-        parts.append(f"{money} of the card part (to {where})")
-    return " and ".join(parts)
-
-
-def _refund_question(order, amounts: dict[str, int], data: dict) -> str:
-    """The confirmation's question: what moves where, from which order, and why."""
-    parts = _refund_parts(order, amounts, card_to_balance=data["card_to_balance"])
-    gifts = order_gift_cards_read(order=order)
-    withheld = 0
-    if gifts.standing and amounts["from_card"] >= order.card_left:  # everything left
-        withheld = giftcard_bonus_withheld_estimate(
-            order_number=order.number, gift_card_total_left=0
-        )
-    kept = (
-        f" ({money_display(withheld, order.currency)} of it kept back: the gift card bonus "
-        "credit the shopper already spent)"
-        if withheld
-        else ""
-    )
-    return f"Refund {parts}{kept} of order {order.number}? Reason: {data['reason']}"
-
-
 @admin.register(Refund)
-@_money_fields("from_balance", "from_card", currency_of=lambda refund: refund.order.currency)
+@_money_fields(
+    "from_balance", "from_card", "from_coins", currency_of=lambda refund: refund.order.currency
+)
 class RefundAdmin(ReadOnlyAdmin):
     """Every refund; a card refund the provider failed is listed as needing attention."""
 
@@ -356,6 +247,7 @@ class RefundAdmin(ReadOnlyAdmin):
         "__str__",
         "from_balance_money",
         "from_card_money",
+        "from_coins_money",
         "card_destination",
         "card_status",
         "created_by",

@@ -1,6 +1,9 @@
-"""Forms of the checkout admin that are not the shop's own pages: the refund of units."""
+"""Forms of the checkout admin that are not the shop's own pages: the refunds by amounts and
+of units."""
 
 from django import forms
+
+from catalog.money import MoneyError, parse_amount
 
 
 class RefundUnitsForm(forms.Form):
@@ -42,4 +45,59 @@ class RefundUnitsForm(forms.Form):
         }
         if not self.errors and not self.units:
             raise forms.ValidationError("Refused: Say how many units of which line come back.")
+        return data
+
+
+class OrderRefundForm(forms.Form):
+    """Staff refund by amounts (admin): in the order's currency, per source (the balance part,
+    the card part, the coins part); `clean` turns them into minor units (`amounts`) and
+    refuses what the refund service would refuse anyway (not an amount, nothing to refund and,
+    when the `left` figures are given, more than is left), so the confirmation step only
+    states a refund that can be posted. The coins part is asked only of an order coins paid."""
+
+    SOURCES = (("from_balance", "balance"), ("from_card", "card"), ("from_coins", "coins part"))
+
+    from_balance = forms.CharField(max_length=20, required=False, label="From the balance part")
+    from_card = forms.CharField(max_length=20, required=False, label="From the card part")
+    from_coins = forms.CharField(
+        max_length=20, required=False, label="From the coins part (goes back as coins)"
+    )
+    card_to_balance = forms.BooleanField(
+        required=False, label="Refund the card part to the wallet balance instead of the card"
+    )
+    reason = forms.CharField(max_length=200)
+    # "admin-refund:" + 32 hex digits fits the 64 characters of `Refund.idempotency_key`.
+    idempotency_key = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$", max_length=32, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, currency: str, left: dict[str, int | None], coins: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.left = left
+        self.amounts: dict[str, int] = {}
+        if not coins:
+            del self.fields["from_coins"]
+
+    def clean(self):
+        data = super().clean()
+        names = [name for name, _ in self.SOURCES if name in self.fields]
+        try:
+            amounts = {
+                name: parse_amount(text, currency=self.currency) if text.strip() else 0
+                for name in names
+                if (text := data.get(name)) is not None
+            }
+        except MoneyError as error:
+            raise forms.ValidationError(f"Refused: {error}") from error
+        if len(amounts) < len(names):
+            return data  # a field error already says what is wrong
+        amounts.setdefault("from_coins", 0)
+        if sum(amounts.values()) == 0:
+            raise forms.ValidationError("Refused: Refund a positive amount.")
+        for name, where in self.SOURCES:
+            if self.left.get(name) is not None and amounts[name] > self.left[name]:
+                to = "of the coins part" if name == "from_coins" else f"to the {where}"
+                raise forms.ValidationError(f"Refused: That is more than is left to refund {to}.")
+        self.amounts = amounts
         return data

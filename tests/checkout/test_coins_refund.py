@@ -4,6 +4,7 @@ a refunded coin pack takes its coins back, or is refused when the shopper spent 
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import Client
 
 from catalog.models import Product
 from checkout.exceptions import RefundRefused
@@ -11,6 +12,7 @@ from checkout.models import Order, Refund
 from checkout.services import order_cancel, order_refund, order_refund_units
 from checkout.services.refund_units import order_refund_units_preview
 from tests.accounts.factories import UserFactory
+from tests.accounts.two_factor import login_staff
 from tests.checkout.factories import CategoryFactory, ProductFactory
 from tests.checkout.shopping import APPROVED, balance, fund, new_key, order_make, shop_state
 from tests.wallet.units_given import coins_give
@@ -23,7 +25,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def refunder(db):
     staff = UserFactory(is_staff=True)
-    staff.user_permissions.add(Permission.objects.get(codename="refund_order"))
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["refund_order", "view_order"])
+    )
     return staff
 
 
@@ -288,3 +292,60 @@ def test_cancelling_an_order_with_a_pack_takes_its_coins_back(user, pack, refund
     assert coins(user) == 0
     order.refresh_from_db()
     assert (order.status, order.card_refunded) == (Order.Status.CANCELLED, order.card_charged)
+
+
+# --- the admin's refund form ----------------------------------------------------------------
+
+
+def test_the_admin_refund_form_refunds_the_coins_part(user, app, refunder, paid):
+    coins_give(user, 1000)
+    order = paid(user, (app, 1))
+    client = login_staff(Client(), refunder)
+    url = f"/admin/checkout/order/{order.pk}/refund/"
+
+    form = client.get(url).content.decode()
+    assert 'name="from_coins"' in form
+    assert "$9.99</strong> of the part paid by coins" in form
+    data = {
+        "from_balance": "",
+        "from_card": "",
+        "from_coins": "4.00",
+        "reason": "Did not start",
+        "idempotency_key": new_key(),
+    }
+    confirm = client.post(url, data).content.decode()
+    assert "Refund $4.00 of the coins part (back as coins) of order" in confirm
+    assert coins(user) == 1  # nothing posted before the confirmation
+
+    response = client.post(url, data | {"confirm": "Confirm"}, follow=True)
+
+    assert (
+        f"Refund of order {order.number} posted: $4.00 of the coins part (back as coins). "
+        "Left to refund: $0.00 of the balance part, $0.00 of the card part, $5.99 of the "
+        "coins part."
+    ) in response.content.decode()
+    assert coins(user) == 401
+    assert Refund.objects.get().from_coins == 400
+
+
+def test_the_admin_refuses_more_coins_than_are_left_and_writes_nothing(user, app, refunder, paid):
+    coins_give(user, 1000)
+    order = paid(user, (app, 1))
+    client = login_staff(Client(), refunder)
+    before = shop_state()
+
+    response = client.post(
+        f"/admin/checkout/order/{order.pk}/refund/",
+        {"from_coins": "10.00", "reason": "x", "idempotency_key": new_key()},
+    )
+
+    assert "That is more than is left to refund of the coins part." in response.content.decode()
+    assert shop_state() == before
+
+
+def test_the_admin_form_asks_no_coins_of_an_order_coins_did_not_pay(user, app, refunder, paid):
+    order = paid(user, (app, 1), card=APPROVED)
+
+    form = login_staff(Client(), refunder).get(f"/admin/checkout/order/{order.pk}/refund/")
+
+    assert 'name="from_coins"' not in form.content.decode()
