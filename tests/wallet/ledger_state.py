@@ -2,7 +2,17 @@
 
 from dataclasses import dataclass
 
-from wallet.models import Account, ActivityReport, GiftCard, GiftCardBatch, Posting, Transfer
+from wallet.models import (
+    Account,
+    ActivityReport,
+    CreditLot,
+    GiftCard,
+    GiftCardBatch,
+    PointsEarning,
+    PointsShortfall,
+    Posting,
+    Transfer,
+)
 
 
 @dataclass(frozen=True)
@@ -13,10 +23,16 @@ class LedgerState:
     cards: dict[int, tuple]
     batches: dict[int, str]
     reports: int
+    # Reward points: each earning (points, reversed, released_at), each shortfall (points,
+    # settled); and the credit lots (remaining) a conversion of points would add.
+    earnings: dict[int, tuple]
+    shortfalls: dict[int, tuple]
+    lots: dict[int, int]
 
 
 def ledger_state() -> LedgerState:
-    """Every count, balance and gift card state a wallet write could change."""
+    """Every count, balance, gift card, points and credit lot state a wallet write could
+    change."""
     return LedgerState(
         transfers=Transfer.objects.count(),
         postings=Posting.objects.count(),
@@ -29,4 +45,14 @@ def ledger_state() -> LedgerState:
         },
         batches=dict(GiftCardBatch.objects.values_list("pk", "status")),
         reports=ActivityReport.objects.count(),
+        earnings={
+            pk: rest
+            for pk, *rest in PointsEarning.objects.values_list(
+                "pk", "points", "reversed", "released_at"
+            )
+        },
+        shortfalls={
+            pk: rest for pk, *rest in PointsShortfall.objects.values_list("pk", "points", "settled")
+        },
+        lots=dict(CreditLot.objects.values_list("pk", "remaining")),
     )

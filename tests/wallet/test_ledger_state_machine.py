@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 
 from catalog.models import Region
 from tests.accounts.factories import UserFactory
+from tests.wallet.units_machine import PointsCoinsMachine
 from wallet.codes import ALPHABET, check_symbol, code_display
 from wallet.exceptions import CodeRefused, IdempotencyConflict, InsufficientFunds
 from wallet.models import Account, GiftCard
@@ -245,6 +246,23 @@ def test_ledger_state_machine():
         LedgerMachine,
         settings=settings(
             max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+@pytest.mark.django_db
+def test_points_and_coins_state_machine():
+    """Reward points and coins on the same ledger (tests/wallet/units_machine.py): every unit
+    account stays at or above zero, the pending points are what the unreleased earnings keep,
+    the model's balances are the ledger's, and the ledger reconciles, after every step."""
+    run_state_machine_as_test(
+        PointsCoinsMachine,
+        settings=settings(
+            max_examples=25,
             stateful_step_count=25,
             deadline=None,
             database=None,
