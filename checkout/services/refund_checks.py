@@ -1,5 +1,6 @@
-"""Refunds' shared checks: the order locked and whether it may be refunded now, and whether
-a refund leaves nothing paid (checkout/services/refunds.py, refund_units.py)."""
+"""Refunds' shared checks (checkout/services/refunds.py, refund_units.py): the order locked
+and whether it may be refunded now, whether a refund leaves nothing paid, and the answer to a
+replayed refund or cancellation key (the first refund, or a conflict)."""
 
 from checkout.exceptions import RefundRefused
 from checkout.locks import order_qs_select_for_update
@@ -65,6 +66,7 @@ def refund_amounts_replay(
 
 
 def refund_cancel_replay(existing: Refund, *, order_id: int) -> Refund:
+    """The cancellation of a key, if it cancelled this order; else a conflict."""
     if existing.order_id != order_id or existing.order.status != Order.Status.CANCELLED:
         raise RefundRefused(
             "This form was already used for another refund. Open the order again.",

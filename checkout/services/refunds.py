@@ -219,7 +219,8 @@ def refund_record(
             units = dict(packs[1])
     if covered:
         gift_lines_mark_refunded(gifts)
-        units = units or {str(gift.line_id): 1 for gift in covered}
+        # With the coin packs an amount refund covers, if any (named just above).
+        units = {**{str(gift.line_id): 1 for gift in covered}, **(units or {})}
     if (
         refund_fully_refunded(order, adding=from_balance + from_card + from_coins)
         and settings.PROMOTION_RELEASE_ON_REFUND

@@ -8,12 +8,13 @@ from django.test import Client
 
 from catalog.models import Product
 from checkout.exceptions import RefundRefused
-from checkout.models import Order, Refund
+from checkout.models import Order, OrderGiftCard, Refund
 from checkout.services import order_cancel, order_refund, order_refund_units
 from checkout.services.refund_units import order_refund_units_preview
 from tests.accounts.factories import UserFactory
 from tests.accounts.two_factor import login_staff
 from tests.checkout.factories import CategoryFactory, ProductFactory
+from tests.checkout.giftcard_buying import giftcard_fields, giftcard_order_make
 from tests.checkout.shopping import APPROVED, balance, fund, new_key, order_make, shop_state
 from tests.wallet.units_given import coins_give
 from wallet.models import Transfer
@@ -349,3 +350,18 @@ def test_the_admin_form_asks_no_coins_of_an_order_coins_did_not_pay(user, app, r
     form = login_staff(Client(), refunder).get(f"/admin/checkout/order/{order.pk}/refund/")
 
     assert 'name="from_coins"' not in form.content.decode()
+
+
+def test_everything_left_of_an_order_with_a_gift_card_and_a_pack_refunds_both(user, pack, refunder):
+    order = giftcard_order_make(user, giftcard_fields(amount=2500), lines=[(pack, 1)])
+    assert order.card_charged == 2500 + 475
+    assert coins(user) == 500
+
+    everything = refund(order, refunder, card_part=order.card_left)
+
+    gift_line = order.lines.exclude(product=pack).get()
+    pack_line = order.lines.get(product=pack)
+    assert everything.units == {str(gift_line.pk): 1, str(pack_line.pk): 1}
+    assert everything.from_card == 2975
+    assert coins(user) == 0
+    assert OrderGiftCard.objects.get(order=order).status == OrderGiftCard.Status.REFUNDED
