@@ -7,6 +7,7 @@
     (e) points_release run by 20 threads at once               → each earning released once
     (f) a refund's reversal racing conversions                 → never negative, shortfall exact
     (g) a release racing a reversal that makes a shortfall     → settled as in a serial order
+    (h) refunds of an order racing its own release             → the same points either way
 
 The points and coins live on their own ledger accounts (units PTS / CNS), locked by
 transfer_create like money: these tests prove the bounds hold with 20 tabs at once.
@@ -388,4 +389,43 @@ def test_a_release_waiting_on_a_reversal_settles_the_shortfall_it_made():
         f"release waited on the refund: {release_waits.is_set()}; {result}"
     )
     assert PointsEarning.objects.get(pk=due.pk).released_at == now
+    assert_ledger_clean()
+
+
+# (h) refunds of an order racing its own release ----------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_refunds_racing_the_release_of_their_order_end_the_same_either_way(round_):
+    """An order's 1,000 pending points are due; 10 runs of points_release and 10 refunds
+    bringing its points to 300 at once. Reversed while pending (then 300 released) or
+    released (then 700 taken from the available points): 300 available, nothing owed."""
+    now = timezone.now()
+    user = UserFactory(region_id="US")
+    earning = points_earn(
+        user, 1000, delivered_at=now - datetime.timedelta(days=POINTS_PENDING_DAYS, minutes=1)
+    )
+    unit_account_get_or_create(user=user, kind=Account.Kind.CUSTOMER_POINTS)
+    releases = [functools.partial(points_release, now=now)] * 10
+    refunds = [
+        functools.partial(
+            points_order_settle,
+            user=own_copy(user),
+            reference=earning.reference,
+            currency="USD",
+            paid=paid_for(300, "USD"),
+        )
+        for _ in range(10)
+    ]
+
+    outcomes = run_together(releases + refunds)
+
+    results, _ = split(outcomes)
+    assert sum(r.earnings for r in results[:10]) == 1
+    assert sum(r.points for r in results[:10]) in (300, 1000)  # after or before the refund
+    assert unit_balances(user) == UnitBalances(available=300, pending=0, owed=0, coins=0)
+    earning.refresh_from_db()
+    assert (earning.kept, earning.released_at) == (300, now)
+    assert Transfer.objects.filter(kind=Transfer.Kind.POINTS_REVERSAL).count() == 1
+    assert all(after >= 0 for after in postings_after(user, Account.Kind.CUSTOMER_POINTS))
     assert_ledger_clean()
