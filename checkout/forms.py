@@ -31,6 +31,10 @@ class UseBalanceForm(forms.Form):
     use_balance = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
 
 
+class UseCoinsForm(forms.Form):
+    use_coins = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
+
+
 class PlaceOrderForm(forms.Form):
     idempotency_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", max_length=32)
     card_number = forms.CharField(max_length=30, required=False)

@@ -7,17 +7,25 @@
                                                      docs/promotions.md; never above
                                                      subtotal + shipping)
     total      = subtotal + shipping - discount
-    balance    = credit + money when the shopper keeps "use my balance" on:
+    coins      = what the shopper's coins pay when "use my coins" is on (the default): only
+                 digital lines, each at most its total after its discounts, line by line in
+                 the cart's order, whole coins only (wallet.units.coins_for_value)
+    balance    = credit + money when the shopper keeps "use my balance" on, of what is left:
                  credit = what the promotional credit lots may pay (soonest-expiring first, a
                           lot restricted to categories only up to those lines' discounted
-                          totals, shipping only by unrestricted lots: wallet.credit.credit_plan)
-                 money  = min(gift card money, total - credit)
-    amount due = total - balance                    (charged to the card)
+                          totals less what coins paid of them, shipping only by unrestricted
+                          lots: wallet.credit.credit_plan)
+                 money  = min(gift card money, total - card-only lines - coins - credit)
+    amount due = total - balance - coins            (charged to the card)
 
 Gift cards bought (`PricedGiftCard`, docs/interface.md §12) are in the subtotal and the total,
 but nothing else looks at them: they are never discounted, they count for no free-shipping
 threshold, and the balance (credit or money) never pays them: the card does. So the balance
 part is at most `total - gift_card_total`, and the amount due always includes the gift cards.
+
+Coin packs (`PricedLine.coin_pack`, docs/points.md) are money instruments like gift cards:
+card only (never the balance, credit or coins), never discounted (the promotions engine never
+sees them) and counted for no free-shipping threshold; they ship nothing.
 
 Standard shipping's free-from threshold compares the items' subtotal *before* promotions (a
 discount never costs the shopper their free shipping): the engine prices it
@@ -31,8 +39,10 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from checkout.pricing_coins import balance_payable_by_category, coins_allocate, coins_may_pay
 from promotions.engine import AppliedPromotion, Evaluation, Refusal
 from wallet.credit import credit_plan
+from wallet.units import coins_for_value, coins_value
 
 
 @dataclass(frozen=True)
@@ -47,10 +57,18 @@ class PricedLine:
     # A gift card product as a plain line: never bought this way (unit_price None), since a
     # gift card needs its recipient (`PricedGiftCard`); the cart says so.
     is_gift_card: bool = False
+    # A coin pack (paid by card only, module doc) and the coins one pack gives, bonus included.
+    coin_pack: bool = False
+    pack_coins: int = 0
 
     @property
     def total(self) -> int:
         return (self.unit_price or 0) * self.quantity
+
+    @property
+    def ships(self) -> bool:
+        """Whether the line is sent by post: neither a digital item nor a coin pack."""
+        return not self.digital and not self.coin_pack
 
 
 @dataclass(frozen=True)
@@ -144,10 +162,38 @@ class Quote:
     credit_applied: int = 0
     # Gift cards bought: in `subtotal` and `total`, never in `balance_applied` (module doc).
     gift_cards: list[PricedGiftCard] = field(default_factory=list)
+    # The shopper's coins (a count) and what they are worth in `currency` (minor units).
+    coins_balance: int = 0
+    coins_available: int = 0
+    use_coins: bool = True
+    # What coins pay (minor units), the coins that takes, and each digital line's part of it
+    # (product id -> minor units; only lines coins pay), in the cart's order.
+    coins_applied: int = 0
+    coins_spent: int = 0
+    line_coins: dict[int, int] = field(default_factory=dict)
 
     @property
     def gift_card_total(self) -> int:
         return sum(card.amount for card in self.gift_cards)
+
+    @property
+    def coin_packs(self) -> list[PricedLine]:
+        return [line for line in self.lines if line.coin_pack]
+
+    @property
+    def coin_pack_total(self) -> int:
+        return sum(line.total for line in self.coin_packs)
+
+    @property
+    def card_only_total(self) -> int:
+        """What only the card pays: the gift cards and the coin packs."""
+        return self.gift_card_total + self.coin_pack_total
+
+    @property
+    def coins_shown(self) -> bool:
+        """Whether the page shows the coins part: the shopper has coins, or coins could pay
+        a line of the cart."""
+        return self.coins_balance > 0 or any(coins_may_pay(line) for line in self.lines)
 
     @property
     def items_subtotal(self) -> int:
@@ -179,7 +225,7 @@ class Quote:
 
     @property
     def needs_shipping(self) -> bool:
-        return any(not line.digital for line in self.lines)
+        return any(line.ships for line in self.lines)
 
     @property
     def shipping(self) -> int:
@@ -211,24 +257,29 @@ def quote_build(
     credit_lots: Sequence = (),
     money: int | None = None,
     gift_cards: Sequence[PricedGiftCard] = (),
+    coins: int = 0,
+    use_coins: bool = True,
 ) -> Quote:
-    """Price `lines` and split the total between the balance and the card (see the module).
-    `rates` are the region's shipping rates; a cart with a physical line ships by
+    """Price `lines` and split the total between coins, the balance and the card (see the
+    module). `rates` are the region's shipping rates; a cart with a physical line ships by
     `shipping_method` (the first rate when that method is not offered).
 
     `evaluation` is the promotions engine's answer for these lines and that method: its
     discount is the quote's, and its `shipping` the chosen method's price. `credit_lots`
     (`wallet.selectors.CreditLotView`) and `money` split `balance` (their total) into
     promotional credit and gift card money; without them the whole balance is money.
-    `gift_cards` are added to the subtotal and paid by card only (module doc)."""
+    `gift_cards` are added to the subtotal and paid by card only (module doc). `coins` is the
+    shopper's coin count; with `use_coins` they pay the digital lines first."""
     items = sum(line.total for line in lines)
+    # What promotions and the free-shipping threshold look at: not the coin packs.
+    goods = sum(line.total for line in lines if not line.coin_pack)
     gift_card_total = sum(card.amount for card in gift_cards)
     subtotal = items + gift_card_total
     options = []
-    if any(not line.digital for line in lines):
+    if any(line.ships for line in lines):
         # Free-from is judged on the items before promotions (docs/promotions.md): a discount
-        # never costs the shopper their free shipping. Gift cards bought do not count.
-        options = [shipping_line_build(rate=rate, subtotal=items) for rate in rates]
+        # never costs the shopper their free shipping. Gift cards and coin packs do not count.
+        options = [shipping_line_build(rate=rate, subtotal=goods) for rate in rates]
     chosen = next((o for o in options if o.method == shipping_method), None)
     chosen = chosen or (options[0] if options else None)
     if evaluation is not None and chosen is not None and chosen.amount != evaluation.shipping:
@@ -236,18 +287,34 @@ def quote_build(
         chosen = replace(chosen, amount=evaluation.shipping)
         options = [chosen if o.method == chosen.method else o for o in options]
     shipping = chosen.amount if chosen else 0
-    # A discount never reaches the gift cards: at most the other lines and shipping.
+    # A discount never reaches the gift cards or coin packs: at most the goods and shipping.
     if evaluation is not None:
-        discount = min(evaluation.discount, items + shipping)
+        discount = min(evaluation.discount, goods + shipping)
     else:
-        discount = min(sum(d.amount for d in discounts), items + shipping)
+        discount = min(sum(d.amount for d in discounts), goods + shipping)
     total = subtotal + shipping - discount
-    # What the balance may pay: everything but the gift cards (the card pays those).
-    payable_by_balance = total - gift_card_total
+    card_only = gift_card_total + (items - goods)
+    # Coins first, on the digital lines; never more than what is not card-only.
+    line_coins = {}
+    if use_coins and coins > 0:
+        line_coins = coins_allocate(
+            lines=lines,
+            allocations=evaluation.unit_allocations if evaluation else {},
+            coins=coins,
+            currency=currency,
+            limit=total - card_only,
+        )
+    coins_applied = sum(line_coins.values())
+    # What the balance may pay: everything but the card-only lines and what coins pay.
+    payable_by_balance = total - card_only - coins_applied
     credit_applied, balance_applied = 0, 0
     if use_balance and payable_by_balance > 0:
         if credit_lots:
-            payable = _payable_by_category(lines, evaluation, shipping)
+            payable = balance_payable_by_category(
+                lines=lines,
+                payable=_payable_by_category(lines, evaluation, shipping),
+                line_coins=line_coins,
+            )
             credit_applied = credit_plan(
                 lots=credit_lots, amount=payable_by_balance, payable_by_category=payable
             ).credit
@@ -262,13 +329,19 @@ def quote_build(
         balance_available=balance,
         use_balance=use_balance,
         balance_applied=balance_applied,
-        amount_due=total - balance_applied,
+        amount_due=total - balance_applied - coins_applied,
         discounts=list(discounts),
         shipping_line=chosen,
         shipping_options=options,
         evaluation=evaluation,
         credit_applied=credit_applied,
         gift_cards=list(gift_cards),
+        coins_balance=max(coins, 0),
+        coins_available=coins_value(coins=max(coins, 0), currency=currency),
+        use_coins=use_coins,
+        coins_applied=coins_applied,
+        coins_spent=coins_for_value(value=coins_applied, currency=currency),
+        line_coins=line_coins,
     )
 
 

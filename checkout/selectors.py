@@ -15,9 +15,11 @@ from promotions.engine import LineInput, ShippingInput, promotions_evaluate
 from promotions.models import PromotionRedemption
 from promotions.selectors import entered_codes_lookup, promotion_specs_get, shopper_input_get
 from wallet.selectors import wallet_balance_get
+from wallet.unit_selectors import coins_balance_get
 
 SESSION_CART = "cart"  # visitor's cart: {product slug: quantity}
 SESSION_USE_BALANCE = "checkout_use_balance"
+SESSION_USE_COINS = "checkout_use_coins"  # coins pay the digital items first (default on)
 SESSION_SHIPPING = "checkout_shipping"  # "standard" / "express"
 SESSION_ADDRESS = "checkout_address"  # the id of the saved address chosen at checkout
 # The promotional codes entered at checkout, canonical ("WELCOME10"), in the order entered.
@@ -53,6 +55,8 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
                 digital=row.product.kind == Product.Kind.DIGITAL,
                 category_id=row.product.category_id,
                 is_gift_card=row.product.kind == Product.Kind.GIFT_CARD,
+                coin_pack=row.product.kind == Product.Kind.COIN_PACK,
+                pack_coins=row.product.pack_coins,
             )
             for row in rows
         ]
@@ -67,6 +71,8 @@ def cart_lines_get(*, user, session, region_code: str) -> list[PricedLine]:
             unit_price=products[slug].price,
             digital=products[slug].kind == Product.Kind.DIGITAL,
             category_id=products[slug].category_id,
+            coin_pack=products[slug].kind == Product.Kind.COIN_PACK,
+            pack_coins=products[slug].pack_coins,
         )
         for slug, quantity in wanted.items()
         if slug in products
@@ -121,20 +127,24 @@ def checkout_promo_codes(session) -> list[str]:
 
 def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> Quote:
     """What the signed-in shopper would pay now: lines, shipping, the promotions that apply
-    (the entered codes' and the automatic ones, chosen by the engine), the balance part
-    (promotional credit first, then gift card money) and the card part, which always pays
-    the gift cards bought (checkout/pricing.py).
+    (the entered codes' and the automatic ones, chosen by the engine), the coins part (their
+    coins on the digital lines, unless switched off), the balance part (promotional credit
+    first, then gift card money) and the card part, which always pays the gift cards and coin
+    packs bought (checkout/pricing.py).
 
     `codes` are the promotional codes to price (default: the ones entered at checkout); the
     code box prices a new code with them before keeping it. Queries, however many lines,
-    gift cards and codes: lines, gift cards, rates, balance, earlier orders, the promotion
-    look-ups (promotions.selectors), none of the promotion ones for an empty cart."""
+    gift cards and codes: lines, gift cards, rates, balance, coins, earlier orders, the
+    promotion look-ups (promotions.selectors), none of the promotion ones for an empty
+    cart."""
     region = user.region
     lines = cart_lines_get(user=user, session=session, region_code=region.code)
     gift_cards = cart_gift_cards_get(user=user)
     rates = shipping_rates_get(region_code=region.code) if lines else []
     balance = wallet_balance_get(user=user)
     use_balance = session.get(SESSION_USE_BALANCE, True)
+    coins = coins_balance_get(user=user)
+    use_coins = session.get(SESSION_USE_COINS, True)
     method = session.get(SESSION_SHIPPING, Order.ShippingMethod.STANDARD)
     evaluation = None
     if lines or gift_cards:
@@ -157,13 +167,15 @@ def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> 
         credit_lots=balance.lots,
         money=balance.money,
         gift_cards=gift_cards,
+        coins=coins,
+        use_coins=use_coins,
     )
 
 
 def _rate_chosen(lines: Sequence[PricedLine], rates: Sequence[Rate], method: str) -> Rate | None:
     """The rate `quote_build` charges: the chosen method's, else the first; None when nothing
     ships."""
-    if all(line.digital for line in lines) or not rates:
+    if not any(line.ships for line in lines) or not rates:
         return None
     return next((rate for rate in rates if rate.method == method), rates[0])
 
@@ -185,8 +197,9 @@ def checkout_promotions_evaluate(
     """The promotions engine's answer for this cart, shopper and entered `codes`
     (promotions.engine.Evaluation). Lines not sold in the region are left out: they cannot
     be bought, so nothing is discounted on them. Gift cards bought are never among `lines`
-    (never discounted, no minimum counts them); `gift_card_total` (minor units) is what the
-    gift card bonus offer looks at."""
+    (never discounted, no minimum counts them), nor are coin packs (paid by card only, like
+    gift cards); `gift_card_total` (minor units) is what the gift card bonus offer looks
+    at."""
     region = user.region
     entered = entered_codes_lookup(codes=codes) if codes else []
     specs = promotion_specs_get(
@@ -208,7 +221,7 @@ def checkout_promotions_evaluate(
                 unit_price=line.unit_price,
             )
             for line in lines
-            if line.unit_price is not None
+            if line.unit_price is not None and not line.coin_pack
         ],
         shipping=(
             ShippingInput(method=rate.method, amount=rate.amount, free_from=rate.free_from)

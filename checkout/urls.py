@@ -3,6 +3,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from checkout import coin_views, giftcard_views, order_views, print_views, reload_views, views
+from checkout.checkout_coins_views import CheckoutCoinsView
 
 
 class OrderNumberConverter:
@@ -42,6 +43,7 @@ urlpatterns = [
         name="code_remove",
     ),
     path("checkout/balance/", views.CheckoutBalanceView.as_view(), name="balance"),
+    path("checkout/coins/", CheckoutCoinsView.as_view(), name="coins_switch"),
     path("checkout/address/", views.CheckoutAddressView.as_view(), name="address"),
     path("checkout/shipping/", views.CheckoutShippingView.as_view(), name="shipping"),
     path(

@@ -2,10 +2,11 @@
 the provider fails.
 
 A failed capture marks the payment `failed` and the order `payment_failed`, gives the balance
-part back through the ledger (promotional credit to its lots with their old expiry), gives the
-promotions' uses back, puts the items back in the cart and releases the hold. Released
-holds are recorded in the database (`VoidedAuthorization`), never only in the cache. No call to
-the provider is made while a row lock is held: captures and voids run after commit.
+part back through the ledger (promotional credit to its lots with their old expiry) and the
+coins part to the shopper's coins, gives the promotions' uses back, puts the items back in the
+cart and releases the hold. Released holds are recorded in the database
+(`VoidedAuthorization`), never only in the cache. No call to the provider is made while a row
+lock is held: captures and voids run after commit.
 """
 
 import logging
@@ -18,10 +19,12 @@ from checkout.models import MAX_QUANTITY, Cart, CartLine, Order, Payment, Voided
 from checkout.payments import Authorization, payment_provider_get
 from checkout.services.cart import cart_gift_cards_restore
 from checkout.services.giftcard_orders import order_gift_cards_cancel
+from checkout.services.order_coins import order_coins_payment_failed
 from checkout.services.paid import order_paid
 from promotions.services import promotion_redemptions_release
 from wallet.models import AuditEntry, Transfer
 from wallet.services import audit_record, wallet_spend_return
+from wallet.units import coins_for_value, format_coins
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +110,13 @@ def payment_capture(*, order_id: int, authorization: Authorization) -> None:
 def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
     """Undo an order whose card capture failed: the payment `failed`, the order
     `payment_failed`, its balance part back to the balance (one transfer from the purchases
-    account, keyed per order, so exactly once however often this runs), its items back in the
-    cart, and after commit the hold released and recorded.
+    account, keyed per order, so exactly once however often this runs), its coins back to the
+    shopper's coins (keyed per order too), its items back in the cart, and after commit the
+    hold released and recorded.
 
     Locks the order, then the cart, then promotion usage (its uses given back), then (in the
-    ledger) credit lots and the wallet accounts: the global lock order of docs/ledger.md.
+    ledger) credit lots, the wallet accounts and the coins account: the global lock order of
+    docs/ledger.md.
     Idempotent: an order already failed, or a payment already captured, is left as it is.
     """
     with transaction.atomic():
@@ -148,6 +153,8 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
                 reference=f"order:{order.number}",
                 kind=Transfer.Kind.REVERSAL,
             ).transfer
+        # The coins part after the money accounts (as `order_place` spent it).
+        order_coins_payment_failed(order=order)
         order.status = Order.Status.PAYMENT_FAILED
         order.balance_return_transfer = transfer
         order.save(update_fields=["status", "balance_return_transfer"])
@@ -159,7 +166,7 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
             target=f"order {order.number}",
             detail="card capture failed; "
             f"{format_money(order.balance_applied, currency=order.currency)} "
-            "returned to the balance",
+            f"returned to the balance{_coins_returned(order)}",
         )
         # After commit: the provider call must not hold the order, cart or wallet locks.
         transaction.on_commit(
@@ -171,6 +178,14 @@ def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:
             robust=True,
         )
     return order
+
+
+def _coins_returned(order: Order) -> str:
+    """The audit's words for the coins a failed payment gave back ("" when none)."""
+    if not order.coins_applied:
+        return ""
+    coins = coins_for_value(value=order.coins_applied, currency=order.currency)
+    return f", {format_coins(coins)} to the coins"
 
 
 def _cart_restore(order: Order) -> None:

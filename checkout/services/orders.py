@@ -1,6 +1,6 @@
-"""Placing an order: the card authorised outside any lock, the balance debited and the order
-written in one transaction (locks in the global order of docs/ledger.md), the card captured
-after commit (`card_payments`).
+"""Placing an order: the card authorised outside any lock, the balance and the coins debited
+and the order written in one transaction (locks in the global order of docs/ledger.md), the
+card captured after commit (`card_payments`).
 """
 
 import logging
@@ -31,12 +31,14 @@ from checkout.models import (
     VoidedAuthorization,
 )
 from checkout.payments import payment_provider_get
+from checkout.pricing_coins import balance_payable_by_category
 from checkout.selectors import (
     checkout_addresses_get,
     checkout_quote_get,
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
 from checkout.services.giftcard_orders import order_gift_cards_write
+from checkout.services.order_coins import order_coins_spend
 from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
 from checkout.services.reloads import auto_reload_after_purchase
@@ -102,6 +104,10 @@ def order_place(
     whatever the balance holds: a cart with gift cards always needs a card (`CardRequired`,
     `card_required`). Each becomes an `OrderLine` with an `OrderGiftCard` beside it,
     `awaiting_payment` until the capture issues the card (`order_paid`).
+
+    Coins (docs/points.md) pay the digital lines first unless switched off: spent after the
+    balance part (`order_coins_spend`), each line storing its share. Coin packs, like gift
+    cards, are paid by card only (`CardRequired`).
     """
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -142,6 +148,12 @@ def order_place(
             raise CardRequired(
                 f"Gift cards are paid by card, never from the balance: enter a card number to "
                 f"pay {gift_part} of gift cards."
+            )
+        if not card_number.strip() and quote.coin_packs:
+            pack_part = format_money(quote.coin_pack_total, currency=quote.currency)
+            raise CardRequired(
+                f"Coin packs are paid by card, never from the balance, promotional credit or "
+                f"coins: enter a card number to pay {pack_part} of coin packs."
             )
         if not card_number.strip():
             raise CardRequired("Enter a card number to pay the rest.")
@@ -252,7 +264,9 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         # The card was authorised for the summary's card part and is never charged more: a
         # trimmed discount is paid from the balance, and only when the shopper agreed to no
         # figures (a service call; the page always sends them, and then it is `changed`).
-        balance_part = total - quote.amount_due
+        # Coins pay what the summary said (`_paying_changed` holds them equal).
+        coins_part = fresh.coins_applied
+        balance_part = total - quote.amount_due - coins_part
         if total != quote.total and (
             agreed or balance_part < 0 or (balance_part and not fresh.use_balance)
         ):
@@ -265,7 +279,12 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 spend = wallet_spend(
                     user=user,
                     amount=balance_part,
-                    payable_by_category=claimed.payable_by_category(fresh),
+                    # Never what coins paid or a coin pack (card only), category by category.
+                    payable_by_category=balance_payable_by_category(
+                        lines=fresh.lines,
+                        payable=claimed.payable_by_category(fresh),
+                        line_coins=fresh.line_coins,
+                    ),
                     idempotency_key=f"order:{idempotency_key}",
                     description=f"Order {number}",
                     reference=f"order:{number}",
@@ -275,6 +294,10 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                     "Your balance changed while you were paying (another order?). "
                     "Check the summary again."
                 ) from None
+        # 4. The coins account (after the wallet's: the lock order of docs/ledger.md).
+        coins = order_coins_spend(
+            user=user, quote=fresh, idempotency_key=idempotency_key, number=number
+        )
         order = Order.objects.create(
             number=number,
             user=user,
@@ -288,6 +311,8 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             credit_applied=spend.credit if spend else 0,
             card_charged=quote.amount_due,
             balance_transfer=spend.transfer if spend else None,
+            coins_applied=coins_part,
+            coins_transfer=coins.transfer if coins else None,
             promotions=claimed.snapshot,
             **_shipping_fields(quote, address),
         )
@@ -302,6 +327,8 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 discount=sum(claimed.units[line.product_id]),
                 unit_discounts=claimed.units[line.product_id],
                 is_digital=line.digital,
+                coins=fresh.line_coins.get(line.product_id, 0),
+                pack_coins=line.pack_coins * line.quantity if line.coin_pack else 0,
             )
             for line in fresh.lines
         )
@@ -348,9 +375,12 @@ def _promotion_changed(refusals) -> str:
 
 def _paying_changed(fresh, quote, *, agreed: bool) -> bool:
     """Whether the quote under the lock asks the shopper to pay otherwise than the summary.
-    Same total: the balance part must be the same too (another tab spent it). Another total
-    for the same promotions (a budget was used up meanwhile) goes on only for a call that
-    agreed to no figures, and only when it costs more (paid from the balance)."""
+    The coins part must be the same (another tab spent coins, the switch was turned). Same
+    total: the balance part must be the same too (another tab spent it). Another total for the
+    same promotions (a budget was used up meanwhile) goes on only for a call that agreed to no
+    figures, and only when it costs more (paid from the balance)."""
+    if (fresh.coins_applied, fresh.line_coins) != (quote.coins_applied, quote.line_coins):
+        return True
     if fresh.total == quote.total:
         return fresh.balance_applied != quote.balance_applied
     return agreed or fresh.total < quote.total

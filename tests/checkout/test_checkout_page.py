@@ -28,8 +28,8 @@ PLACE = "/checkout/place-order/"
 
 # Measured on SQLite; flat however many lines the cart holds.
 CHECKOUT_QUERIES = (
-    10  # session, user, region, balance (shared with the nav), lines (priced), gift cards,
-    # shipping rates, the nav's cart count, the promotions on offer, earlier orders
+    11  # session, user, region, balance (shared with the nav), coins, lines (priced), gift
+    # cards, shipping rates, the nav's cart count, the promotions on offer, earlier orders
     # (first-order-only)
 )
 

@@ -40,9 +40,9 @@ pytestmark = pytest.mark.django_db
 CHECKOUT = "/checkout/"
 PLACE = "/checkout/place-order/"
 # Measured on SQLite, flat however many lines and gift cards: session, user, region, balance
-# (with the nav), lines, gift cards, rates, addresses, nav cart count, the promotions on
-# offer, earlier orders.
-CHECKOUT_QUERIES = 11
+# (with the nav), coins, lines, gift cards, rates, addresses, nav cart count, the promotions
+# on offer, earlier orders.
+CHECKOUT_QUERIES = 12
 # session, user, order with its lines, their gift cards and cards (one query), refunds, the
 # promotions used, nav balance, region, cart count.
 ORDER_PAGE_QUERIES = 9

@@ -33,9 +33,9 @@ CODE = "/checkout/code/"
 REMOVE = "/checkout/code/remove/"
 
 # Measured on SQLite, flat however many lines and codes: session, user, region, balance (with
-# the nav), lines, gift cards, rates, nav cart count, the codes entered, the promotions on offer,
-# earlier orders, the shopper's uses of those promotions.
-PROMO_CHECKOUT_QUERIES = 12
+# the nav), coins, lines, gift cards, rates, nav cart count, the codes entered, the promotions
+# on offer, earlier orders, the shopper's uses of those promotions.
+PROMO_CHECKOUT_QUERIES = 13
 # session, user, order, lines, refunds, the promotions used, nav balance, region, cart count.
 ORDER_PAGE_QUERIES = 9
 

@@ -38,9 +38,9 @@ RATES = importlib.import_module("checkout.migrations.0003_shipping_and_progress"
 CURRENCY = {"US": "USD", "GB": "GBP", "FR": "EUR", "DE": "EUR", "JP": "JPY"}
 
 # Measured on SQLite, flat however many lines and saved addresses: session, user, region,
-# lines, gift cards, rates, balance, addresses, nav cart count, the promotions on offer, earlier
-# orders.
-CHECKOUT_SHIPPING_QUERIES = 11
+# lines, gift cards, rates, balance, coins, addresses, nav cart count, the promotions on offer,
+# earlier orders.
+CHECKOUT_SHIPPING_QUERIES = 12
 
 
 def _client_for(user) -> Client:
