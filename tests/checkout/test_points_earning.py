@@ -5,6 +5,7 @@ negative balance after a conversion (the shortfall is taken from the next releas
 property: no sequence of purchases, deliveries and refunds leaves more points than the money
 still paid for goods earns."""
 
+import contextlib
 import datetime
 import io
 import logging
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.models import Product
+from checkout.exceptions import RefundRefused
 from checkout.models import Order
 from checkout.services import (
     cart_add,
@@ -40,7 +42,7 @@ from tests.checkout.shopping import APPROVED, fund, new_key, order_make
 from tests.checkout.test_payment_faults import CAPTURE_FAILS
 from tests.wallet.credit_factories import grant
 from wallet.models import Account, PointsEarning, PointsShortfall
-from wallet.services import points_convert, points_release
+from wallet.services import coins_credit, points_convert, points_release
 from wallet.unit_selectors import points_balance_get
 from wallet.units import POINTS_PENDING_DAYS, points_earned
 
@@ -217,6 +219,20 @@ def test_a_refunded_gift_card_leaves_the_goods_points_as_they_were(user, staff):
     assert (_earning(order).kept, _points(user)) == (19, (0, 19, 0))
 
 
+def test_coins_and_coin_packs_do_not_earn(user, staff):
+    coins_credit(user=user, coins=1000, idempotency_key=new_key(), description="test coins")
+    app = _digital(1500)  # 10.00 of coins, 5.00 by card
+    order = _placed(user, (app, 1), use_balance=False)
+    assert order.coins_applied == 1000
+    assert _earning(order).points == 5
+
+    pack = ProductFactory(kind=Product.Kind.COIN_PACK, coins=500, prices={"US": 475})
+    packed = _placed(user, (pack, 1), (_digital(999), 1), use_balance=False)
+    assert (packed.lines.get(product=pack).pack_coins, packed.coins_applied) == (500, 0)
+    assert order_points_paid(packed) == 999
+    assert _earning(packed).points == 9
+
+
 # --- pending, released --------------------------------------------------------------------
 
 
@@ -381,9 +397,11 @@ steps = st.lists(
             st.integers(0, len(PRICES) - 1),
             st.booleans(),  # physical (shipped, then delivered) or digital (delivered at once)
             st.booleans(),  # use the balance (credit, then gift card money) or card only
+            st.integers(1, 2),  # units
         ),
         st.tuples(st.just("deliver"), st.integers(0, 5)),
         st.tuples(st.just("refund"), st.integers(0, 5), st.booleans(), st.integers(1, 100)),
+        st.tuples(st.just("units"), st.integers(0, 5)),
         st.tuples(st.just("release"), st.integers(1, 20)),
         st.tuples(st.just("convert")),
     ),
@@ -411,15 +429,17 @@ def _run_steps(staff, steps, products):
     user = UserFactory()
     fund(user, 40000)
     grant(user, 5000)
+    # Coins pay the digital lines first (they never earn).
+    coins_credit(user=user, coins=2000, idempotency_key=new_key(), description="test coins")
     orders, converted, clock = [], 0, timezone.now()
     for step in steps:
         if step[0] == "buy":
-            _, price, physical, use_balance = step
+            _, price, physical, use_balance, units = step
             key = (price, physical)
             if key not in products:
                 make = _physical if physical else _digital
                 products[key] = make(PRICES[price])
-            orders.append(_placed(user, (products[key], 1), use_balance=use_balance))
+            orders.append(_placed(user, (products[key], units), use_balance=use_balance))
         elif step[0] == "deliver" and orders:
             order = orders[step[1] % len(orders)]
             order.refresh_from_db()
@@ -432,7 +452,20 @@ def _run_steps(staff, steps, products):
             left = order.card_left if to_card else order.balance_applied - order.balance_refunded
             if left:
                 part = max(1, left * percent // 100)
-                _refund(order, staff, **({"card": part} if to_card else {"balance": part}))
+                with contextlib.suppress(RefundRefused):  # refused: nothing written
+                    _refund(order, staff, **({"card": part} if to_card else {"balance": part}))
+        elif step[0] == "units" and orders:
+            order = orders[step[1] % len(orders)]
+            line = order.lines.get()
+            if line.refunded_quantity < line.quantity:
+                with contextlib.suppress(RefundRefused), _committed():
+                    order_refund_units(
+                        order_id=order.pk,
+                        units={line.pk: 1},
+                        reason="one came back",
+                        idempotency_key=new_key(),
+                        by=staff,
+                    )
         elif step[0] == "release":
             clock += step[1] * DAY
             points_release(now=clock)
@@ -451,7 +484,9 @@ def _check(user, orders, converted):
         order.refresh_from_db()
         if order.delivered_at is None or order.status == Order.Status.PAYMENT_FAILED:
             continue
-        money = order.total - order.credit_applied - order.refunded - order.card_withheld
+        paid = order.total - order.credit_applied - order.coins_applied
+        back = order.balance_refunded + order.card_refunded + order.card_withheld
+        money = paid - back
         still_paid += points_earned(paid=money, currency=order.currency)
     balance = points_balance_get(user=user)
     held = balance.available + balance.pending + converted - balance.owed
