@@ -233,6 +233,40 @@ def test_coins_and_coin_packs_do_not_earn(user, staff):
     assert _earning(packed).points == 9
 
 
+def test_refunds_of_a_coin_pack_and_of_coins_leave_the_points_of_money(user, staff):
+    coins_credit(user=user, coins=500, idempotency_key=new_key(), description="test coins")
+    pack = ProductFactory(kind=Product.Kind.COIN_PACK, coins=500, prices={"US": 475})
+    app = _digital(2500)  # 5.00 of coins, 20.00 by card
+    order = _placed(user, (pack, 1), (app, 1), use_balance=False)
+    assert (order.coins_applied, order.card_charged) == (500, 2475)
+    assert _earning(order).points == 20
+    lines = {line.product_id: line for line in order.lines.all()}
+
+    with _committed():
+        order_refund_units(
+            order_id=order.pk,
+            units={lines[pack.pk].pk: 1},
+            reason="pack not wanted",
+            idempotency_key=new_key(),
+            by=staff,
+        )
+    order.refresh_from_db()
+    assert order.card_refunded == 475
+    assert _earning(order).kept == 20  # the pack's card money never earned
+
+    with _committed():
+        order_refund_units(
+            order_id=order.pk,
+            units={lines[app.pk].pk: 1},
+            reason="app not wanted",
+            idempotency_key=new_key(),
+            by=staff,
+        )
+    order.refresh_from_db()
+    assert (order.coins_refunded, order.card_refunded) == (500, 475 + 2000)
+    assert (_earning(order).kept, _points(user)) == (0, (0, 0, 0))
+
+
 # --- pending, released --------------------------------------------------------------------
 
 
