@@ -11,7 +11,7 @@ from django.test import Client
 
 from catalog.models import Product
 from checkout.exceptions import CardRequired, CheckoutChanged
-from checkout.models import Order, OrderLine
+from checkout.models import Order, OrderLine, Payment
 from checkout.selectors import SESSION_USE_COINS
 from checkout.services import order_coins as order_coins_module
 from checkout.services import order_place
@@ -249,6 +249,24 @@ def test_the_coins_part_shows_only_with_coins_or_a_digital_item(user, lamp, app)
     with_app = client.get(CHECKOUT)
     assert len(hooks(with_app, "use-coins")) == 1
     assert hook(with_app, "order-coins-applied").attrs["data-amount-minor"] == "0"
+
+
+def test_an_app_paid_in_full_by_coins_needs_no_card_and_is_delivered(user, app):
+    coins_give(user, 2000)
+    cart_fill(user, (app, 1))
+    client = _client_for(user)
+
+    page = client.get(CHECKOUT)
+
+    assert 'name="card_number"' not in page.content.decode()
+    assert hook(page, "place-order").text == "Place order, paid with your coins"
+    response, _ = _place_from_page(client, card="")
+    order = Order.objects.get()
+    assert response.url == f"/orders/{order.number}/"
+    assert (order.coins_applied, order.balance_applied, order.card_charged) == (1299, 0, 0)
+    assert order.status == Order.Status.DELIVERED
+    assert not Payment.objects.filter(order=order).exists()
+    assert coins_of(user) == 701
 
 
 # --- not enough coins -----------------------------------------------------------------------
