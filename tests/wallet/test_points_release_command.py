@@ -82,6 +82,15 @@ def test_one_order_is_one_order(three_orders):
     assert _run("--now", later.isoformat()) == "Released 99 points of 1 order.\n"
 
 
+def test_an_earning_taken_back_in_full_releases_no_points():
+    user = UserFactory()
+    _earn(user, "CP-GONE0001", 5000)
+    points_order_settle(user=user, reference="order:CP-GONE0001", currency="USD", paid=0)
+
+    assert _run("--now", DUE.isoformat()) == "No points to release.\n"
+    assert points_balance_get(user=user).available == 0
+
+
 def test_nothing_due_yet(three_orders, capsys):
     before = (DUE - datetime.timedelta(seconds=1)).isoformat()
 

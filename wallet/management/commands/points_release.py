@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = points_release(now=_parse_now(options["now"]))
-        if not result.earnings:
+        # An earning a refund took back in full, or one that went to points owed, is released
+        # with nothing becoming available: no points to speak of.
+        if not result.points:
             self.stdout.write("No points to release.")
             return
         orders = "order" if result.earnings == 1 else "orders"
