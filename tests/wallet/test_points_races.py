@@ -8,6 +8,7 @@
     (f) a refund's reversal racing conversions                 → never negative, shortfall exact
     (g) a release racing a reversal that makes a shortfall     → settled as in a serial order
     (h) refunds of an order racing its own release             → the same points either way
+    (i) a conversion waiting on a region change                → credit in the new currency
 
 The points and coins live on their own ledger accounts (units PTS / CNS), locked by
 transfer_create like money: these tests prove the bounds hold with 20 tabs at once.
@@ -25,6 +26,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_region_change
+from catalog.models import Region
 from tests.accounts.factories import UserFactory
 from tests.wallet.test_races import JOIN_TIMEOUT, THREADS, Outcome, run_together
 from tests.wallet.units_given import (
@@ -428,4 +431,46 @@ def test_refunds_racing_the_release_of_their_order_end_the_same_either_way(round
     assert (earning.kept, earning.released_at) == (300, now)
     assert Transfer.objects.filter(kind=Transfer.Kind.POINTS_REVERSAL).count() == 1
     assert all(after >= 0 for after in postings_after(user, Account.Kind.CUSTOMER_POINTS))
+    assert_ledger_clean()
+
+
+# (i) a conversion waiting on a region change ---------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: points_convert takes the currency from the caller's user object and "
+    "does not lock the shopper's row, so it credits the old currency after a region change; "
+    "drop this with the fix",
+)
+def test_a_conversion_waiting_on_a_region_change_credits_no_hidden_currency():
+    """The shopper converts on a page loaded in the US store while staff move them to Japan
+    (points move with them): the region change checks the USD accounts are empty (its guard
+    locks them) and commits; a conversion that waited behind it must not then put USD credit
+    on a JP shopper, which no page of the JP store would show (docs/points.md)."""
+    user = UserFactory(region_id="US")
+    points_give(user, 1000)
+    conversion_accounts_make(user)  # the USD credit account exists (0): the guard locks it
+    page_user = own_copy(user)  # the request's user, loaded in the US store
+    changed = threading.Event()
+
+    def region_change():
+        with transaction.atomic():
+            user_region_change(user=own_copy(user), region=Region.objects.get(code="JP"), by=user)
+            changed.set()
+            _blocked_on_a_lock(timeout=5)  # the conversion queues behind the guard's locks
+        return "moved"
+
+    def convert():
+        assert changed.wait(timeout=JOIN_TIMEOUT)
+        return points_convert(user=page_user, points=500, idempotency_key="convert:moved")
+
+    outcomes = run_together([region_change, convert])
+
+    values, refused = split(outcomes, PointsRefused)
+    assert User.objects.get(pk=user.pk).region_id == "JP"
+    hidden = Account.objects.filter(user=user, currency="USD", balance__gt=0)
+    assert not hidden.exists(), list(hidden.values_list("kind", "balance"))
+    if not refused:  # converted at the new region's rate, in its currency
+        assert values[1].currency == "JPY"
     assert_ledger_clean()
