@@ -12,6 +12,7 @@ from catalog.money import format_money
 from checkout.models import Order, Refund
 from config.mail import mail_send
 from promotions.models import GiftCardBonus
+from wallet.units import coins_for_value, format_coins
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +20,12 @@ logger = logging.getLogger(__name__)
 def _money(order: Order, amount: int) -> str:
     # Amounts as the shopper's store shows them (docs/interface.md §3).
     return format_money(amount, currency=order.currency, locale=order.region.locale)
+
+
+def _coins(order: Order, value: int) -> str:
+    """A coins part as the shopper reads it: "1,299 coins ($12.99)"."""
+    coins = coins_for_value(value=value, currency=order.currency)
+    return f"{format_coins(coins, locale=order.region.locale)} ({_money(order, value)})"
 
 
 def _discounts(order: Order) -> list[dict]:
@@ -51,6 +58,8 @@ def _order_send(order: Order, *, template: str, subject: str, extra: dict | None
         "money": _money(order, order.balance_applied - order.credit_applied),
         "balance": _money(order, order.balance_applied),
         "card": _money(order, order.card_charged),
+        # What coins paid for digital items, as coins and what they were worth.
+        "coins": _coins(order, order.coins_applied) if order.coins_applied else "",
         "total": _money(order, order.total),
         "action_url": reverse("checkout:order", kwargs={"number": order.number}),
         "action_label": "View your order",
@@ -117,6 +126,7 @@ def order_refunded_mail_send(*, refund_id: int) -> None:
             "to_card": _money(
                 order, refund.from_card if refund.card_destination == Refund.Destination.CARD else 0
             ),
+            "to_coins": _coins(order, refund.from_coins) if refund.from_coins else "",
         },
     )
 

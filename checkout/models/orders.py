@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import city_line
+from wallet.units import coins_for_value
 
 MAX_QUANTITY = 99
 
@@ -188,6 +189,11 @@ class Order(models.Model):
     @property
     def refunded(self) -> int:
         return self.balance_refunded + self.card_refunded + self.coins_refunded
+
+    @property
+    def coins_spent(self) -> int:
+        """The coins that paid `coins_applied` (wallet.units: one coin per minor unit today)."""
+        return coins_for_value(value=self.coins_applied, currency=self.currency)
 
     @property
     def card_left(self) -> int:

@@ -142,4 +142,5 @@ class Refund(models.Model):
 
     @property
     def amount(self) -> int:
-        return self.from_balance + self.from_card
+        """What came back, every source together (coins at what they paid)."""
+        return self.from_balance + self.from_card + self.from_coins
