@@ -153,7 +153,7 @@ def test_the_admin_region_page_says_why_and_changes_nothing(staff):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_coin_pack_credited_meanwhile_is_waited_for_and_seen(staff):
     """The guard locks the coins account: a coin pack being credited in another transaction
     when the change is asked for finishes first, and the change is refused for its coins."""

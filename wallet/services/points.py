@@ -158,7 +158,7 @@ def _reverse(earning: PointsEarning, points: int) -> None:
 
 @dataclass(frozen=True)
 class ReleaseResult:
-    earnings: int  # how many orders' points were released
+    earnings: int  # how many orders' points became available
     points: int  # how many points became available (after what was owed was settled)
 
 
@@ -172,8 +172,10 @@ def points_release(*, now=None) -> ReleaseResult:
     )
     earnings, points = 0, 0
     for earning_id in list(due.order_by("release_at", "pk")):
+        # An earning refunds took back whole, or whose points all paid what was owed, is
+        # closed without making any available: not counted as released.
         released = _release_one(earning_id, now)
-        if released is not None:
+        if released:
             earnings += 1
             points += released
     return ReleaseResult(earnings=earnings, points=points)
@@ -255,6 +257,10 @@ def points_convert(*, user, points: int, idempotency_key: str) -> ConvertResult:
         )
         funding = system_account_get_or_create(kind=Account.Kind.POINTS_CREDIT, currency=currency)
         credit_account = credit_account_get_or_create(user_id=user.pk, currency=currency)
+        # Money accounts before points accounts (docs/ledger.md): a refund moves the money
+        # part first and then the order's points, so both take the shopper's credit account
+        # before their points account, whatever the accounts' ids.
+        list(account_qs_select_for_update(account_ids={credit_account.pk, funding.pk}))
         try:
             result = transfer_create(
                 idempotency_key=idempotency_key,
