@@ -437,12 +437,6 @@ def test_refunds_racing_the_release_of_their_order_end_the_same_either_way(round
 # (i) a conversion waiting on a region change ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: points_convert takes the currency from the caller's user object and "
-    "does not lock the shopper's row, so it credits the old currency after a region change; "
-    "drop this with the fix",
-)
 def test_a_conversion_waiting_on_a_region_change_credits_no_hidden_currency():
     """The shopper converts on a page loaded in the US store while staff move them to Japan
     (points move with them): the region change checks the USD accounts are empty (its guard

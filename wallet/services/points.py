@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.locks import user_qs_select_for_update
 from catalog.money import format_money
 from wallet.exceptions import IdempotencyConflict, InsufficientFunds, PointsRefused
 from wallet.locks import (
@@ -247,10 +248,13 @@ def points_convert(*, user, points: int, idempotency_key: str) -> ConvertResult:
             f"Convert points in steps of {POINTS_CONVERT_STEP}: 500, 1,000, 1,500 and so on.",
             reason="not_multiple",
         )
-    currency = user.region.currency
-    credit = points_credit_value(points=points, currency=currency)
-    shown = format_money(credit, currency=currency)
     with transaction.atomic():
+        # The shopper's row first (level 0 of the lock order): a region change takes it too,
+        # so the currency converted into is the one the shopper is in when it commits.
+        shopper = user_qs_select_for_update(user_id=user.pk).get()
+        currency = shopper.region.currency
+        credit = points_credit_value(points=points, currency=currency)
+        shown = format_money(credit, currency=currency)
         available = unit_account_get_or_create(user=user, kind=AVAILABLE)
         converted = system_account_get_or_create(
             kind=Account.Kind.POINTS_CONVERTED, currency=POINTS
