@@ -138,6 +138,9 @@ def test_coin_pack_app_with_coins_points_released_converted_and_spent(
     audit.both_widths("05-checkout-app-with-coins")
     app_order = _place_order(page, card=False)
     expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "delivered")
+    paid_coins = page.get_by_test_id("order-coins-applied")
+    expect(paid_coins).to_have_attribute("data-amount-minor", str(prices[APP]))
+    expect(paid_coins).to_have_attribute("data-coins", str(prices[APP]))
     app = Order.objects.get(number=app_order)
     assert (app.coins_applied, app.balance_applied, app.card_charged) == (prices[APP], 0, 0)
     audit.both_widths("06-order-app")
@@ -252,6 +255,9 @@ def test_coin_pack_app_with_coins_points_released_converted_and_spent(
     _amount(page, "order-amount-due").to_have_attribute("data-amount-minor", str(due))
     audit.both_widths("14-checkout-spend-credit")
     game_order = _place_order(page, card=True)
+    expect(page.get_by_test_id("order-coins-applied")).to_have_attribute(
+        "data-amount-minor", str(left)
+    )
     expect(page.get_by_test_id("order-credit-applied")).to_have_attribute(
         "data-amount-minor", "500"
     )
