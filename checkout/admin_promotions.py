@@ -19,6 +19,7 @@ from checkout.services import order_refund_units
 from checkout.services.refund_units import order_refund_units_preview
 from wallet.admin.base import confirmation_stage
 from wallet.exceptions import WalletError
+from wallet.units import coins_for_value, format_coins
 
 
 class OrderPromotionsAdminMixin:
@@ -145,4 +146,15 @@ def _parts(order, preview, *, to_balance: bool) -> str:
             f"{money_display(preview.from_balance, order.currency)} of the balance part "
             "(to the balance)"
         )
-    return " and ".join(parts)
+    if preview.from_coins:
+        coins = coins_for_value(value=preview.from_coins, currency=order.currency)
+        parts.append(
+            f"{money_display(preview.from_coins, order.currency)} of the coins part "
+            f"(as {format_coins(coins)})"
+        )
+    shown = " and ".join(parts)
+    if preview.pack_coins:
+        # A refunded coin pack takes its coins back from the shopper (docs/points.md).
+        shown = f"{shown or 'nothing'}; {format_coins(preview.pack_coins)} of the coin packs "
+        shown += "are taken back"
+    return shown

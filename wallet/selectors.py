@@ -45,6 +45,8 @@ ORDER_REFERENCE_PREFIX = "order:"
 # A credit account's rows, by what moved the credit.
 _CREDIT_ROW_KINDS = {
     Transfer.Kind.CREDIT_GRANT: "credit_grant",
+    # Reward points converted: credit received, without expiry (docs/points.md).
+    Transfer.Kind.POINTS_CONVERT: "credit_grant",
     Transfer.Kind.ORDER_PAYMENT: "credit_spend",
     Transfer.Kind.REFUND: "credit_return",
     Transfer.Kind.REVERSAL: "credit_return",

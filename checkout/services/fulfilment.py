@@ -1,7 +1,7 @@
 """Order progress after payment (docs/interface.md §10): staff mark an order shipped (carrier
 and tracking number), then delivered. Digital-only orders are delivered when placed
-(`orders._shipping_fields`). Each step locks the order, checks, writes and audits in one
-transaction; the shipped e-mail goes after commit."""
+(`order_shipping.order_shipping_fields`). Each step locks the order, checks, writes and audits
+in one transaction; the shipped e-mail goes after commit."""
 
 from django.db import transaction
 from django.utils import timezone

@@ -7,7 +7,6 @@ import logging
 import secrets
 
 from django.db import transaction
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from catalog.money import format_money
@@ -41,6 +40,7 @@ from checkout.services.giftcard_orders import order_gift_cards_write
 from checkout.services.order_coins import order_coins_spend
 from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
+from checkout.services.order_shipping import order_shipping_fields
 from checkout.services.reloads import auto_reload_after_purchase
 from wallet.exceptions import InsufficientFunds
 from wallet.services import wallet_spend
@@ -314,7 +314,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
             coins_applied=coins_part,
             coins_transfer=coins.transfer if coins else None,
             promotions=claimed.snapshot,
-            **_shipping_fields(quote, address),
+            **order_shipping_fields(quote=quote, address=address),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -384,24 +384,3 @@ def _paying_changed(fresh, quote, *, agreed: bool) -> bool:
     if fresh.total == quote.total:
         return fresh.balance_applied != quote.balance_applied
     return agreed or fresh.total < quote.total
-
-
-def _shipping_fields(quote, address) -> dict:
-    """The order's shipping as it is now: the method and a copy of the address (a later edit
-    of the address book changes no order). Nothing to ship: delivered at once (digital), or
-    once every gift card bought in it is sent or downloaded
-    (`order_delivered_when_gift_cards_done`): `placed` until then."""
-    if not quote.needs_shipping:
-        if quote.gift_cards:
-            return {}
-        return {"status": Order.Status.DELIVERED, "delivered_at": timezone.now()}
-    return {
-        "shipping_method": quote.shipping_method,
-        "ship_name": address.full_name,
-        "ship_line1": address.line1,
-        "ship_line2": address.line2,
-        "ship_city": address.city,
-        "ship_postal_code": address.postal_code,
-        "ship_country": address.region_id,
-        "ship_phone": address.phone,
-    }

@@ -365,3 +365,23 @@ def test_everything_left_of_an_order_with_a_gift_card_and_a_pack_refunds_both(us
     assert everything.from_card == 2975
     assert coins(user) == 0
     assert OrderGiftCard.objects.get(order=order).status == OrderGiftCard.Status.REFUNDED
+
+
+def test_the_admin_units_refund_names_the_coins_part_before_it_is_posted(
+    user, app, refunder, paid
+):
+    coins_give(user, 1000)
+    order = paid(user, (app, 1))
+    line = order.lines.get()
+    client = login_staff(Client(), refunder)
+    url = f"/admin/checkout/order/{order.pk}/refund-units/"
+    key = client.get(url).context["form"].initial["idempotency_key"]
+    data = {f"line_{line.pk}": "1", "reason": "Did not start", "idempotency_key": key}
+
+    confirm = client.post(url, data).content.decode()
+
+    assert "$9.99 of the coins part (as 999 coins) goes back?" in confirm
+    assert coins(user) == 1  # nothing posted before the confirmation
+    client.post(url, data | {"confirm": "Confirm"})
+    assert coins(user) == 1000
+    assert Refund.objects.get().amount == 999
