@@ -40,6 +40,8 @@ class PlaceOrderForm(forms.Form):
     # What the summary showed (minor units); optional, so a script may leave them out.
     expected_total = forms.IntegerField(required=False, min_value=0)
     expected_amount_due = forms.IntegerField(required=False, min_value=0)
+    expected_balance = forms.IntegerField(required=False, min_value=0)
+    expected_coins = forms.IntegerField(required=False, min_value=0)
 
 
 class ShippingForm(forms.Form):

@@ -383,6 +383,8 @@ class PlaceOrderView(LoginRequiredMixin, View):
                 card_number=form.cleaned_data["card_number"],
                 expected_total=form.cleaned_data["expected_total"],
                 expected_amount_due=form.cleaned_data["expected_amount_due"],
+                expected_balance=form.cleaned_data["expected_balance"],
+                expected_coins=form.cleaned_data["expected_coins"],
             )
         except CheckoutError as error:
             return CheckoutView.render_page(
@@ -393,7 +395,7 @@ class PlaceOrderView(LoginRequiredMixin, View):
             messages.error(
                 request,
                 f"Your card payment for order {order.number} failed. Nothing was charged to "
-                "your card, and your balance and cart are as they were.",
+                "your card, and your balance, coins and cart are as they were.",
             )
         else:
             messages.success(request, f"Thank you! Your order {order.number} is placed.")

@@ -70,6 +70,8 @@ def order_place(
     card_number: str = "",
     expected_total: int | None = None,
     expected_amount_due: int | None = None,
+    expected_balance: int | None = None,
+    expected_coins: int | None = None,
 ) -> Order:
     """Turn the shopper's cart into an order, exactly once per `idempotency_key`.
 
@@ -92,7 +94,8 @@ def order_place(
     expected figures) pays the difference from the balance, never more on the card than was
     authorised. The balance part is paid credit first (soonest-expiring), then gift card
     money (`wallet_spend`); each line stores the discount of each unit.
-    `expected_total` and `expected_amount_due` are what the summary showed the shopper; when
+    `expected_total`, `expected_amount_due`, `expected_balance` and `expected_coins` are what
+    the summary showed the shopper (its total, card, balance and coins parts); when
     given and the cart or balance no longer match them, nothing is charged (`CheckoutChanged`).
     A code of the session the engine refuses: with figures the shopper saw its refusal beside
     the code box and agreed to the total without it, so the order goes on; without figures
@@ -133,9 +136,15 @@ def order_place(
         raise CheckoutChanged(_promotion_changed(quote.refusals))
     # The shopper agreed to the figures of the summary they saw; another tab may have changed
     # the cart or the balance since, and then they must see the new figures before paying.
-    if (expected_total is not None and expected_total != quote.total) or (
-        expected_amount_due is not None and expected_amount_due != quote.amount_due
-    ):
+    # The split too: a switch turned in another tab may move a part from coins to the
+    # balance (or back) and leave the card part as it was.
+    shown = (
+        (expected_total, quote.total),
+        (expected_amount_due, quote.amount_due),
+        (expected_balance, quote.balance_applied),
+        (expected_coins, quote.coins_applied),
+    )
+    if any(expected is not None and expected != now for expected, now in shown):
         raise CheckoutChanged(
             "Your cart or balance changed since this summary was shown. Nothing was charged: "
             "check the summary again."

@@ -98,7 +98,13 @@ def _form_fields(response) -> dict[str, str]:
     html = response.content.decode()
     return {
         name: re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
-        for name in ("idempotency_key", "expected_total", "expected_amount_due")
+        for name in (
+            "idempotency_key",
+            "expected_total",
+            "expected_amount_due",
+            "expected_balance",
+            "expected_coins",
+        )
     }
 
 
@@ -381,6 +387,30 @@ def test_coins_spent_in_another_tab_refuse_the_order_and_nothing_is_charged(user
 
     assert hook(response, "form-error").attrs["data-reason"] == "changed"
     assert shop_state() == before
+
+
+@pytest.mark.parametrize("switched", ["off", "on"])
+def test_the_coins_switch_turned_in_another_tab_refuses_the_order_and_nothing_is_charged(
+    user, app, switched
+):
+    """The card part stays the same (the balance pays what coins no longer do, or the other
+    way round), so only the summary's balance and coins parts tell the form is stale."""
+    coins_give(user, 501)
+    fund(user, 2500)
+    cart_fill(user, (app, 1))
+    client = _client_for(user)
+    if switched == "on":
+        client.post(COINS, {"use_coins": "off"})
+    fields = _form_fields(client.get(CHECKOUT))
+    assert fields["expected_amount_due"] == "0"
+    client.post(COINS, {"use_coins": switched})  # another tab
+    before = shop_state()
+
+    response = client.post(PLACE, fields)
+
+    assert hook(response, "form-error").attrs["data-reason"] == "changed"
+    assert shop_state() == before
+    assert not Order.objects.exists()
 
 
 def test_coins_gone_under_the_lock_refuse_the_order_changed_and_nothing_is_written(
