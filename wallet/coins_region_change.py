@@ -11,7 +11,7 @@ new region's rate when they are converted (docs/points.md).
 from accounts.services import RegionChange
 from catalog.admin_money import money_display
 from wallet.locks import account_qs_select_for_update
-from wallet.models import Account
+from wallet.models import Account, BalanceAdjustment
 from wallet.units import UnknownCurrency, coins_value, format_coins
 
 
@@ -32,14 +32,23 @@ def coins_region_change_guard(change: RegionChange) -> list[str]:
         "pk", flat=True
     )
     coins = sum(account.balance for account in account_qs_select_for_update(account_ids=ids))
-    if coins <= 0:
-        return []
-    old, new = change.old_region, change.new_region
-    here, there = _worth(coins, old.currency), _worth(coins, new.currency)
-    worth = f"worth {here} in the {old.code} store" if here else "worth a price in each currency"
-    if here and there:
-        worth += f" but {there} in the {new.code} store"
-    return [
-        f"they hold {format_coins(coins)} ({worth}): coins keep their value only within one "
-        "currency, so they must be spent first"
-    ]
+    reasons = []
+    if coins > 0:
+        old, new = change.old_region, change.new_region
+        here, there = _worth(coins, old.currency), _worth(coins, new.currency)
+        worth = (
+            f"worth {here} in the {old.code} store" if here else "worth a price in each currency"
+        )
+        if here and there:
+            worth += f" but {there} in the {new.code} store"
+        reasons.append(
+            f"they hold {format_coins(coins)} ({worth}): coins keep their value only within one "
+            "currency, so they must be spent first"
+        )
+    # A coins adjustment waiting for approval would be credited, approved, at the new
+    # currency's worth.
+    if BalanceAdjustment.objects.filter(
+        account_id__in=ids, status=BalanceAdjustment.Status.PENDING
+    ).exists():
+        reasons.append("a coins adjustment is waiting for approval: approve or reject it first")
+    return reasons

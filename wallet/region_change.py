@@ -10,7 +10,7 @@ every attempt.
 from accounts.services import RegionChange
 from catalog.money import to_major_text
 from wallet.locks import account_qs_select_for_update
-from wallet.models import Account, AuditEntry
+from wallet.models import Account, AuditEntry, BalanceAdjustment
 from wallet.services.audit import audit_record, audit_refusal_record
 
 
@@ -23,12 +23,21 @@ def wallet_region_change_guard(change: RegionChange) -> list[str]:
     currency = change.old_region.currency
     ids = Account.objects.filter(user=change.user, currency=currency).values_list("pk", flat=True)
     held = [account for account in account_qs_select_for_update(account_ids=ids) if account.balance]
-    return [
+    reasons = [
         f"they hold {to_major_text(account.balance, currency=currency)} {currency} "
         f"({account.get_kind_display().lower()}), which the {change.new_region.code} store "
         "would not show; it must be spent or adjusted to zero first"
         for account in held
     ]
+    # An adjustment still waiting for its approver would land, approved, in the old currency.
+    if BalanceAdjustment.objects.filter(
+        account_id__in=ids, status=BalanceAdjustment.Status.PENDING
+    ).exists():
+        reasons.append(
+            f"a balance adjustment in {currency} is waiting for approval: approve or reject it "
+            "first"
+        )
+    return reasons
 
 
 def _target(change: RegionChange) -> str:

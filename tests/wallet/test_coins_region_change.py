@@ -191,3 +191,47 @@ def test_a_coin_pack_credited_meanwhile_is_waited_for_and_seen(staff):
 
     assert outcome["result"][0].startswith("they hold 500 coins")
     assert User.objects.get(pk=shopper.pk).region_id == "US"
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "reason"),
+    [
+        (
+            "customer_coins",
+            6_000,
+            "a coins adjustment is waiting for approval: approve or reject it first",
+        ),
+        (
+            "customer",
+            60_000,
+            "a balance adjustment in USD is waiting for approval: approve or reject it first",
+        ),
+    ],
+)
+def test_an_adjustment_waiting_for_approval_holds_the_change_back(staff, kind, amount, reason):
+    """Approved after the move, it would land at the new currency's worth (coins) or in a
+    currency no page shows (money): the change waits for the decision."""
+    from tests.wallet.staff import ADJUSTERS, staff_user
+    from wallet.services import wallet_account_get_or_create, wallet_adjust
+
+    shopper = UserFactory(region_id="US")
+    target = (
+        {"user_id": shopper.pk, "kind": kind}
+        if kind == "customer_coins"
+        else {"account_id": wallet_account_get_or_create(user=shopper).pk}
+    )
+    asked = wallet_adjust(
+        amount=amount,
+        reason="goodwill",
+        idempotency_key=f"admin-adjust:{'a' * 32}",
+        by=staff_user(ADJUSTERS),
+        **target,
+    )
+    assert asked.pending
+    before = _snapshot(shopper)
+
+    with pytest.raises(RegionChangeRefused) as refusal:
+        user_region_change(user=shopper, region=_region("JP"), by=staff)
+
+    assert refusal.value.reasons == [reason]
+    assert _snapshot(shopper) == before
