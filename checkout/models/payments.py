@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from checkout.models.orders import Order
+from wallet.units import coins_for_value
 
 
 class Payment(models.Model):
@@ -144,3 +145,8 @@ class Refund(models.Model):
     def amount(self) -> int:
         """What came back, every source together (coins at what they paid)."""
         return self.from_balance + self.from_card + self.from_coins
+
+    @property
+    def coins_returned(self) -> int:
+        """The coins that came back for `from_coins` (wallet.units)."""
+        return coins_for_value(value=self.from_coins, currency=self.order.currency)

@@ -46,8 +46,10 @@ def test_the_order_page_and_its_email_show_what_coins_paid(django_capture_on_com
     assert "1,000 coins ($10.00)" in placed.alternatives[0][0]
 
 
-def test_a_refund_of_coins_says_so_in_its_email(django_capture_on_commit_callbacks):
-    _, order = _order_paid_with_coins(django_capture_on_commit_callbacks)
+def test_a_refund_of_coins_says_so_in_its_email_and_on_the_order_page(
+    django_capture_on_commit_callbacks,
+):
+    user, order = _order_paid_with_coins(django_capture_on_commit_callbacks)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         refund = order_refund(
@@ -64,3 +66,8 @@ def test_a_refund_of_coins_says_so_in_its_email(django_capture_on_commit_callbac
     sent = next(m for m in mail.outbox if "refund" in m.subject.lower())
     assert "We refunded $4.00" in sent.body
     assert "Back as coins: 400 coins ($4.00)" in sent.body
+    client = Client()
+    client.force_login(user)
+    row = hook(client.get(f"/orders/{order.number}/"), "order-refund")
+    assert row.attrs["data-amount-minor"] == "400"
+    assert "($4.00 back as 400 coins)" in row.text

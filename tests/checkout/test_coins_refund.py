@@ -367,9 +367,7 @@ def test_everything_left_of_an_order_with_a_gift_card_and_a_pack_refunds_both(us
     assert OrderGiftCard.objects.get(order=order).status == OrderGiftCard.Status.REFUNDED
 
 
-def test_the_admin_units_refund_names_the_coins_part_before_it_is_posted(
-    user, app, refunder, paid
-):
+def test_the_admin_units_refund_names_the_coins_part_before_it_is_posted(user, app, refunder, paid):
     coins_give(user, 1000)
     order = paid(user, (app, 1))
     line = order.lines.get()
