@@ -12,6 +12,9 @@ POINTS_MOST = 1_000_000_000
 # Digits, with or without thousands commas ("1,500"); nothing else is a number of points.
 _POINTS_TYPED = re.compile(r"[0-9]+|[0-9]{1,3}(,[0-9]{3})+")
 _WHOLE_NUMBER = "Type the number of points to convert as a whole number, such as 500."
+_TOO_MANY = (
+    "That is more points than any balance holds: type the number you want to convert, such as 500."
+)
 _EXPIRED = "This form has expired. Open the page again and convert from there."
 
 
@@ -49,14 +52,11 @@ class PointsConvertForm(forms.Form):
         points = int(text.replace(",", ""))
         if points == 0:
             raise forms.ValidationError(
-                "Type how many points to convert: 500, 1,000, 1,500 and so on.", code="zero"
+                "Type how many points to convert: 500, 1,000, 1,500 and so on.",
+                code="not_multiple",
             )
         if points > POINTS_MOST:
-            raise forms.ValidationError(
-                "That is more points than any balance holds: type the number you want to "
-                "convert, such as 500.",
-                code="too_large",
-            )
+            raise forms.ValidationError(_TOO_MANY, code="too_large")
         return points
 
     def error_reason(self) -> tuple[str, str]:
@@ -67,6 +67,11 @@ class PointsConvertForm(forms.Form):
             return "expired", errors["idempotency_key"][0].messages[0]
         if "points" in errors:
             error = errors["points"][0]
-            code = error.code if error.code in ("required", "too_large") else "invalid"
-            return code, error.messages[0]
+            if error.code == "max_length" and _POINTS_TYPED.fullmatch(
+                str(self.data.get("points", "")).strip()
+            ):
+                # Digits too many for the field: a number, too large (docs/interface.md §13).
+                return "too_large", _TOO_MANY
+            code = error.code if error.code in ("required", "too_large", "not_multiple") else None
+            return code or "invalid", error.messages[0]
         return "invalid", "Check the form and try again."

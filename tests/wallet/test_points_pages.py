@@ -386,7 +386,7 @@ def test_a_form_used_for_another_conversion_is_refused_as_a_conflict(user):
         ({"points": ""}, "required"),
         ({"points": "   "}, "required"),
         ({"points": "-500"}, "invalid"),
-        ({"points": "0"}, "invalid"),
+        ({"points": "0"}, "not_multiple"),
         ({"points": "500.0"}, "invalid"),
         ({"points": "5e2"}, "invalid"),
         ({"points": "5,00"}, "invalid"),
@@ -394,7 +394,8 @@ def test_a_form_used_for_another_conversion_is_refused_as_a_conflict(user):
         ({"points": "\uff15\uff10\uff10"}, "invalid"),  # full-width digits
         ({"points": "50\x000"}, "invalid"),
         ({"points": "9" * 19}, "too_large"),
-        ({"points": "9" * 400}, "invalid"),
+        ({"points": "9" * 400}, "too_large"),
+        ({"points": "9" * 21 + "x"}, "invalid"),
         ({"points": "1000000500"}, "too_large"),
     ],
 )
