@@ -141,3 +141,19 @@ def test_every_transactional_test_restores_the_database():
         if "django_db(transaction=True" in line and "serialized_rollback=True" not in line
     ]
     assert not wrong, "add serialized_rollback=True:\n" + "\n".join(wrong)
+
+
+def test_the_modules_left_to_sqlite_exist_and_hold_no_postgresql_test():
+    """The PostgreSQL stage leaves RUN_ON_SQLITE_ONLY to the SQLite stage (tests/conftest.py):
+    a module renamed away would silently run twice again, and a PostgreSQL test in one would
+    never run at all."""
+    from tests.conftest import RUN_ON_SQLITE_ONLY
+
+    missing = [path for path in RUN_ON_SQLITE_ONLY if not (ROOT / path).is_file()]
+    assert not missing, f"no such test module: {missing}"
+    marked = [
+        path
+        for path in RUN_ON_SQLITE_ONLY
+        if "pytest.mark.postgres" in (ROOT / path).read_text(encoding="utf-8")
+    ]
+    assert not marked, f"these need PostgreSQL and must stay in its stage: {marked}"

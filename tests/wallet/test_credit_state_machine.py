@@ -20,6 +20,7 @@ from hypothesis.stateful import (
 
 from tests.accounts.factories import UserFactory
 from tests.wallet.credit_factories import fund, grant
+from tests.wallet.ledger_state import machine_examples
 from wallet.credit import credit_plan
 from wallet.exceptions import InsufficientFunds
 from wallet.models import Account, CreditLot, WalletSpend
@@ -150,7 +151,7 @@ def test_credit_state_machine():
     run_state_machine_as_test(
         CreditMachine,
         settings=settings(
-            max_examples=25,
+            max_examples=machine_examples(25),
             stateful_step_count=25,
             deadline=None,
             database=None,

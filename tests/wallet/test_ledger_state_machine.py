@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 
 from catalog.models import Region
 from tests.accounts.factories import UserFactory
+from tests.wallet.ledger_state import machine_examples
 from tests.wallet.units_machine import PointsCoinsMachine
 from wallet.codes import ALPHABET, check_symbol, code_display
 from wallet.exceptions import CodeRefused, IdempotencyConflict, InsufficientFunds
@@ -245,7 +246,7 @@ def test_ledger_state_machine():
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=30,
+            max_examples=machine_examples(30),
             stateful_step_count=25,
             deadline=None,
             database=None,
@@ -262,7 +263,7 @@ def test_points_and_coins_state_machine():
     run_state_machine_as_test(
         PointsCoinsMachine,
         settings=settings(
-            max_examples=25,
+            max_examples=machine_examples(25),
             stateful_step_count=25,
             deadline=None,
             database=None,
