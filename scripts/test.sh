@@ -10,7 +10,7 @@
 #   sqlite      pytest -m "not postgres and not e2e"                     on SQLite
 #   postgres    pytest -m "not e2e"     on a throwaway PostgreSQL + Redis (scripts/test-services.sh)
 #   sqlite+postgres  the two stages above at once (the default: they share two cores well)
-#   e2e         pytest -m e2e           browser journeys in Chromium, on SQLite
+#   e2e         pytest -m e2e -n 2      browser journeys in Chromium, on SQLite (two workers)
 #   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
 #               (last of the default stages; meaningful after sqlite, postgres and e2e)
 #
@@ -97,8 +97,12 @@ stage_cmd() {
         e2e)
             # pytest-playwright keeps an event loop alive in the main thread; Django's async
             # guard would refuse even the test database set-up without this.
+            # Two workers, each with its own live server, database and Chromium: a journey
+            # mostly waits on its browser, so two overlap (205 s alone, 156 s as two; four
+            # saturate the two cores and take longer, 192 s).
             env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
-                "${pytest_cmd[@]}" -m e2e --screenshot only-on-failure --output var/test-results
+                "${pytest_cmd[@]}" -m e2e -n "${E2E_WORKERS:-2}" \
+                --screenshot only-on-failure --output var/test-results
             ;;
         all-ran)
             python - "$COINPURSE_TEST_OUTCOMES" << 'PY'
