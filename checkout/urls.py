@@ -2,7 +2,15 @@ from django.urls import path, register_converter
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from checkout import coin_views, giftcard_views, order_views, print_views, reload_views, views
+from checkout import (
+    code_views,
+    coin_views,
+    giftcard_views,
+    order_views,
+    print_views,
+    reload_views,
+    views,
+)
 from checkout.checkout_coins_views import CheckoutCoinsView
 
 
@@ -34,12 +42,12 @@ urlpatterns = [
     path("checkout/", never_cache(views.CheckoutView.as_view()), name="checkout"),
     path(
         "checkout/code/",
-        never_cache(sensitive_post_parameters("code")(views.CheckoutCodeView.as_view())),
+        never_cache(sensitive_post_parameters("code")(code_views.CheckoutCodeView.as_view())),
         name="code",
     ),
     path(
         "checkout/code/remove/",
-        sensitive_post_parameters("code")(views.CheckoutCodeRemoveView.as_view()),
+        sensitive_post_parameters("code")(code_views.CheckoutCodeRemoveView.as_view()),
         name="code_remove",
     ),
     path("checkout/balance/", views.CheckoutBalanceView.as_view(), name="balance"),

@@ -5,20 +5,14 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.decorators import method_decorator
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
-from django.views.decorators.debug import sensitive_variables
 
 from accounts.forms import AddressForm
-from accounts.network import client_ip
-from catalog.money import format_money
 from catalog.selectors import shopper_region
 from checkout.exceptions import CheckoutError
 from checkout.forms import (
     CartLineForm,
-    CheckoutCodeForm,
     PlaceOrderForm,
     SavedAddressForm,
     ShippingForm,
@@ -40,18 +34,10 @@ from checkout.services import (
     order_place,
 )
 from checkout.services.cart import cart_giftcard_remove
-from checkout.services.promo_codes import (
-    PromoCodeRefused,
-    checkout_promo_code_enter,
-    checkout_promo_code_remove,
-)
-from wallet.codes import CodeTypo, code_normalize
-from wallet.exceptions import CodeRefused
 from wallet.selectors import Balance
-from wallet.services import giftcard_redeem
 
 
-def _form_error(request, reason, message):
+def form_error(request, reason, message):
     messages.error(request, message, extra_tags=f"reason:{reason}")
 
 
@@ -69,7 +55,7 @@ class CartAddView(View):
     def post(self, request):
         form = CartLineForm(request.POST)
         if not form.is_valid() or form.cleaned_data["quantity"] == 0:
-            _form_error(request, "quantity", "Choose a quantity from 1 to 99.")
+            form_error(request, "quantity", "Choose a quantity from 1 to 99.")
             return redirect(_same_site(request, request.POST.get("next")) or "checkout:cart")
         try:
             cart_add(
@@ -79,7 +65,7 @@ class CartAddView(View):
                 quantity=form.cleaned_data["quantity"],
             )
         except CheckoutError as error:
-            _form_error(request, error.reason, error.message)
+            form_error(request, error.reason, error.message)
         else:
             messages.success(request, "Added to your cart.")
         return redirect("checkout:cart")
@@ -101,7 +87,7 @@ class CartUpdateView(View):
             return self.gift_card_remove(request)
         form = CartLineForm(request.POST)
         if not form.is_valid():
-            _form_error(request, "quantity", "Choose a quantity from 0 to 99.")
+            form_error(request, "quantity", "Choose a quantity from 0 to 99.")
             return redirect("checkout:cart")
         try:
             cart_update(
@@ -111,7 +97,7 @@ class CartUpdateView(View):
                 quantity=form.cleaned_data["quantity"],
             )
         except CheckoutError as error:
-            _form_error(request, error.reason, error.message)
+            form_error(request, error.reason, error.message)
         else:
             removed = form.cleaned_data["quantity"] == 0
             messages.success(request, "Removed from your cart." if removed else "Cart updated.")
@@ -194,118 +180,6 @@ class CheckoutView(LoginRequiredMixin, View):
         return render(request, "checkout/checkout.html", context, status=status)
 
 
-class CheckoutCodeView(LoginRequiredMixin, View):
-    """One box for codes: a claim code is redeemed into the balance (and so applied); a
-    promotional code is priced with the cart and kept when it applies, or refused with its
-    reason (checkout/services/promo_codes.py); a credit code fills the balance at once."""
-
-    @method_decorator(sensitive_variables("code"))
-    def post(self, request):
-        form = CheckoutCodeForm(request.POST)
-        if not form.is_valid():
-            typed = request.POST.get("code", "").strip()
-            # Empty: `required`; too long to be any code: a `typo`, as on the redeem page.
-            return CheckoutView.render_page(
-                request,
-                error_reason="typo" if typed else "required",
-                error_message=form.errors["code"][0],
-                code_typed=typed[:64],
-            )
-        code = form.cleaned_data["code"]
-        # Only a valid claim code is a gift card; any other text of the promotional shape is
-        # looked up as a promotional code (a long one no promotion has is answered as a
-        # mistyped claim code there), so a vanity code of 13-17 symbols can be used.
-        if not _is_claim_code(code):
-            return self.promo_code_enter(request, code)
-        try:
-            redemption = giftcard_redeem(user=request.user, code=code, ip=client_ip(request))
-        except CodeRefused as refusal:
-            # Locked out: 429; the shared cache is down: 503 `unavailable`, nothing written,
-            # and a hint of when to try again, as on the redeem page.
-            response = CheckoutView.render_page(
-                request,
-                error_reason=refusal.reason,
-                error_message=refusal.message,
-                status={"locked": 429, "unavailable": 503}.get(refusal.reason, 200),
-                code_typed=code if refusal.reason in ("typo", "not_found") else "",
-            )
-            if refusal.reason == "unavailable":
-                response["Retry-After"] = "60"
-            return response
-        locale = request.user.region.locale
-        amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
-        messages.success(request, f"Gift card applied: {amount} was added to your balance.")
-        return redirect("checkout:checkout")
-
-    @method_decorator(sensitive_variables("code"))
-    def promo_code_enter(self, request, code):
-        try:
-            result = checkout_promo_code_enter(
-                user=request.user, session=request.session, code=code, ip=client_ip(request)
-            )
-        except PromoCodeRefused as refusal:
-            response = CheckoutView.render_page(
-                request,
-                error_reason=refusal.reason,
-                error_message=refusal.message,
-                error_params=refusal.params,
-                status=refusal.status,
-                # Given back to be corrected when no promotion has it; a code that exists
-                # is not shown again in the box (it is in the message when it matters).
-                code_typed=code if refusal.reason in ("typo", "not_found") else "",
-            )
-            if refusal.reason == "unavailable":
-                response["Retry-After"] = "60"
-            return response
-        locale = request.user.region.locale
-        currency = request.user.region.currency
-        if result.already_entered:
-            messages.info(request, f"{result.code} is already entered for this order.")
-        elif result.credit:
-            amount = format_money(result.credit, currency=currency, locale=locale)
-            until = date_format(result.expires_on, "j F Y")
-            messages.success(
-                request,
-                f"{result.label} applied: {amount} of promotional credit was added to your "
-                f"balance, to spend by {until}.",
-            )
-        elif result.bonus_credit:
-            amount = format_money(result.bonus_credit, currency=currency, locale=locale)
-            messages.success(
-                request,
-                f"Applied {result.label}. You will receive {amount} of promotional credit "
-                "once the order is paid.",
-            )
-        else:
-            amount = format_money(result.amount, currency=currency, locale=locale)
-            messages.success(request, f"Applied {result.label}. You save {amount}.")
-        return redirect("checkout:checkout")
-
-
-class CheckoutCodeRemoveView(LoginRequiredMixin, View):
-    """Take an entered promotional code out of the order (POST `code`)."""
-
-    def post(self, request):
-        try:
-            code = checkout_promo_code_remove(
-                session=request.session, code=request.POST.get("code", "")[:64]
-            )
-        except PromoCodeRefused as refusal:
-            _form_error(request, refusal.reason, refusal.message)
-        else:
-            messages.success(request, f"{code} was removed from your order.")
-        return redirect("checkout:checkout")
-
-
-def _is_claim_code(text: str) -> bool:
-    """A claim code: 15 symbols with a valid check symbol (docs/interface.md §7)."""
-    try:
-        code_normalize(text)
-    except CodeTypo:
-        return False
-    return True
-
-
 class CheckoutAddressView(LoginRequiredMixin, View):
     """Where the order goes: a saved address (`address`) or a new one, saved to the book."""
 
@@ -313,7 +187,7 @@ class CheckoutAddressView(LoginRequiredMixin, View):
         if "address" in request.POST:
             form = SavedAddressForm(request.POST)
             if not form.is_valid():
-                _form_error(request, "invalid", "Choose one of your saved addresses.")
+                form_error(request, "invalid", "Choose one of your saved addresses.")
                 return redirect("checkout:checkout")
             checkout_address_set(
                 user=request.user,
@@ -342,7 +216,7 @@ class CheckoutShippingView(LoginRequiredMixin, View):
     def post(self, request):
         form = ShippingForm(request.POST)
         if not form.is_valid():
-            _form_error(request, "invalid", "Choose standard or express shipping.")
+            form_error(request, "invalid", "Choose standard or express shipping.")
             return redirect("checkout:checkout")
         checkout_shipping_set(session=request.session, method=form.cleaned_data["method"])
         messages.info(request, f"{form.cleaned_data['method'].capitalize()} shipping chosen.")
@@ -354,7 +228,7 @@ class CheckoutBalanceView(LoginRequiredMixin, View):
         form = UseBalanceForm(request.POST)
         if not form.is_valid():
             # docs/interface.md §6: a refused form says so (it used to be ignored without a word).
-            _form_error(request, "invalid", "Choose whether to use your balance: on or off.")
+            form_error(request, "invalid", "Choose whether to use your balance: on or off.")
             return redirect("checkout:checkout")
         use = form.cleaned_data["use_balance"] == "on"
         checkout_use_balance_set(session=request.session, use_balance=use)

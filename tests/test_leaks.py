@@ -253,7 +253,7 @@ def test_issuing_cards_by_the_command_prints_and_logs_no_code(watch, tmp_path, c
     ("url", "field_name", "target"),
     [
         ("/gift-cards/redeem/", "code", "wallet.views.giftcard_redeem"),
-        ("/checkout/code/", "code", "checkout.views.giftcard_redeem"),
+        ("/checkout/code/", "code", "checkout.code_views.giftcard_redeem"),
         ("/checkout/place-order/", "card_number", "checkout.views.order_place"),
     ],
     ids=["redeem", "code-box", "place-order"],
