@@ -17,6 +17,7 @@ CATEGORIES = {
     "apps-games": "Apps & Games",
     "gift-cards": "Gift cards",
     "coins": "Coins",
+    "essentials": "Everyday essentials",
 }
 # slug, name, category, kind, US price in cents, description
 PRODUCTS = [
@@ -160,7 +161,48 @@ PRODUCTS = [
             ("coins-5000", "Coins, 5,000 + 500 bonus", 4250),
         ]
     ),
+    (
+        "coffee-beans-1kg",
+        "Coffee Beans, 1 kg",
+        "essentials",
+        "physical",
+        1899,
+        "Medium roast, whole beans. Subscribe & Save and never run out.",
+    ),
+    (
+        "dish-soap-refill",
+        "Dish Soap Refill, 2 litres",
+        "essentials",
+        "physical",
+        799,
+        "Plant-based and unscented; refills the bottle you already have.",
+    ),
+    (
+        "printer-paper-500",
+        "Printer Paper, 500 sheets",
+        "essentials",
+        "physical",
+        999,
+        "A4 / Letter, 80 g/m², for the home office.",
+    ),
+    (
+        "aa-batteries-24",
+        "AA Batteries, pack of 24",
+        "essentials",
+        "physical",
+        1499,
+        "Long-life alkaline cells for remotes, clocks and toys.",
+    ),
 ]
+# Products a shopper may Subscribe & Save (docs/subscriptions.md): the everyday essentials and
+# one book (a reader may want a copy every few months, to give away).
+SUBSCRIBABLE = {
+    "coffee-beans-1kg",
+    "dish-soap-refill",
+    "printer-paper-500",
+    "aa-batteries-24",
+    "tiny-habits-of-money",
+}
 # A coin pack's (coins, bonus coins); its price above is the same digits in every currency.
 COIN_PACKS = {
     "coins-500": (500, 0),
@@ -202,6 +244,7 @@ def catalog_seed() -> int:
                     "description": description,
                     "coins": COIN_PACKS.get(slug, (0, 0))[0],
                     "bonus_coins": COIN_PACKS.get(slug, (0, 0))[1],
+                    "subscribable": slug in SUBSCRIBABLE,
                 },
             )
             created += was_created

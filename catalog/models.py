@@ -62,6 +62,9 @@ class Product(models.Model):
     # A coin pack's coins, and the bonus coins a larger pack adds (0 for other kinds).
     coins = models.PositiveIntegerField(default=0)
     bonus_coins = models.PositiveIntegerField(default=0)
+    # Subscribe & Save (docs/subscriptions.md): a physical product the shopper may have
+    # delivered again every few months.
+    subscribable = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,6 +76,11 @@ class Product(models.Model):
                 condition=(models.Q(kind="coin_pack") & models.Q(coins__gt=0))
                 | (~models.Q(kind="coin_pack") & models.Q(coins=0) & models.Q(bonus_coins=0)),
                 name="catalog_product_coins_iff_pack",
+            ),
+            # Only what is shipped repeats: not a digital item, a gift card or a coin pack.
+            models.CheckConstraint(
+                condition=models.Q(subscribable=False) | models.Q(kind="physical"),
+                name="catalog_product_subscribable_physical",
             ),
         ]
 

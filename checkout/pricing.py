@@ -60,6 +60,9 @@ class PricedLine:
     # A coin pack (paid by card only, module doc) and the coins one pack gives, bonus included.
     coin_pack: bool = False
     pack_coins: int = 0
+    # A Subscribe & Save delivery's line (checkout/baskets.py): the catalog's unit price before
+    # its discount; `unit_price` is the discounted one.
+    list_price: int | None = None
 
     @property
     def total(self) -> int:

@@ -9,6 +9,7 @@ from accounts.addresses import address_list_for_user
 from accounts.models import Address
 from catalog.models import Price, Product
 from catalog.selectors import products_by_slug
+from checkout.baskets import Basket, basket_lines_get
 from checkout.models import CartGiftCard, CartLine, Order, OrderLine, ShippingRate
 from checkout.pricing import PricedGiftCard, PricedLine, Quote, Rate, quote_build
 from promotions.engine import LineInput, ShippingInput, promotions_evaluate
@@ -125,7 +126,9 @@ def checkout_promo_codes(session) -> list[str]:
     return [code for code in codes if isinstance(code, str)][:PROMO_CODES_MAX]
 
 
-def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> Quote:
+def checkout_quote_get(
+    *, user, session, codes: Sequence[str] | None = None, basket: Basket | None = None
+) -> Quote:
     """What the signed-in shopper would pay now: lines, shipping, the promotions that apply
     (the entered codes' and the automatic ones, chosen by the engine), the coins part (their
     coins on the digital lines, unless switched off), the balance part (promotional credit
@@ -136,10 +139,19 @@ def checkout_quote_get(*, user, session, codes: Sequence[str] | None = None) -> 
     code box prices a new code with them before keeping it. Queries, however many lines,
     gift cards and codes: lines, gift cards, rates, balance, coins, earlier orders, the
     promotion look-ups (promotions.selectors), none of the promotion ones for an empty
-    cart."""
+    cart.
+
+    With a `basket` (checkout/baskets.py) the lines are the basket's, not the cart's, and the
+    session is not read: no gift cards, no codes, balance on, coins off, standard shipping."""
     region = user.region
-    lines = cart_lines_get(user=user, session=session, region_code=region.code)
-    gift_cards = cart_gift_cards_get(user=user)
+    if basket is not None:
+        session = {SESSION_USE_COINS: False}
+        codes = ()
+        lines = basket_lines_get(basket=basket, region_code=region.code)
+        gift_cards = []
+    else:
+        lines = cart_lines_get(user=user, session=session, region_code=region.code)
+        gift_cards = cart_gift_cards_get(user=user)
     rates = shipping_rates_get(region_code=region.code) if lines else []
     balance = wallet_balance_get(user=user)
     use_balance = session.get(SESSION_USE_BALANCE, True)

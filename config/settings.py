@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "wallet",
     "promotions",
     "checkout",
+    "subscriptions",
     # Background jobs: Django's tasks framework, stored in the database (docs/worker.md).
     "django_tasks_db",
 ]
@@ -396,3 +397,15 @@ PERIODIC_TASKS = [
 # Coin packs (docs/points.md): credit the packs of paid orders whose hook after the capture
 # failed (idempotent: one credit per order).
 PERIODIC_TASKS = [*PERIODIC_TASKS, ("checkout.coin_tasks.coin_packs_due", 300)]
+
+# Subscribe & Save (docs/subscriptions.md): the day's deliveries and reminders, once a day (each
+# run is also a retry of a period whose payment failed: at most SUBSCRIPTION_PAYMENT_RETRIES
+# runs after the first attempt, then the subscription pauses). Idempotent: one order per
+# subscription and period however often it runs.
+PERIODIC_TASKS = [*PERIODIC_TASKS, ("subscriptions.tasks.subscriptions_due", 86400)]
+SUBSCRIPTION_PAYMENT_RETRIES = 3
+SUBSCRIPTION_REMINDER_DAYS = 3
+# Percent off each delivery, and from how many active subscriptions the larger one applies.
+SUBSCRIPTION_DISCOUNT_PERCENT = 5
+SUBSCRIPTION_DISCOUNT_PERCENT_MANY = 10
+SUBSCRIPTION_DISCOUNT_MANY_FROM = 5

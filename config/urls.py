@@ -13,5 +13,6 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("", include("wallet.urls")),
     path("", include("checkout.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
     path("", include("catalog.urls")),
 ]

@@ -19,6 +19,7 @@ ALLOWED_IMPORTS = {
     "wallet": {"catalog", "accounts"},
     "promotions": {"catalog", "wallet", "accounts"},
     "checkout": {"catalog", "accounts", "wallet", "promotions"},
+    "subscriptions": {"catalog", "accounts", "wallet", "promotions", "checkout"},
 }
 SHOP_APPS = set(ALLOWED_IMPORTS)
 JUNK_DRAWERS = {"utils", "helpers", "signals"}

@@ -268,6 +268,10 @@ class OrderLine(models.Model):
     product_name = models.CharField(max_length=200)
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.BigIntegerField()
+    # A Subscribe & Save delivery's line (docs/subscriptions.md): the catalog's unit price
+    # before its discount (`unit_price` is what the shopper paid per unit before promotions);
+    # null for every other line.
+    list_price = models.BigIntegerField(null=True, blank=True)
     line_total = models.BigIntegerField()
     # What the promotions took off this line, all of them together, and how it fell on each
     # unit (a list of `quantity` parts summing to `discount`: promotions.allocation). A refund

@@ -197,7 +197,9 @@ def _cart_restore(order: Order) -> None:
     # Bought gift cards go back as they were filled in (recipient, design, date), not as a
     # plain product line.
     cart_gift_cards_restore(order=order)
-    for item in order.lines.filter(gift_card__isnull=True):
+    # A Subscribe & Save delivery's lines (`list_price` set) never came from the cart: its
+    # next attempt is the subscription's, not the shopper's (docs/subscriptions.md).
+    for item in order.lines.filter(gift_card__isnull=True, list_price__isnull=True):
         line = lines.get(item.product_id)
         if line is None:
             CartLine.objects.create(cart=cart, product_id=item.product_id, quantity=item.quantity)

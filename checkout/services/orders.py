@@ -10,6 +10,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from catalog.money import format_money
+from checkout.baskets import Basket
 from checkout.emails import order_placed_mail_send
 from checkout.exceptions import (
     AddressRequired,
@@ -22,6 +23,7 @@ from checkout.exceptions import (
 )
 from checkout.locks import cart_qs_select_for_update
 from checkout.models import (
+    Cart,
     CartGiftCard,
     CartLine,
     Order,
@@ -32,11 +34,17 @@ from checkout.models import (
 from checkout.payments import payment_provider_get
 from checkout.pricing_coins import balance_payable_by_category
 from checkout.selectors import (
+    SESSION_ADDRESS,
     checkout_addresses_get,
     checkout_quote_get,
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
 from checkout.services.giftcard_orders import order_gift_cards_write
+from checkout.services.order_checks import (
+    PROMOTION_CHANGED,
+    paying_changed,
+    promotion_changed,
+)
 from checkout.services.order_coins import order_coins_spend
 from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
@@ -46,12 +54,6 @@ from wallet.exceptions import InsufficientFunds
 from wallet.services import wallet_spend
 
 logger = logging.getLogger(__name__)
-
-PROMOTION_CHANGED = (
-    "A promotion of your order no longer applies{why}. Nothing was charged: check the summary "
-    "again."
-)
-
 
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -72,6 +74,7 @@ def order_place(
     expected_amount_due: int | None = None,
     expected_balance: int | None = None,
     expected_coins: int | None = None,
+    basket: Basket | None = None,
 ) -> Order:
     """Turn the shopper's cart into an order, exactly once per `idempotency_key`.
 
@@ -111,11 +114,18 @@ def order_place(
     Coins (docs/points.md) pay the digital lines first unless switched off: spent after the
     balance part (`order_coins_spend`), each line storing its share. Coin packs, like gift
     cards, are paid by card only (`CardRequired`).
+
+    With a `basket` (checkout/baskets.py: a Subscribe & Save delivery) the order is placed from
+    its lines instead of the cart, which stays as it was; the basket's saved card token pays
+    what the balance does not (`CardRequired` without one), and its `lock` and `written` hooks
+    run inside the order's transaction.
     """
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _order_replayed(existing, user)
-    quote = checkout_quote_get(user=user, session=session)
+    if basket is not None:
+        session = {SESSION_ADDRESS: basket.address_id}
+    quote = checkout_quote_get(user=user, session=session, basket=basket)
     if quote.is_empty:
         # A concurrent submit of this same key may have committed its order (and emptied the
         # cart) since the look-up above: the replay lands on that order, not on "empty".
@@ -133,7 +143,7 @@ def order_place(
             raise AddressRequired("Add the address we should send your order to.")
     agreed = expected_total is not None or expected_amount_due is not None
     if not agreed and quote.refusals:
-        raise CheckoutChanged(_promotion_changed(quote.refusals))
+        raise CheckoutChanged(promotion_changed(quote.refusals))
     # The shopper agreed to the figures of the summary they saw; another tab may have changed
     # the cart or the balance since, and then they must see the new figures before paying.
     # The split too: a switch turned in another tab may move a part from coins to the
@@ -164,13 +174,15 @@ def order_place(
                 f"Coin packs are paid by card, never from the balance, promotional credit or "
                 f"coins: enter a card number to pay {pack_part} of coin packs."
             )
-        if not card_number.strip():
+        card_token = basket.card_token if basket is not None else ""
+        if not card_number.strip() and not card_token:
             raise CardRequired("Enter a card number to pay the rest.")
         try:
             authorization = payment_provider_get().authorize(
                 amount=quote.amount_due,
                 currency=quote.currency,
                 card_number=card_number,
+                card_token=card_token,
                 idempotency_key=f"order:{idempotency_key}",
             )
         except CheckoutError:
@@ -206,6 +218,7 @@ def order_place(
             address=address,
             authorization=authorization,
             agreed=agreed,
+            basket=basket,
         )
     except Exception:
         # Nothing was written (the transaction rolled back) unless a concurrent request with
@@ -230,7 +243,13 @@ def _order_replayed(order: Order, user) -> Order:
     return order
 
 
-def _order_write(*, user, session, idempotency_key, quote, address, authorization, agreed) -> Order:
+def _order_write(
+    *, user, session, idempotency_key, quote, address, authorization, agreed, basket
+) -> Order:
+    if basket is not None:
+        # A delivery queues on the shopper's cart lock like their own checkout does (a
+        # shopper without a cart yet gets an empty one: nothing else changes in it).
+        Cart.objects.get_or_create(user=user)
     with transaction.atomic():
         # 1. The cart: concurrent orders of one shopper queue here (and so do their uses of
         # a promotion: the shopper's own limit is counted under this lock).
@@ -239,7 +258,11 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _order_replayed(existing, user)
-        fresh = checkout_quote_get(user=user, session=session)
+        # 1b. The subscription a delivery comes from: still to be delivered (not paused,
+        # skipped or cancelled since the run read it)? Raises if not: nothing is written.
+        if basket is not None and basket.lock is not None:
+            basket.lock()
+        fresh = checkout_quote_get(user=user, session=session, basket=basket)
         if (fresh.lines, fresh.gift_cards, fresh.shipping_line) != (
             quote.lines,
             quote.gift_cards,
@@ -253,11 +276,11 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         if promotion_keys(fresh) != promotion_keys(quote) or (
             not agreed and fresh.refusals and not quote.refusals
         ):
-            raise CheckoutChanged(_promotion_changed(fresh.refusals))
-        if _paying_changed(fresh, quote, agreed=agreed):
+            raise CheckoutChanged(promotion_changed(fresh.refusals))
+        if paying_changed(fresh, quote, agreed=agreed):
             # Same promotions, another total: a budget was trimmed meanwhile.
             if fresh.total != quote.total:
-                raise CheckoutChanged(_promotion_changed(()))
+                raise CheckoutChanged(promotion_changed(()))
             raise CheckoutChanged(
                 "Your cart or balance changed while you were paying. Check the summary again."
             )
@@ -273,13 +296,13 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
         # The card was authorised for the summary's card part and is never charged more: a
         # trimmed discount is paid from the balance, and only when the shopper agreed to no
         # figures (a service call; the page always sends them, and then it is `changed`).
-        # Coins pay what the summary said (`_paying_changed` holds them equal).
+        # Coins pay what the summary said (`paying_changed` holds them equal).
         coins_part = fresh.coins_applied
         balance_part = total - quote.amount_due - coins_part
         if total != quote.total and (
             agreed or balance_part < 0 or (balance_part and not fresh.use_balance)
         ):
-            raise CheckoutChanged(_promotion_changed(()))
+            raise CheckoutChanged(promotion_changed(()))
         # 3. Credit lots, then the wallet accounts (inside wallet_spend): credit first,
         # soonest-expiring, then gift card money, checked under their locks.
         spend = None
@@ -332,6 +355,7 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 product_name=line.name,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
+                list_price=line.list_price,
                 line_total=line.total,
                 discount=sum(claimed.units[line.product_id]),
                 unit_discounts=claimed.units[line.product_id],
@@ -351,8 +375,11 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 amount=authorization.amount,
                 currency=authorization.currency,
             )
-        CartLine.objects.filter(cart__user=user).delete()
-        CartGiftCard.objects.filter(cart__user=user).delete()
+        if basket is None:
+            CartLine.objects.filter(cart__user=user).delete()
+            CartGiftCard.objects.filter(cart__user=user).delete()
+        elif basket.written is not None:
+            basket.written(order=order)
         # After commit only: capturing and e-mailing are outside calls that must neither
         # run for an order that rolled back nor hold the locks above while they wait. Both
         # catch their own errors (and `robust` stands behind that): the order is committed,
@@ -373,23 +400,3 @@ def _order_write(*, user, session, idempotency_key, quote, address, authorizatio
                 lambda: auto_reload_after_purchase(order_id=order.pk), robust=True
             )
     return order
-
-
-def _promotion_changed(refusals) -> str:
-    """The message of an order refused because a promotion no longer applies, with the
-    engine's words for the first code it refuses."""
-    why = f": {refusals[0].message.rstrip('.')}" if refusals else ""
-    return PROMOTION_CHANGED.format(why=why)
-
-
-def _paying_changed(fresh, quote, *, agreed: bool) -> bool:
-    """Whether the quote under the lock asks the shopper to pay otherwise than the summary.
-    The coins part must be the same (another tab spent coins, the switch was turned). Same
-    total: the balance part must be the same too (another tab spent it). Another total for the
-    same promotions (a budget was used up meanwhile) goes on only for a call that agreed to no
-    figures, and only when it costs more (paid from the balance)."""
-    if (fresh.coins_applied, fresh.line_coins) != (quote.coins_applied, quote.line_coins):
-        return True
-    if fresh.total == quote.total:
-        return fresh.balance_applied != quote.balance_applied
-    return agreed or fresh.total < quote.total

@@ -1,0 +1,234 @@
+"""Placing Subscribe & Save deliveries (docs/subscriptions.md): each due period becomes an
+ordinary order through `order_place` (checkout/baskets.py), exactly once.
+
+Exactly once, however many runs at once: the order's idempotency key is the subscription,
+its period and the payment attempt (`subscription:<id>:<period>:<attempt>`), so two runs
+placing the same delivery make one order (the second replays the first); inside the order's
+transaction the subscription is locked right after the cart (`_lock_due`) and must still be
+active on that period and attempt, or nothing is written; and the period's row
+(`SubscriptionPeriod`, unique per subscription and period) is written in that same
+transaction (`_placed`). A shopper who skips, pauses or cancels before that lock gets no
+order; after it, the order stands and the change applies from the next period.
+
+A failed payment (the card declined, no card and too little balance, the capture failing)
+keeps the period open and is tried again by each following run, at most
+`SUBSCRIPTION_PAYMENT_RETRIES` times after the first attempt; then the subscription pauses.
+The shopper gets an e-mail each time. A product no longer sold (withdrawn, no longer priced
+in the region or no longer eligible) pauses the subscription and tells the shopper.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+
+from checkout.baskets import Basket, BasketLine
+from checkout.exceptions import (
+    AddressRequired,
+    CardRequired,
+    CheckoutChanged,
+    EmptyCart,
+    PaymentDeclined,
+    ProductUnavailable,
+)
+from checkout.models import Order, SavedCard
+from checkout.services import order_place
+from subscriptions.emails import (
+    subscription_paused_mail_send,
+    subscription_payment_failed_mail_send,
+)
+from subscriptions.exceptions import NotDue
+from subscriptions.locks import subscription_qs_select_for_update
+from subscriptions.models import Subscription, SubscriptionPeriod
+from subscriptions.pricing import discount_percent
+from subscriptions.services.manage import _advance, subscription_pause_locked
+
+logger = logging.getLogger(__name__)
+
+Status = Subscription.Status
+PeriodStatus = SubscriptionPeriod.Status
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    # placed, failed (payment; retried), paused (payment failed for the last time, product
+    # no longer sold, no address), not_due, retry (changed meanwhile: the next run tries again)
+    status: str
+    order: Order | None = None
+
+
+def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
+    """Place the delivery of `subscription_id` due by `today` (a date in its region), once.
+
+    Idempotent: a delivery already placed (by this run or another at the same time) is
+    `not_due`, as is a subscription paused, cancelled or not due yet. Never raises for the
+    shopper's state (a declined card, a product withdrawn, no address): the outcome says what
+    happened, the period row and the e-mails say it to the shopper and to staff.
+    """
+    sub = (
+        Subscription.objects.select_related("user__region", "product", "card")
+        .filter(pk=subscription_id)
+        .first()
+    )
+    if sub is None or sub.status != Status.ACTIVE or sub.next_date > today:
+        return DeliveryOutcome("not_due")
+    index, attempt = sub.period_index, sub.failed_attempts + 1
+    active = Subscription.objects.filter(user_id=sub.user_id, status=Status.ACTIVE).count()
+    card = sub.card or SavedCard.objects.filter(user_id=sub.user_id).order_by("-pk").first()
+    basket = Basket(
+        lines=(
+            BasketLine(
+                product_id=sub.product_id,
+                quantity=sub.quantity,
+                percent_off=discount_percent(active_count=active),
+            ),
+        ),
+        address_id=sub.address_id,
+        card_token=card.token if card is not None else "",
+        source="Subscribe & Save",
+        lock=partial(_lock_due, subscription_id=sub.pk, index=index, attempt=attempt),
+        written=partial(_placed, subscription_id=sub.pk, index=index, today=today),
+    )
+    try:
+        order = order_place(
+            user=sub.user,
+            session=None,
+            idempotency_key=f"subscription:{sub.pk}:{index}:{attempt}",
+            basket=basket,
+        )
+    except NotDue:
+        return DeliveryOutcome("not_due")
+    except (ProductUnavailable, EmptyCart):
+        return _stopped(
+            sub.pk,
+            index=index,
+            reason=Subscription.PauseReason.UNAVAILABLE,
+            message=f"{sub.product.name} is no longer sold here.",
+        )
+    except AddressRequired:
+        return _stopped(
+            sub.pk,
+            index=index,
+            reason=Subscription.PauseReason.ADDRESS,
+            message="There is no delivery address: add one and resume.",
+        )
+    except (PaymentDeclined, CardRequired) as refused:
+        return _payment_failed(sub.pk, index=index, attempt=attempt, message=refused.message)
+    except CheckoutChanged:
+        # The balance moved under the lock (another order of the shopper's at that moment),
+        # or a promotion changed: nothing was charged, the next run prices it again.
+        return DeliveryOutcome("retry")
+    if order.status == Order.Status.PAYMENT_FAILED:
+        # Authorised, then the capture failed: the order is not paid (its balance part came
+        # back), so the period is open again, as for a declined card.
+        return _payment_failed(
+            sub.pk,
+            index=index,
+            attempt=attempt,
+            message="The card payment could not be completed.",
+            order=order,
+        )
+    return DeliveryOutcome("placed", order)
+
+
+def _lock_due(*, subscription_id: int, index: int, attempt: int) -> None:
+    """Under the order's transaction, after the cart lock: the subscription must still be
+    active on this period and attempt. Raises `NotDue`."""
+    sub = subscription_qs_select_for_update(subscription_id=subscription_id).first()
+    if (
+        sub is None
+        or sub.status != Status.ACTIVE
+        or sub.period_index != index
+        or sub.failed_attempts != attempt - 1
+    ):
+        raise NotDue("This delivery is no longer due.")
+
+
+def _placed(*, order: Order, subscription_id: int, index: int, today) -> None:
+    """Inside the order's transaction (the subscription locked by `_lock_due`): record the
+    period placed with its order and move to the next period after `today` (periods missed
+    while nothing ran are not made up: one delivery, then the schedule goes on)."""
+    sub = Subscription.objects.get(pk=subscription_id)
+    SubscriptionPeriod.objects.update_or_create(
+        subscription=sub,
+        index=index,
+        defaults={"due_date": sub.next_date, "status": PeriodStatus.PLACED, "order": order},
+    )
+    line = order.lines.get()
+    sub.last_unit_price = line.unit_price
+    _advance(sub, after=max(sub.next_date, today))
+    sub.save()
+
+
+def _payment_failed(
+    subscription_id: int, *, index: int, attempt: int, message: str, order: Order | None = None
+) -> DeliveryOutcome:
+    """Record a failed attempt of period `index` (once per attempt: a run at the same time
+    that failed too records nothing more), pause after the last one, e-mail the shopper."""
+    with transaction.atomic():
+        sub = subscription_qs_select_for_update(subscription_id=subscription_id).get()
+        if order is not None:
+            # The capture failed after `_placed` recorded the period and moved on: open it
+            # again (once: a second run replaying the same order finds it done).
+            period = SubscriptionPeriod.objects.filter(
+                subscription=sub, index=index, order=order, status=PeriodStatus.PLACED
+            ).first()
+            if period is None:
+                return DeliveryOutcome("failed")
+            sub.period_index, sub.next_date = index, period.due_date
+            sub.failed_attempts = attempt - 1
+        elif sub.status != Status.ACTIVE or sub.period_index != index:
+            return DeliveryOutcome("not_due")
+        if sub.failed_attempts != attempt - 1:
+            return DeliveryOutcome("failed")
+        sub.failed_attempts = attempt
+        SubscriptionPeriod.objects.update_or_create(
+            subscription=sub,
+            index=index,
+            defaults={
+                "due_date": sub.next_date,
+                "status": PeriodStatus.FAILED,
+                "attempts": attempt,
+                "message": message[:300],
+            },
+        )
+        last = attempt > settings.SUBSCRIPTION_PAYMENT_RETRIES and sub.status == Status.ACTIVE
+        if last:
+            sub.status, sub.pause_reason = Status.PAUSED, Subscription.PauseReason.PAYMENT_FAILED
+        sub.save()
+        transaction.on_commit(
+            partial(
+                subscription_payment_failed_mail_send,
+                subscription_id=sub.pk,
+                attempt=attempt,
+                paused=last,
+            ),
+            robust=True,
+        )
+    return DeliveryOutcome("paused" if last else "failed")
+
+
+def _stopped(subscription_id: int, *, index: int, reason: str, message: str) -> DeliveryOutcome:
+    """Pause for a reason the shopper must fix (the product, the address), record the
+    period, e-mail them."""
+    with transaction.atomic():
+        sub = subscription_qs_select_for_update(subscription_id=subscription_id).get()
+        if sub.status != Status.ACTIVE or sub.period_index != index:
+            return DeliveryOutcome("not_due")
+        SubscriptionPeriod.objects.update_or_create(
+            subscription=sub,
+            index=index,
+            defaults={
+                "due_date": sub.next_date,
+                "status": PeriodStatus.UNAVAILABLE,
+                "message": message[:300],
+            },
+        )
+        subscription_pause_locked(sub, reason=reason)
+        transaction.on_commit(
+            partial(subscription_paused_mail_send, subscription_id=sub.pk, message=message),
+            robust=True,
+        )
+    return DeliveryOutcome("paused")

@@ -1,0 +1,235 @@
+"""The shopper's Subscribe & Save actions (docs/subscriptions.md): start, change, skip the next
+delivery, pause, resume, cancel. Each locks the subscription row, checks, writes, in one
+transaction, so a run placing the delivery at the same moment (which locks the same row
+inside the order's transaction) sees either the change or nothing of it: a delivery skipped,
+paused or cancelled before the run's lock is never placed.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.addresses import address_list_for_user
+from catalog.models import Product
+from catalog.regions import region_today
+from catalog.selectors import products_by_slug
+from checkout.models import SavedCard
+from checkout.payments import payment_provider_get
+from subscriptions.exceptions import (
+    AddressRequired,
+    InvalidChange,
+    NotSubscribable,
+    SubscriptionError,
+)
+from subscriptions.locks import subscription_qs_select_for_update
+from subscriptions.models import QUANTITY_MAX, Subscription, SubscriptionPeriod
+from subscriptions.periods import EVERY_MONTHS, period_date, period_index_after
+
+Status = Subscription.Status
+
+
+def _quantity_check(quantity: int) -> None:
+    if not 1 <= quantity <= QUANTITY_MAX:
+        raise InvalidChange(f"Choose a quantity from 1 to {QUANTITY_MAX}.", reason="quantity")
+
+
+def _every_check(every: int) -> None:
+    if every not in EVERY_MONTHS:
+        raise InvalidChange("Choose every 1, 2, 3 or 6 months.", reason="every")
+
+
+@sensitive_variables("card_number")
+def subscription_create(
+    *, user, product_slug: str, quantity: int, every: int, card_number: str = ""
+) -> Subscription:
+    """Subscribe the shopper to `quantity` of a subscribable product every `every` months.
+
+    The first delivery is due today (in the shopper's region); the next run places it. It
+    ships to the shopper's default address and is paid from the balance first, then by the
+    card saved here (`card_number`, kept as the provider's token) or the shopper's newest
+    saved card. One subscription per product that is not cancelled (a double submit gets
+    `already_subscribed`, and nothing twice).
+
+    Raises `NotSubscribable` (unknown, withdrawn, not priced in the region or not eligible),
+    `InvalidChange` (`quantity`, `every`), `AddressRequired`, `SubscriptionError`
+    (`already_subscribed`), checkout's `PaymentDeclined` for a card number the provider
+    refuses.
+    """
+    _quantity_check(quantity)
+    _every_check(every)
+    region = user.region
+    product = products_by_slug(slugs=[product_slug], region_code=region.code).get(product_slug)
+    if (
+        product is None
+        or product.price is None
+        or not product.subscribable
+        or product.kind != Product.Kind.PHYSICAL
+    ):
+        raise NotSubscribable("This product cannot be delivered by Subscribe & Save.")
+    address = next((a for a in address_list_for_user(user=user) if a.is_default), None)
+    if address is None:
+        raise AddressRequired("Add a default delivery address first: deliveries are sent there.")
+    # The provider is asked outside the transaction (never a slow call under a lock).
+    token = payment_provider_get().tokenize(card_number=card_number) if card_number else None
+    today = region_today(region)
+    try:
+        with transaction.atomic():
+            card = (
+                SavedCard.objects.create(
+                    user=user,
+                    provider=payment_provider_get().name,
+                    token=token.token,
+                    card_last4=token.card_last4,
+                )
+                if token is not None
+                else SavedCard.objects.filter(user=user).order_by("-pk").first()
+            )
+            return Subscription.objects.create(
+                user=user,
+                product=product,
+                region=region,
+                quantity=quantity,
+                every=every,
+                anchor_date=today,
+                next_date=today,
+                address=address,
+                card=card,
+            )
+    except IntegrityError:
+        # The partial unique constraint: a subscription of this product that is not
+        # cancelled already exists (maybe from the first click of a double click).
+        raise SubscriptionError(
+            f"You already subscribe to {product.name}: change its quantity or frequency below.",
+            reason="already_subscribed",
+        ) from None
+
+
+def _locked(*, user, subscription_id: int) -> Subscription:
+    """The shopper's own subscription, locked; another shopper's is `Subscription.DoesNotExist`
+    (a 404 for the page)."""
+    return (
+        subscription_qs_select_for_update(subscription_id=subscription_id)
+        .select_related("region")
+        .get(user=user)
+    )
+
+
+def _today(subscription) -> datetime.date:
+    return region_today(subscription.region)
+
+
+def subscription_change(
+    *, user, subscription_id: int, quantity: int | None = None, every: int | None = None
+) -> Subscription:
+    """Change the quantity and/or the frequency of an active or paused subscription. A new
+    frequency keeps the next delivery's date and counts the following ones from it.
+
+    Raises `Subscription.DoesNotExist`, `InvalidChange`.
+    """
+    with transaction.atomic():
+        sub = _locked(user=user, subscription_id=subscription_id)
+        if sub.status == Status.CANCELLED:
+            raise InvalidChange("This subscription is cancelled.", reason="cancelled")
+        if quantity is not None:
+            _quantity_check(quantity)
+            sub.quantity = quantity
+        if every is not None and every != sub.every:
+            _every_check(every)
+            # Re-anchor on the next delivery: it stays where it was, the rest follow it.
+            sub.every, sub.anchor_date, sub.period_index = every, sub.next_date, 0
+        sub.save()
+        return sub
+
+
+def subscription_skip(*, user, subscription_id: int, due_date: datetime.date | None = None):
+    """Skip the next delivery: its period is recorded `skipped` and the subscription moves to
+    the following one. `due_date` is the date the shopper saw (the reminder's link, the page):
+    when the next delivery is no longer that one (already skipped in another tab, or placed),
+    nothing more is skipped (idempotent for a double click).
+
+    Raises `Subscription.DoesNotExist`, `InvalidChange` (not active).
+    """
+    with transaction.atomic():
+        sub = _locked(user=user, subscription_id=subscription_id)
+        if sub.status != Status.ACTIVE:
+            raise InvalidChange("Only an active subscription has a next delivery to skip.")
+        if due_date is not None and due_date != sub.next_date:
+            return sub
+        SubscriptionPeriod.objects.update_or_create(
+            subscription=sub,
+            index=sub.period_index,
+            defaults={"due_date": sub.next_date, "status": SubscriptionPeriod.Status.SKIPPED},
+        )
+        _advance(sub, after=sub.next_date)
+        sub.save()
+        return sub
+
+
+def subscription_pause(*, user, subscription_id: int) -> Subscription:
+    """Pause: no delivery is placed until resumed (idempotent).
+
+    Raises `Subscription.DoesNotExist`, `InvalidChange` (cancelled).
+    """
+    with transaction.atomic():
+        sub = _locked(user=user, subscription_id=subscription_id)
+        if sub.status == Status.CANCELLED:
+            raise InvalidChange("This subscription is cancelled.", reason="cancelled")
+        if sub.status == Status.ACTIVE:
+            subscription_pause_locked(sub, reason=Subscription.PauseReason.SHOPPER)
+        return sub
+
+
+def subscription_pause_locked(sub: Subscription, *, reason: str) -> None:
+    """Pause the locked `sub` for `reason` (the shopper, or the shop: a product withdrawn, a
+    payment that kept failing)."""
+    sub.status, sub.pause_reason = Status.PAUSED, reason
+    sub.save(update_fields=["status", "pause_reason", "updated_at"])
+
+
+def subscription_resume(*, user, subscription_id: int) -> Subscription:
+    """Resume a paused subscription. Its next delivery is the first of its dates from today
+    on (deliveries missed while paused are not made up), with its payment attempts afresh.
+
+    Raises `Subscription.DoesNotExist`, `InvalidChange` (cancelled; a product no longer sold,
+    `not_subscribable`).
+    """
+    with transaction.atomic():
+        sub = _locked(user=user, subscription_id=subscription_id)
+        if sub.status == Status.CANCELLED:
+            raise InvalidChange("This subscription is cancelled.", reason="cancelled")
+        if sub.status == Status.ACTIVE:
+            return sub
+        product = products_by_slug(slugs=[sub.product.slug], region_code=sub.region_id)
+        if sub.product.slug not in product or not sub.product.subscribable:
+            raise NotSubscribable(
+                f"{sub.product.name} is no longer sold by Subscribe & Save: it cannot resume."
+            )
+        today = _today(sub)
+        if sub.next_date < today:
+            _advance(sub, after=today - datetime.timedelta(days=1))
+        sub.status, sub.pause_reason, sub.failed_attempts = Status.ACTIVE, "", 0
+        sub.save()
+        return sub
+
+
+def subscription_cancel(*, user, subscription_id: int) -> Subscription:
+    """Cancel for good (idempotent): nothing more is delivered; the orders placed stay.
+
+    Raises `Subscription.DoesNotExist`.
+    """
+    with transaction.atomic():
+        sub = _locked(user=user, subscription_id=subscription_id)
+        if sub.status != Status.CANCELLED:
+            sub.status, sub.pause_reason = Status.CANCELLED, ""
+            sub.cancelled_at = timezone.now()
+            sub.save()
+        return sub
+
+
+def _advance(sub: Subscription, *, after: datetime.date) -> None:
+    """Move the locked `sub` to its first period due after `after` (the caller saves)."""
+    sub.period_index = period_index_after(anchor=sub.anchor_date, every=sub.every, after=after)
+    sub.next_date = period_date(anchor=sub.anchor_date, every=sub.every, index=sub.period_index)
+    sub.failed_attempts = 0
