@@ -114,7 +114,14 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
             reason=Subscription.PauseReason.ADDRESS,
             message="There is no delivery address: add one and resume.",
         )
-    except (PaymentDeclined, CardRequired) as refused:
+    except CardRequired:
+        return _payment_failed(
+            sub.pk,
+            index=index,
+            attempt=attempt,
+            message="Your balance did not cover the delivery and no card is saved.",
+        )
+    except PaymentDeclined as refused:
         return _payment_failed(sub.pk, index=index, attempt=attempt, message=refused.message)
     except CheckoutChanged:
         # The balance moved under the lock (another order of the shopper's at that moment),
