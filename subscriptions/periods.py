@@ -39,3 +39,25 @@ def period_index_after(*, anchor: datetime.date, every: int, after: datetime.dat
     while period_date(anchor=anchor, every=every, index=index) <= after:
         index += 1
     return index
+
+
+def period_reanchor(
+    *, anchor: datetime.date, index: int, next_date: datetime.date, every: int
+) -> tuple[datetime.date, int]:
+    """The anchor and index of a new frequency `every` that keeps the next delivery on
+    `next_date` and the following ones on the anchor's day (a 31st stays a 31st).
+
+    The index never goes below `index`: a period's index names its history row and its
+    orders' idempotency keys (services/deliveries.py), so starting again from 0 would find
+    period 0's order and deliver nothing new. The new anchor is `every x index'` months before
+    `next_date` on the anchor's day, in the first month from `index` on that has that day."""
+    day = anchor.day
+    if next_date.day != min(day, calendar.monthrange(next_date.year, next_date.month)[1]):
+        day = next_date.day  # not one of the anchor's dates: its own day goes on
+    month0 = next_date.year * 12 + next_date.month - 1
+    new_index = index
+    while True:
+        year, month = divmod(month0 - every * new_index, 12)
+        if calendar.monthrange(year, month + 1)[1] >= day:
+            return datetime.date(year, month + 1, day), new_index
+        new_index += 1

@@ -25,7 +25,7 @@ from subscriptions.exceptions import (
 )
 from subscriptions.locks import subscription_qs_select_for_update
 from subscriptions.models import QUANTITY_MAX, Subscription, SubscriptionPeriod
-from subscriptions.periods import EVERY_MONTHS, period_date, period_index_after
+from subscriptions.periods import EVERY_MONTHS, period_date, period_index_after, period_reanchor
 
 Status = Subscription.Status
 
@@ -137,8 +137,13 @@ def subscription_change(
             sub.quantity = quantity
         if every is not None and every != sub.every:
             _every_check(every)
-            # Re-anchor on the next delivery: it stays where it was, the rest follow it.
-            sub.every, sub.anchor_date, sub.period_index = every, sub.next_date, 0
+            # Re-anchor on the next delivery: it stays where it was, the rest follow it on the
+            # anchor's day; the period index goes on (never back to 0: period 0's row and
+            # order key exist, and the next delivery would replay that order).
+            sub.anchor_date, sub.period_index = period_reanchor(
+                anchor=sub.anchor_date, index=sub.period_index, next_date=sub.next_date, every=every
+            )
+            sub.every = every
         sub.save()
         return sub
 
@@ -201,8 +206,12 @@ def subscription_resume(*, user, subscription_id: int) -> Subscription:
             raise InvalidChange("This subscription is cancelled.", reason="cancelled")
         if sub.status == Status.ACTIVE:
             return sub
-        product = products_by_slug(slugs=[sub.product.slug], region_code=sub.region_id)
-        if sub.product.slug not in product or not sub.product.subscribable:
+        # Active and subscribable, and still priced in the region (a product without a
+        # price there is in `products_by_slug` with `price=None`).
+        product = products_by_slug(slugs=[sub.product.slug], region_code=sub.region_id).get(
+            sub.product.slug
+        )
+        if product is None or product.price is None or not product.subscribable:
             raise NotSubscribable(
                 f"{sub.product.name} is no longer sold by Subscribe & Save: it cannot resume."
             )
