@@ -69,7 +69,9 @@ def basket_lines_get(*, basket: Basket, region_code: str) -> list[PricedLine]:
         product = products.get(line.product_id)
         if product is None:
             continue
-        sold = product.is_active and product.kind == Product.Kind.PHYSICAL
+        # A basket is a Subscribe & Save delivery: a product that staff made no longer
+        # subscribable is not delivered again (the subscription pauses, `unavailable`).
+        sold = product.is_active and product.subscribable and product.kind == Product.Kind.PHYSICAL
         list_price = product.price if sold else None
         priced.append(
             PricedLine(

@@ -101,8 +101,15 @@ def _remind(*, subscription_id: int, today, horizon) -> bool:
             or sub.reminded_for == sub.next_date
         ):
             return False
+        # Still sold by Subscribe & Save (the basket's test, checkout.baskets): a withdrawn
+        # product gets no "your delivery is on…" e-mail, the run pauses it and says so.
         list_price = (
-            Price.objects.filter(product_id=sub.product_id, region_id=sub.region_id)
+            Price.objects.filter(
+                product_id=sub.product_id,
+                region_id=sub.region_id,
+                product__is_active=True,
+                product__subscribable=True,
+            )
             .values_list("amount", flat=True)
             .first()
         )
