@@ -52,6 +52,9 @@ def test_search_finds_by_shopper_email_product_and_id(staff_client):
     assert _rows(staff_client.get(LIST, {"q": "coffee beans"})) == {alice.pk}
     assert _rows(staff_client.get(LIST, {"q": str(bob.pk)})) == {bob.pk}
     assert _rows(staff_client.get(LIST, {"q": "nobody"})) == set()
+    # Ids no subscription has, even beyond a bigint, find nothing (never an error).
+    for term in ("-1", "99999999999999999999999", "1.5"):
+        assert _rows(staff_client.get(LIST, {"q": term})) == set()
 
 
 def test_filters_by_status_and_pause_reason(staff_client):
@@ -93,6 +96,32 @@ def test_the_next_delivery_filter_counts_days_in_each_subscriptions_region(
     assert _rows(staff_client.get(LIST, {"due": "later"})) == {us_later.pk}
     # A hand-made value is no filter at all, never an error.
     assert len(_rows(staff_client.get(LIST, {"due": "yesterday"}))) == 5
+
+
+def test_the_run_history_filter_counts_days_in_each_subscriptions_region(staff_client, monkeypatch):
+    now = datetime.datetime(2027, 1, 10, 20, 0, tzinfo=datetime.UTC)  # the 11th in Tokyo
+    real_today = subscriptions_admin.region_today
+    monkeypatch.setattr(
+        subscriptions_admin, "region_today", lambda region: real_today(region, now=now)
+    )
+    jp = subscription_give(_shopper("jp@example.com", "JP"))
+    us = subscription_give(_shopper("us@example.com", "US"))
+
+    def period(sub, index, day):
+        return SubscriptionPeriod.objects.create(
+            subscription=sub, index=index, due_date=day, status="skipped"
+        ).pk
+
+    jp_today = period(jp, 0, datetime.date(2027, 1, 11))
+    us_ahead = period(us, 0, datetime.date(2027, 1, 11))
+    us_today = period(us, 1, datetime.date(2027, 1, 10))
+    jp_past = period(jp, 1, datetime.date(2027, 1, 4))  # 7 days before the 11th
+    us_earlier = period(us, 2, datetime.date(2027, 1, 2))
+
+    assert _rows(staff_client.get(HISTORY, {"due": "today"})) == {jp_today, us_today}
+    assert _rows(staff_client.get(HISTORY, {"due": "ahead"})) == {us_ahead}
+    assert _rows(staff_client.get(HISTORY, {"due": "past"})) == {jp_past}
+    assert _rows(staff_client.get(HISTORY, {"due": "earlier"})) == {us_earlier}
 
 
 @pytest.mark.parametrize("url", [LIST, HISTORY])
