@@ -35,8 +35,8 @@ def _region_todays() -> dict[str, datetime.date]:
 
 class _RegionDayFilter(admin.SimpleListFilter):
     """Rows by a date field counted in each row's own region: one condition per region with
-    that region's today (a handful of regions, so a handful of ORs; the date index still
-    serves each). Subclasses name the fields and the buckets."""
+    that region's today (a handful of regions, so a handful of ORs, and one query for the
+    regions whatever the rows). Subclasses name the fields and the buckets."""
 
     date_field = region_field = ""
 
@@ -187,7 +187,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         return money_display(obj.last_unit_price, obj.region.currency)
 
     def get_queryset(self, request):
-        # The change page reads the address and the card too (their __str__).
+        # The change page shows the shopper, the product and the price in the region's currency.
         return super().get_queryset(request).select_related("user", "product", "region")
 
 
