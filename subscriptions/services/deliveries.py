@@ -2,7 +2,8 @@
 ordinary order through `order_place` (checkout/baskets.py), exactly once.
 
 Exactly once, however many runs at once: the order's idempotency key is the subscription,
-its period and the payment attempt (`subscription:<id>:<period>:<attempt>`), so two runs
+its period and the payment attempt (`subscription:<id>:<period>:<attempt>`, then `…:1`,
+`…:2` for a try refused because the balance moved: `_order_place_tries`), so two runs
 placing the same delivery make one order (the second replays the first); inside the order's
 transaction the subscription is locked right after the cart (`_lock_due`) and must still be
 active on that period and attempt, or nothing is written; and the period's row
@@ -50,6 +51,10 @@ logger = logging.getLogger(__name__)
 Status = Subscription.Status
 PeriodStatus = SubscriptionPeriod.Status
 
+# Tries of one delivery in one run when the order is refused `CheckoutChanged` (each under a
+# key of its own: `_order_place_tries`).
+DELIVERY_TRIES = 4
+
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
@@ -92,11 +97,8 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         written=partial(_placed, subscription_id=sub.pk, index=index, today=today),
     )
     try:
-        order = order_place(
-            user=sub.user,
-            session=None,
-            idempotency_key=f"subscription:{sub.pk}:{index}:{attempt}",
-            basket=basket,
+        order = _order_place_tries(
+            user=sub.user, basket=basket, key=f"subscription:{sub.pk}:{index}:{attempt}"
         )
     except NotDue:
         return DeliveryOutcome("not_due")
@@ -123,9 +125,8 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         )
     except PaymentDeclined as refused:
         return _payment_failed(sub.pk, index=index, attempt=attempt, message=refused.message)
-    except CheckoutChanged:
-        # The balance moved under the lock (another order of the shopper's at that moment),
-        # or a promotion changed: nothing was charged, the next run prices it again.
+    if order is None:
+        # Changed under the lock on every try: nothing was charged, the next run tries again.
         return DeliveryOutcome("retry")
     if order.status == Order.Status.PAYMENT_FAILED:
         # Authorised, then the capture failed: the order is not paid (its balance part came
@@ -138,6 +139,31 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
             order=order,
         )
     return DeliveryOutcome("placed", order)
+
+
+def _order_place_tries(*, user, basket: Basket, key: str) -> Order | None:
+    """`order_place` for the delivery under `key`, then `key:1`, `key:2`… while it is
+    refused `CheckoutChanged` (nothing charged); None after `DELIVERY_TRIES` tries.
+
+    Refused so when the balance moved under the lock (the shopper's own checkout, another
+    delivery of theirs at that moment) or a promotion changed: priced again, it falls back to
+    the card. A new key each time because that try's card hold was released, and a provider
+    answers a key with its first hold: the same key would get the released hold back, which
+    never pays (refused again, on every run, for good). A try whose hold was released by a
+    run that lost to a pause, later resumed, is walked past the same way. Exactly once still:
+    whatever the key, the order is written only under the subscription's lock, on the period
+    still open (`_lock_due`)."""
+    for tried in range(DELIVERY_TRIES):
+        try:
+            return order_place(
+                user=user,
+                session=None,
+                idempotency_key=f"{key}:{tried}" if tried else key,
+                basket=basket,
+            )
+        except CheckoutChanged:
+            continue
+    return None
 
 
 def _lock_due(*, subscription_id: int, index: int, attempt: int) -> None:
