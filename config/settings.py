@@ -409,3 +409,8 @@ SUBSCRIPTION_REMINDER_DAYS = 3
 SUBSCRIPTION_DISCOUNT_PERCENT = 5
 SUBSCRIPTION_DISCOUNT_PERCENT_MANY = 10
 SUBSCRIPTION_DISCOUNT_MANY_FROM = 5
+
+# Demo data (`seed_demo`, docs/interface.md §4): the apps checkout may not import seed their
+# own demo rows through these dotted paths, called in order after checkout's; each returns a
+# short phrase for the command's one summary line.
+DEMO_SEEDERS = ["subscriptions.demo.subscriptions_seed"]

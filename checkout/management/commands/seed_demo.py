@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from promotions.demo import demo_promotions_load
 from wallet.demo import demo_seed
@@ -36,9 +37,12 @@ class Command(BaseCommand):
         # promotions.
         result = demo_seed(code_file=Path(code_file))
         promotions = demo_promotions_load()
+        # The apps checkout may not import (subscriptions) seed theirs last, through the
+        # DEMO_SEEDERS setting; each says what it created, in the same one line.
+        more = "".join(f", {import_string(path)()}" for path in settings.DEMO_SEEDERS)
         self.stdout.write(
             f"Demo data ready: {result.users_created} user(s) and "
             f"{result.products_created} product(s) created, "
             f"{result.codes_kept} demo code(s) kept, {result.codes_issued} issued, "
-            f"{promotions} demo promotion(s) created; codes are in {result.code_file}."
+            f"{promotions} demo promotion(s) created{more}; codes are in {result.code_file}."
         )
