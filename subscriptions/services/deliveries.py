@@ -80,6 +80,15 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
     if sub is None or sub.status != Status.ACTIVE or sub.next_date > today:
         return DeliveryOutcome("not_due")
     index, attempt = sub.period_index, sub.failed_attempts + 1
+    # The key counts every try of the period (`SubscriptionPeriod.attempts`), not only those
+    # since a resume reset `failed_attempts`: an earlier try's key may name an order whose
+    # capture failed, and its replay would fail the delivery on every later run.
+    tried = (
+        SubscriptionPeriod.objects.filter(subscription_id=sub.pk, index=index)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    key_attempt = max(attempt, (tried or 0) + 1)
     active = Subscription.objects.filter(user_id=sub.user_id, status=Status.ACTIVE).count()
     card = sub.card or SavedCard.objects.filter(user_id=sub.user_id).order_by("-pk").first()
     basket = Basket(
@@ -98,7 +107,7 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
     )
     try:
         order = _order_place_tries(
-            user=sub.user, basket=basket, key=f"subscription:{sub.pk}:{index}:{attempt}"
+            user=sub.user, basket=basket, key=f"subscription:{sub.pk}:{index}:{key_attempt}"
         )
     except NotDue:
         return DeliveryOutcome("not_due")
@@ -217,13 +226,19 @@ def _payment_failed(
         if sub.failed_attempts != attempt - 1:
             return DeliveryOutcome("failed")
         sub.failed_attempts = attempt
+        # Every try of the period, whatever a resume reset (its next key: subscription_deliver).
+        tried = (
+            SubscriptionPeriod.objects.filter(subscription=sub, index=index)
+            .values_list("attempts", flat=True)
+            .first()
+        )
         SubscriptionPeriod.objects.update_or_create(
             subscription=sub,
             index=index,
             defaults={
                 "due_date": sub.next_date,
                 "status": PeriodStatus.FAILED,
-                "attempts": attempt,
+                "attempts": max(attempt, (tried or 0) + 1),
                 "message": message[:300],
             },
         )
