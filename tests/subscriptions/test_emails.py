@@ -311,3 +311,24 @@ def test_an_ordinary_order_email_says_nothing_of_subscribe_and_save(
     _, text, html = _parts(message)
     assert "Subscribe" not in text
     assert "Subscribe" not in html
+
+
+def test_no_address_pauses_and_links_to_the_addresses(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from accounts.addresses import address_delete, address_list_for_user
+
+    user = UserFactory(region_id="US")
+    subscription_give(user, subscribable_product(price=1899))
+    for address in address_list_for_user(user=user):
+        address_delete(user=user, address_id=address.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscriptions_run().outcomes["paused"] == 1
+
+    (message,) = mailoutbox
+    _, text, html = _parts(message)
+    for body in (text, html):
+        assert "There is no delivery address" in body
+        assert "/account/addresses/" in body
+        assert "Nothing was charged." in body
