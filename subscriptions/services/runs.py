@@ -34,11 +34,10 @@ class RunSummary:
     dates: dict[str, datetime.date] = field(default_factory=dict)  # region code → its date
     outcomes: Counter = field(default_factory=Counter)  # placed, failed, paused, …
     reminders: int = 0
+    # Subscriptions that failed unexpectedly (a delivery or a reminder), logged.
     errors: int = 0
-
-    @property
-    def due(self) -> int:
-        return sum(self.outcomes.values()) + self.errors
+    # The deliveries due (each has one outcome or was an error).
+    due: int = 0
 
 
 def subscriptions_run(
@@ -54,11 +53,14 @@ def subscriptions_run(
     for region in Region.objects.order_by("code"):
         today = date or region_today(region)
         summary.dates[region.code] = today
-        summary.reminders += subscription_reminders_send(region=region, today=today)
+        summary.reminders += subscription_reminders_send(
+            region=region, today=today, summary=summary
+        )
         ids = Subscription.objects.filter(
             region=region, status=Subscription.Status.ACTIVE, next_date__lte=today
         ).order_by("pk")
         due.extend((pk, today) for pk in ids.values_list("pk", flat=True))
+    summary.due = len(due)
     for done, (pk, today) in enumerate(due, start=1):
         try:
             outcome = subscription_deliver(subscription_id=pk, today=today)
@@ -72,10 +74,14 @@ def subscriptions_run(
     return summary
 
 
-def subscription_reminders_send(*, region: Region, today: datetime.date) -> int:
+def subscription_reminders_send(
+    *, region: Region, today: datetime.date, summary: RunSummary | None = None
+) -> int:
     """E-mail the reminder of each active subscription of `region` whose next delivery is
     after `today` and at most `SUBSCRIPTION_REMINDER_DAYS` days away, once per delivery
-    (a run that missed the day still reminds, up to the day before). Returns how many went."""
+    (a run that missed the day still reminds, up to the day before). Returns how many went.
+    One that fails unexpectedly is logged (and counted in `summary.errors`), and the others
+    and the day's deliveries go on."""
     horizon = today + datetime.timedelta(days=settings.SUBSCRIPTION_REMINDER_DAYS)
     due = (
         Subscription.objects.filter(
@@ -88,7 +94,15 @@ def subscription_reminders_send(*, region: Region, today: datetime.date) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return sum(_remind(subscription_id=pk, today=today, horizon=horizon) for pk in due)
+    sent = 0
+    for pk in due:
+        try:
+            sent += _remind(subscription_id=pk, today=today, horizon=horizon)
+        except Exception:
+            logger.exception("subscriptions_run: the reminder of subscription %s failed", pk)
+            if summary is not None:
+                summary.errors += 1
+    return sent
 
 
 def _remind(*, subscription_id: int, today, horizon) -> bool:

@@ -142,15 +142,23 @@ def test_one_subscription_failing_unexpectedly_is_an_error_and_the_others_are_pl
     shopper = UserFactory(region_id="US")
     fund(shopper, 10000)
     subs = [subscription_give(shopper, due=DAY) for _ in range(3)]
-    deliver = runs.subscription_deliver
+    later = [subscription_give(shopper, due=DAY + datetime.timedelta(days=2)) for _ in range(2)]
+    deliver, remind = runs.subscription_deliver, runs._remind
 
     def broken(*, subscription_id, today):
         if subscription_id == subs[1].pk:
             raise RuntimeError("a bug")
         return deliver(subscription_id=subscription_id, today=today)
 
+    def broken_reminder(*, subscription_id, **kwargs):
+        if subscription_id == later[0].pk:
+            raise RuntimeError("another bug")
+        return remind(subscription_id=subscription_id, **kwargs)
+
     monkeypatch.setattr(runs, "subscription_deliver", broken)
+    monkeypatch.setattr(runs, "_remind", broken_reminder)
     summary = _run(django_capture_on_commit_callbacks, date=DAY)
 
-    assert (summary.errors, summary.outcomes["placed"], summary.due) == (1, 2, 3)
+    assert (summary.errors, summary.outcomes["placed"], summary.reminders) == (2, 2, 1)
+    assert summary.due == 3
     assert Order.objects.count() == 2
