@@ -135,13 +135,15 @@ class SubscriptionListView(LoginRequiredMixin, View):
     @staticmethod
     def refused(request, form, reason: str, message: str):
         """The product page again with the refusal and what was chosen (never the card
-        number); the list page when the product itself is unknown."""
+        number); the list page when the product itself is unknown or already subscribed to."""
         slug = form.cleaned_data.get("product") if hasattr(form, "cleaned_data") else None
         region = request.user.region
         product = (
             products_by_slug(slugs=[slug], region_code=region.code).get(slug) if slug else None
         )
-        if product is None:
+        # Already subscribed (a double click, another tab): the list, where that subscription
+        # can be changed, as the refusal's words say.
+        if product is None or reason == "already_subscribed":
             return list_page(request, error=(reason, message))
         context = {
             "product": product,
@@ -156,15 +158,22 @@ class SubscriptionListView(LoginRequiredMixin, View):
         return render(request, "catalog/product_detail.html", context)
 
 
-class _ActionView(LoginRequiredMixin, View):
+class _IdInRange:
+    """An id no row can have is a 404 whatever the method (after the sign-in check)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not 0 < kwargs["subscription_id"] < ID_MAX:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class _ActionView(LoginRequiredMixin, _IdInRange, View):
     """POST one action on the shopper's subscription: `act` calls its service and returns the
     flash message; a refusal re-renders the list with the reason."""
 
     http_method_names = ["post"]
 
     def post(self, request, subscription_id):
-        if not 0 < subscription_id < ID_MAX:
-            raise Http404
         try:
             message = self.act(request, subscription_id)
         except Subscription.DoesNotExist:

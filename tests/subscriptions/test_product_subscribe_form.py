@@ -253,6 +253,7 @@ def test_a_double_click_makes_one_subscription(shopper, beans):
 
     assert response.status_code == 200
     assert hook(response, "form-error").attrs["data-reason"] == "already_subscribed"
+    assert hook(response, "subscription-row")  # the list, where it can be changed
     assert _state() == before
     assert hook(client.get(_url(beans)), "subscribe-already")
 
