@@ -135,6 +135,8 @@ RUN_ON_SQLITE_ONLY = (
     "tests/promotions/test_engine.py",
     "tests/promotions/test_engine_insiders_box.py",
     "tests/promotions/test_stacking.py",
+    "tests/subscriptions/test_pages.py",
+    "tests/subscriptions/test_product_subscribe_form.py",
     "tests/test_csp.py",
     "tests/wallet/test_admin_money.py",
     "tests/wallet/test_coins_pages.py",
