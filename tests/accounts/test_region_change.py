@@ -265,11 +265,12 @@ def test_an_inactive_actor_is_refused(staff):
 # --- the guards: registered by the apps, run in the global lock order -------------------------
 
 
-def test_wallet_and_checkout_register_their_guards_in_lock_order():
+def test_the_apps_register_their_guards_in_lock_order():
     names = [guard.check.__name__ for guard in services._guards_in_lock_order()]
 
     assert names == [
         "checkout_region_change_guard",
+        "subscriptions_region_change_guard",
         "wallet_region_change_guard",
         "coins_region_change_guard",
     ]

@@ -26,7 +26,7 @@ from config.jobs import jobs_run_pending
 from tests.accounts.factories import UserFactory, enable_totp
 from tests.accounts.two_factor import login_staff
 from tests.checkout.gift_orders import gift_order
-from tests.checkout.shopping import new_key
+from tests.checkout.shopping import address_give, new_key
 from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
 from tests.wallet.staff import (
@@ -184,6 +184,8 @@ def _shop_rows(tmp_path, shopper) -> None:
     with override_settings(DEBUG=True):  # seed_demo refuses to run without it
         call_command("seed_demo", "--code-file", str(tmp_path / "demo.csv"), stdout=io.StringIO())
     client = _client(shopper)
+    # The first product listed may be one that ships: the shopper has an address for it.
+    address_give(shopper)
     slug = re.findall(r'href="/products/([^/"]+)/"', client.get("/").content.decode())[0]
     assert client.post("/cart/add/", {"product": slug, "quantity": "1"}).status_code == 302
     # The demo's credit code (§11) through the code box: a promotion redemption and a credit lot.
@@ -229,6 +231,10 @@ def _shop_rows(tmp_path, shopper) -> None:
         user=shopper, enabled=True, threshold=1000, amount=2500, card_number="4242424242424242"
     )
     _points_rows(shopper)
+    # The demo shopper's subscription (seed_demo) delivered by the day's run: a period of the
+    # run history, for its admin pages (subscriptions/admin.py).
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("subscriptions_run", stdout=io.StringIO())
 
 
 def _points_rows(shopper) -> None:
