@@ -56,6 +56,12 @@ def subscription_price(sub: Subscription, *, active_count: int) -> DeliveryPrice
     )
 
 
+def subscription_skipped_on(sub: Subscription, *, due_date) -> bool:
+    """Whether the delivery of `sub` due on `due_date` is recorded skipped (a double click's
+    second skip skips nothing more: it says so truthfully)."""
+    return sub.periods.filter(due_date=due_date, status=SubscriptionPeriod.Status.SKIPPED).exists()
+
+
 @dataclass(frozen=True)
 class SubscribeBox:
     """What the product page's subscribe form shows a signed-in shopper."""

@@ -24,12 +24,13 @@ from catalog.selectors import products_by_slug
 from checkout.exceptions import PaymentDeclined
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.forms import SubscribeForm, SubscriptionChangeForm, SubscriptionSkipForm
-from subscriptions.models import EVERY_CHOICES, Subscription, SubscriptionPeriod
+from subscriptions.models import EVERY_CHOICES, Subscription
 from subscriptions.selectors import (
     subscription_active_count,
     subscription_get_for_user,
     subscription_list_for_user,
     subscription_price,
+    subscription_skipped_on,
 )
 from subscriptions.services import (
     subscription_cancel,
@@ -217,8 +218,7 @@ class SubscriptionSkipView(_ActionView):
         if due_date is not None and due_date >= sub.next_date:
             # The next delivery was no longer that one (changed in another tab): none skipped.
             return f"Nothing skipped: your next delivery is on {_day(sub.next_date)}."
-        skipped = SubscriptionPeriod.Status.SKIPPED
-        if due_date is not None and not sub.periods.filter(due_date=due_date, status=skipped):
+        if due_date is not None and not subscription_skipped_on(sub, due_date=due_date):
             return (
                 f"The delivery of {_day(due_date)} is no longer to come (placed or passed): "
                 f"your next delivery is on {_day(sub.next_date)}."

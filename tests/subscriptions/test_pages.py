@@ -413,3 +413,40 @@ def test_get_of_a_post_only_action_writes_nothing(shopper, sub):
     for action in ("pause", "resume", "change"):
         assert client.get(f"{LIST}{sub.pk}/{action}/").status_code == 405
     assert _state() == before
+
+
+def test_the_skip_page_of_a_paused_subscription_offers_no_skip(shopper, sub):
+    subscription_pause(user=shopper, subscription_id=sub.pk)
+
+    response = _client(shopper).get(f"{LIST}{sub.pk}/skip/?date={sub.next_date.isoformat()}")
+
+    assert response.status_code == 200
+    assert "No delivery to skip" in hook(response, "skip-confirm").text
+    assert hooks(response, "confirm") == []
+
+
+def test_cancelling_twice_cancels_once(shopper, sub):
+    client = _client(shopper)
+    client.post(f"{LIST}{sub.pk}/cancel/")
+    sub.refresh_from_db()
+    cancelled_at = sub.cancelled_at
+
+    again = client.post(f"{LIST}{sub.pk}/cancel/")
+    asked = client.get(f"{LIST}{sub.pk}/cancel/")
+
+    assert again.status_code == 302
+    sub.refresh_from_db()
+    assert sub.cancelled_at == cancelled_at
+    assert "Already cancelled" in hook(asked, "cancel-confirm").text
+    assert hooks(asked, "confirm") == []
+
+
+def test_prices_are_written_in_the_shoppers_currency_and_locale(db):
+    shopper = UserFactory(region_id="JP")
+    subscription_give(shopper, subscribable_product(price=1000), quantity=3)
+
+    response = _client(shopper).get(LIST)
+
+    row = hook(response, "subscription-row")
+    assert row.attrs["data-amount-minor"] == "2850"  # ¥950 each
+    assert "￥2,850" in hook(response, "subscription-price").text.replace("¥", "￥")
