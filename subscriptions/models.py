@@ -62,6 +62,11 @@ class Subscription(models.Model):
     )
     # Failed payment attempts of the period due (`next_date`); 0 once it is placed or skipped.
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # Every try to place an order for this subscription that ended without one (a payment
+    # refused, a capture failed, the balance changed under the lock, paused meanwhile): never
+    # reset, it makes each try's idempotency key new (services/deliveries.py), while two runs
+    # at once read the same count and so share one key, one card hold and one order.
+    tries = models.PositiveIntegerField(default=0)
     # The due date whose reminder e-mail went (one reminder per period).
     reminded_for = models.DateField(null=True, blank=True)
     # The unit price (after the Subscribe & Save discount) of the last delivery placed: a

@@ -2,11 +2,11 @@
 ordinary order through `order_place` (checkout/baskets.py), exactly once.
 
 Exactly once, however many runs at once: the order's idempotency key is the subscription,
-its period and the payment attempt (`subscription:<id>:<period>:<attempt>`, then `…:1`,
-`…:2` for a try refused because the balance moved: `_order_place_tries`), so two runs
-placing the same delivery make one order (the second replays the first); inside the order's
+its period and its try (`subscription:<id>:<period>:<tries>`; `Subscription.tries` counts the
+tries that ended without an order and is never reset), so two runs placing the same delivery
+share one key, one card hold and one order (the second replays the first); inside the order's
 transaction the subscription is locked right after the cart (`_lock_due`) and must still be
-active on that period and attempt, or nothing is written; and the period's row
+active on that period and try, or nothing is written; and the period's row
 (`SubscriptionPeriod`, unique per subscription and period) is written in that same
 transaction (`_placed`). A shopper who skips, pauses or cancels before that lock gets no
 order; after it, the order stands and the change applies from the next period.
@@ -19,11 +19,12 @@ in the region or no longer eligible) pauses the subscription and tells the shopp
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from checkout.baskets import Basket, BasketLine
 from checkout.exceptions import (
@@ -80,15 +81,6 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
     if sub is None or sub.status != Status.ACTIVE or sub.next_date > today:
         return DeliveryOutcome("not_due")
     index, attempt = sub.period_index, sub.failed_attempts + 1
-    # The key counts every try of the period (`SubscriptionPeriod.attempts`), not only those
-    # since a resume reset `failed_attempts`: an earlier try's key may name an order whose
-    # capture failed, and its replay would fail the delivery on every later run.
-    tried = (
-        SubscriptionPeriod.objects.filter(subscription_id=sub.pk, index=index)
-        .values_list("attempts", flat=True)
-        .first()
-    )
-    key_attempt = max(attempt, (tried or 0) + 1)
     active = Subscription.objects.filter(user_id=sub.user_id, status=Status.ACTIVE).count()
     card = sub.card or SavedCard.objects.filter(user_id=sub.user_id).order_by("-pk").first()
     basket = Basket(
@@ -102,13 +94,11 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         address_id=sub.address_id,
         card_token=card.token if card is not None else "",
         source="Subscribe & Save",
-        lock=partial(_lock_due, subscription_id=sub.pk, index=index, attempt=attempt),
         written=partial(_placed, subscription_id=sub.pk, index=index, today=today),
     )
+    current = _Try(tries=sub.tries)
     try:
-        order = _order_place_tries(
-            user=sub.user, basket=basket, key=f"subscription:{sub.pk}:{index}:{key_attempt}"
-        )
+        order = _order_place_tries(sub=sub, basket=basket, current=current)
     except NotDue:
         return DeliveryOutcome("not_due")
     except (ProductUnavailable, EmptyCart):
@@ -130,10 +120,13 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
             sub.pk,
             index=index,
             attempt=attempt,
+            tries=current.tries,
             message="Your balance did not cover the delivery and no card is saved.",
         )
     except PaymentDeclined as refused:
-        return _payment_failed(sub.pk, index=index, attempt=attempt, message=refused.message)
+        return _payment_failed(
+            sub.pk, index=index, attempt=attempt, tries=current.tries, message=refused.message
+        )
     if order is None:
         # Changed under the lock on every try: nothing was charged, the next run tries again.
         return DeliveryOutcome("retry")
@@ -144,46 +137,70 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
             sub.pk,
             index=index,
             attempt=attempt,
+            tries=current.tries,
             message="The card payment could not be completed.",
             order=order,
         )
     return DeliveryOutcome("placed", order)
 
 
-def _order_place_tries(*, user, basket: Basket, key: str) -> Order | None:
-    """`order_place` for the delivery under `key`, then `key:1`, `key:2`… while it is
-    refused `CheckoutChanged` (nothing charged); None after `DELIVERY_TRIES` tries.
+@dataclass
+class _Try:
+    tries: int  # the try a delivery is at: its key, and the count `_lock_due` expects
 
-    Refused so when the balance moved under the lock (the shopper's own checkout, another
-    delivery of theirs at that moment) or a promotion changed: priced again, it falls back to
-    the card. A new key each time because that try's card hold was released, and a provider
+
+def _order_place_tries(*, sub: Subscription, basket: Basket, current: _Try) -> Order | None:
+    """`order_place` for the delivery under the key of the subscription's current try
+    (`subscription:<id>:<period>:<tries>`); while it is refused `CheckoutChanged` (nothing
+    charged: the balance moved under the lock — the shopper's own checkout, another delivery
+    of theirs — or a promotion changed), the try is counted and the delivery priced again
+    under the next key, at most `DELIVERY_TRIES` times in one run. Returns the order (None
+    when every try was refused so); `current.tries` is the try it ended at (a payment
+    refusal raised from there belongs to that try).
+
+    A new key each time because a refused try's card hold was released, and a provider
     answers a key with its first hold: the same key would get the released hold back, which
-    never pays (refused again, on every run, for good). A try whose hold was released by a
-    run that lost to a pause, later resumed, is walked past the same way. Exactly once still:
-    whatever the key, the order is written only under the subscription's lock, on the period
-    still open (`_lock_due`)."""
-    for tried in range(DELIVERY_TRIES):
+    never pays. Two runs at once read the same count, share its key and so its hold and its
+    order. Exactly once whatever the key: the order is written only under the subscription's
+    lock, on the period and try still open (`_lock_due`). Raises `NotDue` (the try is counted
+    too: a run that lost to a pause must not leave its released hold for the resume)."""
+    for _ in range(DELIVERY_TRIES):
+        tries = current.tries
+        attempt = replace(
+            basket,
+            lock=partial(_lock_due, subscription_id=sub.pk, index=sub.period_index, tries=tries),
+        )
         try:
             return order_place(
-                user=user,
+                user=sub.user,
                 session=None,
-                idempotency_key=f"{key}:{tried}" if tried else key,
-                basket=basket,
+                idempotency_key=f"subscription:{sub.pk}:{sub.period_index}:{tries}",
+                basket=attempt,
             )
         except CheckoutChanged:
-            continue
+            current.tries = _tries_count(subscription_id=sub.pk, seen=tries)
+        except NotDue:
+            _tries_count(subscription_id=sub.pk, seen=tries)
+            raise
     return None
 
 
-def _lock_due(*, subscription_id: int, index: int, attempt: int) -> None:
+def _tries_count(*, subscription_id: int, seen: int) -> int:
+    """Count the try `seen` as ended without an order (once: a run at the same time that saw
+    the same try counts nothing more); returns the next try."""
+    Subscription.objects.filter(pk=subscription_id, tries=seen).update(tries=F("tries") + 1)
+    return seen + 1
+
+
+def _lock_due(*, subscription_id: int, index: int, tries: int) -> None:
     """Under the order's transaction, after the cart lock: the subscription must still be
-    active on this period and attempt. Raises `NotDue`."""
+    active on this period and try. Raises `NotDue`."""
     sub = subscription_qs_select_for_update(subscription_id=subscription_id).first()
     if (
         sub is None
         or sub.status != Status.ACTIVE
         or sub.period_index != index
-        or sub.failed_attempts != attempt - 1
+        or sub.tries != tries
     ):
         raise NotDue("This delivery is no longer due.")
 
@@ -205,10 +222,17 @@ def _placed(*, order: Order, subscription_id: int, index: int, today) -> None:
 
 
 def _payment_failed(
-    subscription_id: int, *, index: int, attempt: int, message: str, order: Order | None = None
+    subscription_id: int,
+    *,
+    index: int,
+    attempt: int,
+    tries: int,
+    message: str,
+    order: Order | None = None,
 ) -> DeliveryOutcome:
-    """Record a failed attempt of period `index` (once per attempt: a run at the same time
-    that failed too records nothing more), pause after the last one, e-mail the shopper."""
+    """Record the failed payment attempt `attempt` of period `index`, made under try `tries`
+    (once: a run at the same time that failed on the same try records nothing more), pause
+    after the last one, e-mail the shopper."""
     with transaction.atomic():
         sub = subscription_qs_select_for_update(subscription_id=subscription_id).get()
         if order is not None:
@@ -223,22 +247,16 @@ def _payment_failed(
             sub.failed_attempts = attempt - 1
         elif sub.status != Status.ACTIVE or sub.period_index != index:
             return DeliveryOutcome("not_due")
-        if sub.failed_attempts != attempt - 1:
+        if sub.tries != tries:
             return DeliveryOutcome("failed")
-        sub.failed_attempts = attempt
-        # Every try of the period, whatever a resume reset (its next key: subscription_deliver).
-        tried = (
-            SubscriptionPeriod.objects.filter(subscription=sub, index=index)
-            .values_list("attempts", flat=True)
-            .first()
-        )
+        sub.failed_attempts, sub.tries = attempt, tries + 1
         SubscriptionPeriod.objects.update_or_create(
             subscription=sub,
             index=index,
             defaults={
                 "due_date": sub.next_date,
                 "status": PeriodStatus.FAILED,
-                "attempts": max(attempt, (tried or 0) + 1),
+                "attempts": attempt,
                 "message": message[:300],
             },
         )
