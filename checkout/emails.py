@@ -88,6 +88,11 @@ def order_placed_mail_send(*, order_id: int) -> None:
     capture failed — that it failed, never thanks for a payment that did not happen."""
     order = _order_get(order_id)
     if order.status == Order.Status.PAYMENT_FAILED:
+        if order.lines.filter(list_price__isnull=False).exists():
+            # A Subscribe & Save delivery's: its items were never in the cart, and the
+            # subscription's own e-mail says what failed and when it is tried again
+            # (docs/subscriptions.md), so this one would only contradict it.
+            return
         _order_send(
             order,
             template="payment_failed",

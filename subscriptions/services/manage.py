@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.addresses import address_list_for_user
+from accounts.locks import user_qs_select_for_update
 from catalog.models import Product
 from catalog.regions import region_today
 from catalog.selectors import products_by_slug
@@ -76,6 +77,15 @@ def subscription_create(
     today = region_today(region)
     try:
         with transaction.atomic():
+            # The shopper's row, as a region change locks it first: a subscription is
+            # started in the region the shopper is still in, never in one just left (the
+            # region-change guard then sees it, or it sees the new region and refuses).
+            locked = user_qs_select_for_update(user_id=user.pk).values_list("region_id", flat=True)
+            if locked.get() != region.code:
+                raise SubscriptionError(
+                    "Your store changed meanwhile: open the product again to subscribe.",
+                    reason="changed",
+                )
             card = (
                 SavedCard.objects.create(
                     user=user,

@@ -35,7 +35,9 @@ def test_a_given_date_places_what_is_due_and_says_so_in_one_line(
     assert Order.objects.filter(user=shopper).count() == 1
 
 
-@pytest.mark.parametrize("day", ["2027-13-01", "abc", "", "2027-01-01\x00", "2027-02-30"])
+@pytest.mark.parametrize(
+    "day", ["2027-13-01", "abc", "", "2027-01-01\x00", "2027-02-30", "20270101", "2027-W01-1"]
+)
 def test_a_bad_date_is_refused_and_writes_nothing(day):
     subscription_give(UserFactory(region_id="US"), due=at(2027, 1, 1).date())
     before = everything()

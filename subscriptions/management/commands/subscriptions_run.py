@@ -1,4 +1,5 @@
 import datetime
+import re
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,6 +9,9 @@ from subscriptions.services import subscriptions_run
 
 def _date(text: str) -> datetime.date:
     try:
+        # YYYY-MM-DD only: `fromisoformat` alone would take "20270101" and "2027-W01-1" too.
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError(text)
         return datetime.date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--date must be a date as YYYY-MM-DD, not {text[:40]!r}.") from None
