@@ -63,3 +63,10 @@ class SubscriptionSkipForm(forms.Form):
     """The date of the delivery the shopper saw and chose to skip (the page's, the e-mail's)."""
 
     due_date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+
+class SubscriptionCardForm(_ReasonedForm):
+    """A new card for the shopper's deliveries (kept as the provider's token)."""
+
+    reasons = {"card_number": ("card", "Enter the card number to save (up to 40 characters).")}
+    card_number = forms.CharField(max_length=40, strip=True)

@@ -32,7 +32,7 @@ def subscription_list_for_user(*, user):
     history = SubscriptionPeriod.objects.select_related("order").order_by("-due_date", "-id")
     return (
         Subscription.objects.filter(user=user)
-        .select_related("product", "region")
+        .select_related("product", "region", "card")
         .annotate(list_price=Subquery(price.values("amount")[:1]))
         .prefetch_related(Prefetch("periods", queryset=history[:HISTORY_SHOWN], to_attr="history"))
         .annotate(ended=Case(When(status=Status.CANCELLED, then=Value(1)), default=Value(0)))

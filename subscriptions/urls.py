@@ -16,6 +16,11 @@ urlpatterns = [
         name="list",
     ),
     path(
+        "card/",
+        never_cache(sensitive_post_parameters("card_number")(views.SubscriptionCardView.as_view())),
+        name="card",
+    ),
+    path(
         "<int:subscription_id>/skip/",
         never_cache(views.SubscriptionSkipView.as_view()),
         name="skip",

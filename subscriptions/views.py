@@ -23,7 +23,12 @@ from catalog.money import format_money
 from catalog.selectors import products_by_slug
 from checkout.exceptions import PaymentDeclined
 from subscriptions.exceptions import SubscriptionError
-from subscriptions.forms import SubscribeForm, SubscriptionChangeForm, SubscriptionSkipForm
+from subscriptions.forms import (
+    SubscribeForm,
+    SubscriptionCardForm,
+    SubscriptionChangeForm,
+    SubscriptionSkipForm,
+)
 from subscriptions.models import EVERY_CHOICES, Subscription
 from subscriptions.selectors import (
     subscription_active_count,
@@ -34,6 +39,7 @@ from subscriptions.selectors import (
 )
 from subscriptions.services import (
     subscription_cancel,
+    subscription_card_save,
     subscription_change,
     subscription_create,
     subscription_pause,
@@ -157,6 +163,29 @@ class SubscriptionListView(LoginRequiredMixin, View):
             "replace_url": reverse("catalog:product", kwargs={"slug": product.slug}),
         }
         return render(request, "catalog/product_detail.html", context)
+
+
+class SubscriptionCardView(LoginRequiredMixin, View):
+    """POST a new card that pays the shopper's deliveries (after the balance)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = SubscriptionCardForm(request.POST)
+        if not form.is_valid():
+            return list_page(request, error=form.refusal())
+        try:
+            card = subscription_card_save(
+                user=request.user, card_number=form.cleaned_data["card_number"]
+            )
+        except (SubscriptionError, PaymentDeclined) as error:
+            return list_page(request, error=(error.reason, error.message))
+        messages.success(
+            request,
+            f"Card saved: your deliveries are paid by the card ending {card.card_last4} "
+            "(after your balance) from the next one on.",
+        )
+        return redirect("subscriptions:list")
 
 
 class _IdInRange:

@@ -3,6 +3,7 @@
 from subscriptions.services.deliveries import DeliveryOutcome, subscription_deliver
 from subscriptions.services.manage import (
     subscription_cancel,
+    subscription_card_save,
     subscription_change,
     subscription_create,
     subscription_pause,
@@ -15,6 +16,7 @@ __all__ = [
     "DeliveryOutcome",
     "RunSummary",
     "subscription_cancel",
+    "subscription_card_save",
     "subscription_change",
     "subscription_create",
     "subscription_deliver",

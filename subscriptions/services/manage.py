@@ -24,7 +24,10 @@ from subscriptions.exceptions import (
     NotSubscribable,
     SubscriptionError,
 )
-from subscriptions.locks import subscription_qs_select_for_update
+from subscriptions.locks import (
+    subscription_qs_select_for_update,
+    subscriptions_of_user_qs_select_for_update,
+)
 from subscriptions.models import QUANTITY_MAX, Subscription, SubscriptionPeriod
 from subscriptions.periods import EVERY_MONTHS, period_date, period_index_after, period_reanchor
 
@@ -114,6 +117,34 @@ def subscription_create(
             f"You already subscribe to {product.name}: change its quantity or frequency below.",
             reason="already_subscribed",
         ) from None
+
+
+@sensitive_variables("card_number")
+def subscription_card_save(*, user, card_number: str) -> SavedCard:
+    """Save a new card (the provider's token and last 4 digits, never the number) to pay every
+    subscription of the shopper that is not cancelled from its next delivery on: what a
+    shopper does after a declined card. A paused one stays paused until resumed.
+
+    Raises checkout's `PaymentDeclined` (a number the provider refuses), `InvalidChange`
+    (`card`: none given); nothing is written then.
+    """
+    if not card_number.strip():
+        raise InvalidChange("Enter the card number to save.", reason="card")
+    # The provider is asked outside the transaction (never a slow call under a lock).
+    token = payment_provider_get().tokenize(card_number=card_number)
+    with transaction.atomic():
+        subs = subscriptions_of_user_qs_select_for_update(user_id=user.pk).exclude(
+            status=Status.CANCELLED
+        )
+        ids = list(subs.values_list("pk", flat=True))
+        card = SavedCard.objects.create(
+            user=user,
+            provider=payment_provider_get().name,
+            token=token.token,
+            card_last4=token.card_last4,
+        )
+        Subscription.objects.filter(pk__in=ids).update(card=card, updated_at=timezone.now())
+        return card
 
 
 def _locked(*, user, subscription_id: int) -> Subscription:

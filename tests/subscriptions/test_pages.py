@@ -121,7 +121,7 @@ def test_a_paused_row_says_why_and_offers_resume(shopper, sub):
     assert (row.attrs["data-status"], row.attrs["data-next-date"]) == ("paused", "")
     reason = hook(response, "pause-reason")
     assert reason.attrs["data-reason"] == "payment_failed"
-    assert "top up your balance or add a card, then resume" in reason.text.lower()
+    assert "top up your balance or save a new card below, then resume" in reason.text.lower()
     assert hook(response, "subscription-resume")
     assert hooks(response, "subscription-pause") == hooks(response, "subscription-skip") == []
 
