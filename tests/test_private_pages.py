@@ -8,7 +8,9 @@ from tests.accounts.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("url", ["/", "/cart/", "/wallet/", "/gift-cards/redeem/", "/orders/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/cart/", "/wallet/", "/gift-cards/redeem/", "/orders/", "/subscriptions/"]
+)
 def test_every_page_of_a_signed_in_shopper_is_private_and_not_stored(url):
     client = Client()
     client.force_login(UserFactory())
