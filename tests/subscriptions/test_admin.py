@@ -252,3 +252,22 @@ def test_shoppers_and_visitors_are_sent_to_sign_in(client, url):
 )
 def test_a_malformed_or_missing_id_is_a_404(staff_client, url):
     assert staff_client.get(url).status_code == 404
+
+
+def test_subscription_support_staff_look_subscriptions_up_and_change_nothing(history):
+    """The "Subscription support" group (a migration): the list, a subscription with its run
+    history and the order it links to, read only."""
+    from django.contrib.auth.models import Group
+
+    sub, placed, _ = history
+    support = UserFactory(is_staff=True, email="support@example.com")
+    support.groups.add(Group.objects.get(name="Subscription support"))
+    client = login_staff(Client(), support)
+
+    assert client.get(LIST).status_code == 200
+    assert client.get(HISTORY).status_code == 200
+    assert client.get(f"{LIST}{sub.pk}/change/").status_code == 200
+    assert client.get(f"/admin/checkout/order/{placed.order_id}/change/").status_code == 200
+    before = list(Subscription.objects.values())
+    assert client.post(f"{LIST}{sub.pk}/change/", {"quantity": "9"}).status_code == 403
+    assert list(Subscription.objects.values()) == before
