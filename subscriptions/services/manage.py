@@ -18,6 +18,7 @@ from catalog.regions import region_today
 from catalog.selectors import products_by_slug
 from checkout.models import SavedCard
 from checkout.payments import payment_provider_get
+from config.jobs import job_enqueue_on_commit
 from subscriptions.exceptions import (
     AddressRequired,
     InvalidChange,
@@ -30,6 +31,7 @@ from subscriptions.locks import (
 )
 from subscriptions.models import QUANTITY_MAX, Subscription, SubscriptionPeriod
 from subscriptions.periods import EVERY_MONTHS, period_date, period_index_after, period_reanchor
+from subscriptions.tasks import subscription_first_delivery
 
 Status = Subscription.Status
 
@@ -50,7 +52,8 @@ def subscription_create(
 ) -> Subscription:
     """Subscribe the shopper to `quantity` of a subscribable product every `every` months.
 
-    The first delivery is due today (in the shopper's region); the next run places it. It
+    The first delivery is due today (in the shopper's region): a job placed on commit
+    delivers it at once (`subscription_first_delivery`), or the next run does. It
     ships to the shopper's default address and is paid from the balance first, then by the
     card saved here (`card_number`, kept as the provider's token) or the shopper's newest
     saved card. One subscription per product that is not cancelled (a double submit gets
@@ -99,7 +102,7 @@ def subscription_create(
                 if token is not None
                 else SavedCard.objects.filter(user=user).order_by("-pk").first()
             )
-            return Subscription.objects.create(
+            sub = Subscription.objects.create(
                 user=user,
                 product=product,
                 region=region,
@@ -110,6 +113,10 @@ def subscription_create(
                 address=address,
                 card=card,
             )
+            # The first delivery is due today: the worker places it now, not at its next
+            # daily run (which may be tomorrow). Enqueued on commit: never for a rollback.
+            job_enqueue_on_commit(subscription_first_delivery, subscription_id=sub.pk)
+            return sub
     except IntegrityError:
         # The partial unique constraint: a subscription of this product that is not
         # cancelled already exists (maybe from the first click of a double click).
