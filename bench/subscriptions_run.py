@@ -28,7 +28,8 @@ The set-up, and its shortcuts (none of them is timed):
   spends it the same way; every delivery costs more than that, so the card pays the rest;
 - each subscription is made by `subscription_create` (the service the page calls), quantity
   1-3 of one of the demo's subscribable products, every month; its first delivery is then
-  moved to the benchmark's day by one UPDATE, as tests/subscriptions/given.py does;
+  moved to the benchmark's day by one UPDATE, as tests/subscriptions/given.py does (the
+  first-delivery job each start queues is left in the queue, never run: the run is timed);
 - e-mails go to Django's in-memory backend (counted, not sent: a real mail server adds its
   own time per message, after each commit).
 """
