@@ -91,6 +91,9 @@ class ProductForm(forms.ModelForm):
             "is_active",
             "coins",
             "bonus_coins",
+            # Subscribe & Save (docs/subscriptions.md): physical products only, which the
+            # form checks (the model's constraint) instead of the database refusing the save.
+            "subscribable",
         ]
 
     def clean_coins(self):
@@ -103,7 +106,7 @@ class ProductForm(forms.ModelForm):
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductForm
-    list_display = ["name", "category", "kind", "is_active", "created_at"]
+    list_display = ["name", "category", "kind", "is_active", "subscribable", "created_at"]
     list_filter = ["category", "kind", "is_active"]
     search_fields = ["name", "slug", "description"]
     list_select_related = ["category"]

@@ -81,6 +81,7 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=models.Q(subscribable=False) | models.Q(kind="physical"),
                 name="catalog_product_subscribable_physical",
+                violation_error_message="Only a physical product can be Subscribe & Save.",
             ),
         ]
 

@@ -34,8 +34,9 @@ class _ReasonedForm(forms.Form):
 
 class SubscribeForm(_ReasonedForm):
     product = forms.SlugField(max_length=100)
-    quantity = _quantity_field(required=True)
-    every = _every_field(required=True)
+    # Each 1 when not given (docs/interface.md §14).
+    quantity = _quantity_field(required=False)
+    every = _every_field(required=False)
     # Only when the shopper has no saved card: kept as the provider's token, never the number.
     card_number = forms.CharField(max_length=30, required=False)
 
@@ -44,6 +45,14 @@ class SubscribeForm(_ReasonedForm):
         "product": ("not_subscribable", "This product cannot be delivered by Subscribe & Save."),
         "card_number": ("declined", "Check the card number."),
     }
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data.get("quantity")
+        return 1 if quantity is None else quantity
+
+    def clean_every(self):
+        every = self.cleaned_data.get("every")
+        return 1 if every is None else every
 
 
 class SubscriptionChangeForm(_ReasonedForm):
@@ -62,7 +71,7 @@ class SubscriptionChangeForm(_ReasonedForm):
 class SubscriptionSkipForm(forms.Form):
     """The date of the delivery the shopper saw and chose to skip (the page's, the e-mail's)."""
 
-    due_date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    due_date = forms.DateField(input_formats=["%Y-%m-%d"])
 
 
 class SubscriptionCardForm(_ReasonedForm):

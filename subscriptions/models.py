@@ -67,6 +67,9 @@ class Subscription(models.Model):
     # reset, it makes each try's idempotency key new (services/deliveries.py), while two runs
     # at once read the same count and so share one key, one card hold and one order.
     tries = models.PositiveIntegerField(default=0)
+    # The region's day of the last failed payment attempt: a failed period is tried again at
+    # most once a day (on a later day), however often the run is started.
+    last_attempt_on = models.DateField(null=True, blank=True)
     # The due date whose reminder e-mail went (one reminder per period).
     reminded_for = models.DateField(null=True, blank=True)
     # The unit price (after the Subscribe & Save discount) of the last delivery placed: a

@@ -239,6 +239,7 @@ class SubscriptionSkipView(_ActionView):
     def act(self, request, subscription_id):
         form = SubscriptionSkipForm(request.POST)
         if not form.is_valid():
+            _own(request, subscription_id)  # another shopper's is a 404 whatever was posted
             raise SubscriptionError("Choose the delivery to skip again.", reason="invalid")
         due_date = form.cleaned_data["due_date"]
         sub = subscription_skip(

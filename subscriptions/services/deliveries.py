@@ -80,6 +80,10 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
     )
     if sub is None or sub.status != Status.ACTIVE or sub.next_date > today:
         return DeliveryOutcome("not_due")
+    if sub.failed_attempts and sub.last_attempt_on is not None and sub.last_attempt_on >= today:
+        # Its payment failed today already: the retry is the next day's (a cron starting the
+        # run every minute must not use up the retries in minutes).
+        return DeliveryOutcome("not_due")
     index, attempt = sub.period_index, sub.failed_attempts + 1
     active = Subscription.objects.filter(user_id=sub.user_id, status=Status.ACTIVE).count()
     card = sub.card or SavedCard.objects.filter(user_id=sub.user_id).order_by("-pk").first()
@@ -113,11 +117,12 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
             sub.pk,
             index=index,
             reason=Subscription.PauseReason.ADDRESS,
-            message="There is no delivery address: add one and resume.",
+            message="There is no delivery address.",
         )
     except CardRequired:
         return _payment_failed(
             sub.pk,
+            today=today,
             index=index,
             attempt=attempt,
             tries=current.tries,
@@ -125,7 +130,12 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         )
     except PaymentDeclined as refused:
         return _payment_failed(
-            sub.pk, index=index, attempt=attempt, tries=current.tries, message=refused.message
+            sub.pk,
+            today=today,
+            index=index,
+            attempt=attempt,
+            tries=current.tries,
+            message=refused.message,
         )
     if order is None:
         # Changed under the lock on every try: nothing was charged, the next run tries again.
@@ -135,6 +145,7 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         # back), so the period is open again, as for a declined card.
         return _payment_failed(
             sub.pk,
+            today=today,
             index=index,
             attempt=attempt,
             tries=current.tries,
@@ -213,7 +224,14 @@ def _placed(*, order: Order, subscription_id: int, index: int, today) -> None:
     SubscriptionPeriod.objects.update_or_create(
         subscription=sub,
         index=index,
-        defaults={"due_date": sub.next_date, "status": PeriodStatus.PLACED, "order": order},
+        # A refusal's words of an earlier attempt are no longer the period's news; how many
+        # attempts it took stays.
+        defaults={
+            "due_date": sub.next_date,
+            "status": PeriodStatus.PLACED,
+            "order": order,
+            "message": "",
+        },
     )
     line = order.lines.get()
     sub.last_unit_price = line.unit_price
@@ -224,6 +242,7 @@ def _placed(*, order: Order, subscription_id: int, index: int, today) -> None:
 def _payment_failed(
     subscription_id: int,
     *,
+    today,
     index: int,
     attempt: int,
     tries: int,
@@ -249,7 +268,7 @@ def _payment_failed(
             return DeliveryOutcome("not_due")
         if sub.tries != tries:
             return DeliveryOutcome("failed")
-        sub.failed_attempts, sub.tries = attempt, tries + 1
+        sub.failed_attempts, sub.tries, sub.last_attempt_on = attempt, tries + 1, today
         SubscriptionPeriod.objects.update_or_create(
             subscription=sub,
             index=index,

@@ -271,3 +271,31 @@ def test_subscription_support_staff_look_subscriptions_up_and_change_nothing(his
     before = list(Subscription.objects.values())
     assert client.post(f"{LIST}{sub.pk}/change/", {"quantity": "9"}).status_code == 403
     assert list(Subscription.objects.values()) == before
+
+
+def test_staff_mark_a_product_subscribable_and_a_digital_one_is_refused_not_a_500(staff_client):
+    """The catalog's product form carries `subscribable`: only a physical product may be, and
+    the form says so (the model's constraint) instead of the database refusing the save."""
+    product = subscribable_product(price=999)
+    url = f"/admin/catalog/product/{product.pk}/change/"
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert 'name="subscribable"' in page.content.decode()
+    form = {
+        "name": product.name,
+        "slug": product.slug,
+        "category": product.category_id,
+        "kind": "digital",
+        "description": product.description,
+        "is_active": "on",
+        "coins": "0",
+        "bonus_coins": "0",
+        "subscribable": "on",
+        "prices-TOTAL_FORMS": "0",
+        "prices-INITIAL_FORMS": "0",
+    }
+    refused = staff_client.post(url, form)
+    assert refused.status_code == 200
+    assert "Only a physical product can be Subscribe &amp; Save." in refused.content.decode()
+    product.refresh_from_db()
+    assert (product.kind, product.subscribable) == ("physical", True)

@@ -1,6 +1,8 @@
 """A new card for the shopper's deliveries: what a shopper does after a declined card
 (`subscription_card_save`, POST /subscriptions/card/)."""
 
+import datetime
+
 import pytest
 from django.test import Client
 
@@ -24,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 def _paused_by_a_declined_card(user):
     sub = subscription_give(user, card=DECLINED)
-    for _ in range(4):  # the first attempt and its three retries
-        subscriptions_run()
+    for later in range(4):  # the first attempt and its three retries, a day apart
+        subscriptions_run(date=sub.next_date + datetime.timedelta(days=later))
     sub.refresh_from_db()
     assert (sub.status, sub.pause_reason) == ("paused", "payment_failed")
     return sub

@@ -53,5 +53,5 @@ def test_without_a_date_it_runs_for_today(monkeypatch, django_capture_on_commit_
     subscription_give(shopper)  # due today
     with django_capture_on_commit_callbacks(execute=True):
         out = _call()
-    assert out.startswith("subscriptions_run today: 1 due, 1 placed,")
+    assert out.startswith("subscriptions_run 2027-01-01: 1 due, 1 placed,")
     assert Order.objects.filter(user=shopper).count() == 1

@@ -193,9 +193,8 @@ def test_a_card_the_provider_refuses_is_refused_and_writes_nothing(shopper, bean
         ({"quantity": "21"}, "quantity"),
         ({"quantity": "abc"}, "quantity"),
         ({"quantity": "9" * 5000}, "quantity"),
-        ({"quantity": ""}, "quantity"),
         ({"every": "4"}, "every"),
-        ({"every": ""}, "every"),
+        ({"every": "1.5"}, "every"),
     ],
 )
 def test_a_bad_choice_shows_the_product_page_again(shopper, beans, data, reason):
@@ -209,6 +208,15 @@ def test_a_bad_choice_shows_the_product_page_again(shopper, beans, data, reason)
     assert hook(response, "form-error").attrs["data-reason"] == reason
     assert hook(response, "subscribe-form")
     assert _state() == before
+
+
+@pytest.mark.parametrize("data", [{"quantity": "", "every": ""}, {}])
+def test_quantity_and_frequency_are_one_when_not_given(shopper, beans, data):
+    response = _client(shopper).post(LIST, {"product": beans.slug} | data)
+
+    assert response.status_code == 302
+    sub = Subscription.objects.get(user=shopper)
+    assert (sub.quantity, sub.every) == (1, 1)
 
 
 @pytest.mark.parametrize("slug", ["no-such-product", "", "bad slug!", "x" * 300])

@@ -21,6 +21,7 @@ Run: `scripts/test-services.sh .venv/bin/python -m pytest -q tests/subscriptions
 migration) included; Django restores the post-migration rows before each of these tests.
 """
 
+import datetime
 import functools
 import io
 import threading
@@ -485,9 +486,13 @@ def test_a_failed_payment_with_two_runs_at_once_counts_once(card, gateway, today
         assert not [m for m in mail.outbox if order.number in m.subject]
     assert_ledger_clean()
 
-    # The next two runs at once are the second attempt: counted once again.
+    # Runs later the same day do not try again (one attempt a day); the next day's two runs
+    # at once are the second attempt: counted once again.
+    again = subscriptions_run(date=today)
+    assert (again.outcomes["failed"], again.outcomes["not_due"]) == (0, 1)
     mail.outbox.clear()
-    outcomes = run_together([run_call(today), run_call(today)])
+    tomorrow = today + datetime.timedelta(days=1)
+    outcomes = run_together([run_call(tomorrow), run_call(tomorrow)])
     assert run_errors(outcomes) == []
     sub.refresh_from_db()
     assert (sub.status, sub.failed_attempts) == (Subscription.Status.ACTIVE, 2)

@@ -3,8 +3,11 @@ import re
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from subscriptions.services import subscriptions_run
+
+DATE_AHEAD_MAX_DAYS = 400
 
 
 def _date(text: str) -> datetime.date:
@@ -12,9 +15,17 @@ def _date(text: str) -> datetime.date:
         # YYYY-MM-DD only: `fromisoformat` alone would take "20270101" and "2027-W01-1" too.
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError(text)
-        return datetime.date.fromisoformat(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--date must be a date as YYYY-MM-DD, not {text[:40]!r}.") from None
+    # A run for a day ahead places (and charges) that day's deliveries now: a typo of the year
+    # must not charge every shopper years early.
+    if (day - timezone.now().date()).days > DATE_AHEAD_MAX_DAYS:
+        raise CommandError(
+            f"--date {text} is more than {DATE_AHEAD_MAX_DAYS} days ahead: deliveries are "
+            "charged when placed; check the year."
+        )
+    return day
 
 
 class Command(BaseCommand):
@@ -36,7 +47,13 @@ class Command(BaseCommand):
         summary = subscriptions_run(date=day, progress=bar)
         if bar is not None:
             bar.close()
-        when = day.isoformat() if day else "today"
+        # Each region's day (they differ around midnight UTC), said once when they agree.
+        days = sorted(set(summary.dates.values()))
+        when = (
+            days[0].isoformat()
+            if len(days) == 1
+            else "/".join(f"{code} {d.isoformat()}" for code, d in sorted(summary.dates.items()))
+        )
         outcomes = summary.outcomes
         self.stdout.write(
             f"subscriptions_run {when}: {summary.due} due, {outcomes['placed']} placed, "
