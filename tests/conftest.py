@@ -153,6 +153,22 @@ RUN_ON_SQLITE_ONLY = (
 )
 
 
+def pytest_runtest_setup(item):
+    """A test marked `postgres` (a race, a PostgreSQL trigger) fails, never skips, on another
+    database: a race that quietly ran on SQLite would prove nothing. (`make test` runs them in
+    the PostgreSQL stage; the SQLite stage deselects them.)"""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail(
+            f"this test needs PostgreSQL, got {connection.vendor!r}: run it with "
+            "DATABASE_URL=postgres://… (scripts/test-services.sh)",
+            pytrace=False,
+        )
+
+
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, leave the presentation tests to the SQLite stage (RUN_ON_SQLITE_ONLY);
     they are deselected, not skipped: the `all-ran` stage still sees each of them pass."""

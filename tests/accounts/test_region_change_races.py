@@ -15,7 +15,6 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 
 from accounts.models import User
 from accounts.services import user_region_change
@@ -33,16 +32,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
 
 
 @pytest.fixture

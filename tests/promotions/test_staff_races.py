@@ -9,7 +9,6 @@ skip, on SQLite).
 """
 
 import pytest
-from django.db import connection
 
 from promotions.models import Promotion
 from promotions.services import promotion_approve, promotion_change, promotion_create
@@ -27,12 +26,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.fail(f"race tests need PostgreSQL, got {connection.vendor!r}", pytrace=False)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))

