@@ -56,7 +56,7 @@ test-e2e: venv
 # PostgreSQL + Redis (DATABASE_URL, REDIS_URL), as in make test.
 bench: venv
 	@scripts/provision.sh
-	@for bench in bench/*.py; do \
+	@for bench in bench/[!_]*.py; do \
 		echo "==================== $$bench ===================="; \
 		scripts/test-services.sh $(PYTHON) "$$bench" $(BENCH_ARGS) || exit 1; \
 	done

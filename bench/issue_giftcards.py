@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+# Run as a script: bench/ is on the path (its _modules are shared, not benchmarks).
+from _databases import bench_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -44,18 +46,6 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, st
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(argv)} failed:\n{out}\n{err}")
     return elapsed, usage.ru_maxrss / 1024, out
-
-
-def postgres_database(base_url: str, name: str) -> str:
-    """Create a fresh database `name` next to the one in `base_url`; return its URL."""
-    import psycopg
-
-    parts = urlsplit(base_url)
-    dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def naive_worker(count: int) -> None:
@@ -130,26 +120,9 @@ def main() -> None:
         naive_worker(args.naive_worker)
         return
 
-    postgres_url = os.environ.get("DATABASE_URL", "")
-    has_postgres = postgres_url.startswith(("postgres://", "postgresql://"))
-    backends = (
-        args.backends.split(",")
-        if args.backends
-        else ["sqlite"] + (["postgres"] if has_postgres else [])
-    )
     results = []
-    with tempfile.TemporaryDirectory() as folder:
-        for backend in backends:
-            if backend == "sqlite":
-                url = f"sqlite:///{folder}/bench.sqlite3"
-            elif backend == "postgres":
-                if not has_postgres:
-                    sys.exit(
-                        "postgres: set DATABASE_URL to a PostgreSQL server (see the docstring)"
-                    )
-                url = postgres_database(postgres_url, f"coinpurse_bench_{os.getpid()}")
-            else:
-                sys.exit(f"unknown backend {backend!r}")
+    with bench_databases(args.backends) as databases:
+        for backend, url in databases:
             print(f"{backend}: issuing {args.count:,} cards ...", flush=True)
             results.append(bench_backend(backend, url, args.count, args.naive_count))
 

@@ -38,15 +38,14 @@ import argparse
 import datetime
 import json
 import os
-import re
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
-from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+# Run as a script: bench/ is on the path (its _modules are shared, not benchmarks).
+from _databases import bench_databases
+from _measure import Clock, QueryCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -57,18 +56,6 @@ BALANCE = 500  # minor units: 5.00, ¥500 (less than any delivery with its shipp
 
 
 # --- the parent: one fresh database and one child process per backend ----------------------
-
-
-def postgres_database(base_url: str, name: str) -> str:
-    """Create a fresh database `name` next to the one in `base_url`; return its URL."""
-    import psycopg
-
-    parts = urlsplit(base_url)
-    dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def run_child(backend: str, url: str, count: int, sample: int) -> dict:
@@ -107,26 +94,9 @@ def main() -> None:
         child(args.child, args.count, args.sample)
         return
 
-    postgres_url = os.environ.get("DATABASE_URL", "")
-    has_postgres = postgres_url.startswith(("postgres://", "postgresql://"))
-    backends = (
-        args.backends.split(",")
-        if args.backends
-        else ["sqlite"] + (["postgres"] if has_postgres else [])
-    )
     results = []
-    with tempfile.TemporaryDirectory() as folder:
-        for backend in backends:
-            if backend == "sqlite":
-                url = f"sqlite:///{folder}/bench.sqlite3"
-            elif backend == "postgres":
-                if not has_postgres:
-                    sys.exit(
-                        "postgres: set DATABASE_URL to a PostgreSQL server (see the docstring)"
-                    )
-                url = postgres_database(postgres_url, f"coinpurse_bench_{os.getpid()}")
-            else:
-                sys.exit(f"unknown backend {backend!r}")
+    with bench_databases(args.backends) as databases:
+        for backend, url in databases:
             print(f"==== {backend}: {args.count:,} subscriptions due", flush=True)
             results.append(run_child(backend, url, args.count, args.sample))
 
@@ -151,63 +121,6 @@ def main() -> None:
 # --- the child: set up, run, count ---------------------------------------------------------
 
 
-class QueryCounter:
-    """A `connection.execute_wrapper`: counts every statement by its verb and main table (the
-    first FROM / INTO / UPDATE outside parentheses), with FOR UPDATE marked; `trace` also
-    counts the innermost frame of the project's code that sent it (slow: a sample only)."""
-
-    def __init__(self, *, trace: bool = False):
-        self.total = 0
-        self.by_kind: Counter = Counter()
-        self.by_code: Counter = Counter()
-        self.by_function: Counter = Counter()
-        self.trace = trace
-
-    def __call__(self, execute, sql, params, many, context):
-        self.total += 1
-        self.by_kind[statement_kind(sql)] += 1
-        if self.trace:
-            where, function = code_location()
-            self.by_code[where] += 1
-            self.by_function[function] += 1
-        return execute(sql, params, many, context)
-
-
-TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?([\w.]+)"?', re.IGNORECASE)
-
-
-def statement_kind(sql: str) -> str:
-    text = sql.lstrip()
-    verb = text.split(None, 1)[0].upper() if text else "?"
-    if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
-        return verb
-    table = text.split(None, 2)[1].strip('"') if verb == "UPDATE" else ""
-    depth = 0
-    for index, char in enumerate(text):
-        if table:
-            break
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif depth == 0 and char in "FIfi" and text[index - 1 : index].isspace():
-            match = TABLE.match(text, index)
-            table = match.group(1) if match else ""
-    locked = " FOR UPDATE" if "FOR UPDATE" in text[-120:].upper() else ""
-    return f"{verb} {table}{locked}".strip()
-
-
-def code_location() -> tuple[str, str]:
-    """The innermost frame of the project's own code (not Django, not this benchmark): as
-    `path:line function`, and as `path function`."""
-    for frame in reversed(traceback.extract_stack()):
-        path = Path(frame.filename)
-        if ROOT in path.parents and ".venv" not in path.parts and path.parent.name != "bench":
-            where = path.relative_to(ROOT)
-            return f"{where}:{frame.lineno} {frame.name}", f"{where} {frame.name}"
-    return "?", "?"
-
-
 class Progress:
     """A line every tenth of the deliveries (partial figures, should a long run be stopped)."""
 
@@ -222,41 +135,6 @@ class Progress:
                 f"({done / seconds:.1f}/s), {self.counter.total:,} queries",
                 flush=True,
             )
-
-
-class Clock:
-    """Wall seconds, and CPU seconds of this process and of its PostgreSQL server process (read
-    from /proc: the throwaway server runs on this machine). On a busy machine the wall time
-    waits for the CPU; the CPU seconds are what the run itself used."""
-
-    def __init__(self, connection):
-        self.server_pid = None
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                self.server_pid = cursor.fetchone()[0]
-
-    def _server_cpu(self) -> float | None:
-        try:
-            fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def __enter__(self):
-        self.started = (time.perf_counter(), time.process_time(), self._server_cpu())
-        return self
-
-    def __exit__(self, *exc):
-        wall, cpu, server = self.started
-        self.wall = time.perf_counter() - wall
-        self.cpu = time.process_time() - cpu
-        now = self._server_cpu()
-        self.server = None if server is None or now is None else now - server
-
-    def __str__(self):
-        server = f" + {self.server:.1f} s database server" if self.server is not None else ""
-        return f"{self.wall:.1f} s ({self.cpu:.1f} s CPU{server})"
 
 
 def child(backend: str, count: int, sample: int) -> None:
