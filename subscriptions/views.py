@@ -21,7 +21,7 @@ from django.views import View
 
 from catalog.money import format_money
 from catalog.selectors import products_by_slug
-from checkout.exceptions import PaymentDeclined
+from checkout.exceptions import CheckoutError
 from subscriptions.exceptions import SubscriptionError
 from subscriptions.forms import (
     SubscribeForm,
@@ -129,7 +129,7 @@ class SubscriptionListView(LoginRequiredMixin, View):
                 every=data["every"],
                 card_number=data["card_number"],
             )
-        except (SubscriptionError, PaymentDeclined) as error:
+        except (SubscriptionError, CheckoutError) as error:  # a card refused, the provider down
             return self.refused(request, form, error.reason, error.message)
         messages.success(
             request,
@@ -178,7 +178,7 @@ class SubscriptionCardView(LoginRequiredMixin, View):
             card = subscription_card_save(
                 user=request.user, card_number=form.cleaned_data["card_number"]
             )
-        except (SubscriptionError, PaymentDeclined) as error:
+        except (SubscriptionError, CheckoutError) as error:  # a card refused, the provider down
             return list_page(request, error=(error.reason, error.message))
         messages.success(
             request,

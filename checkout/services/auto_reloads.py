@@ -18,10 +18,9 @@ from catalog.money import format_money
 from catalog.regions import region_today
 from checkout.exceptions import CheckoutError, PaymentDeclined
 from checkout.locks import autoreload_qs_select_for_update, reload_qs_select_for_update
-from checkout.models import AutoReload, Order, Reload, SavedCard
+from checkout.models import AutoReload, Order, Reload
 from checkout.payments import payment_provider_get
 from checkout.services.reloads import (
-    PROVIDER_DOWN,
     _error_text,
     _reload_capture,
     _reload_claim,
@@ -33,6 +32,7 @@ from checkout.services.reloads import (
     reload_limits_get,
     reload_mail_send,
 )
+from checkout.services.saved_cards import card_tokenize, saved_card_create
 from config.jobs import job_enqueue, job_retry_at
 from wallet.selectors import wallet_balance_get
 
@@ -75,27 +75,14 @@ def auto_reload_settings_save(
     if threshold is None or not 0 < threshold <= high:
         most = format_money(high, currency=region.currency)
         raise CheckoutError(f"Choose a threshold above zero, at most {most}.", reason="threshold")
-    token = None
-    if card_number:
-        try:
-            token = payment_provider_get().tokenize(card_number=card_number)
-        except PaymentDeclined:
-            raise
-        except Exception as failure:
-            logger.exception("auto-reload of user #%s: the card was not saved", user.pk)
-            raise CheckoutError(PROVIDER_DOWN, reason="provider_unavailable") from failure
+    token = card_tokenize(card_number=card_number) if card_number else None
     with transaction.atomic():
         auto = autoreload_qs_select_for_update(user_id=user.pk).select_related("card").first()
         if auto is None and token is None:
             raise CheckoutError("Add the card to pay the auto-reloads.", reason="card_required")
         card = auto.card if auto is not None else None
         if token is not None:
-            card = SavedCard.objects.create(
-                user=user,
-                provider=payment_provider_get().name,
-                token=token.token,
-                card_last4=token.card_last4,
-            )
+            card = saved_card_create(user=user, token=token)
         values = {
             "enabled": True,
             "card": card,

@@ -17,7 +17,7 @@ from catalog.models import Product
 from catalog.regions import region_today
 from catalog.selectors import products_by_slug
 from checkout.models import SavedCard
-from checkout.payments import payment_provider_get
+from checkout.services.saved_cards import card_tokenize, saved_card_create
 from config.jobs import job_enqueue_on_commit
 from subscriptions.exceptions import (
     AddressRequired,
@@ -62,7 +62,7 @@ def subscription_create(
     Raises `NotSubscribable` (unknown, withdrawn, not priced in the region or not eligible),
     `InvalidChange` (`quantity`, `every`), `AddressRequired`, `SubscriptionError`
     (`already_subscribed`), checkout's `PaymentDeclined` for a card number the provider
-    refuses.
+    refuses and `CheckoutError` `provider_unavailable` when it fails.
     """
     _quantity_check(quantity)
     _every_check(every)
@@ -79,7 +79,7 @@ def subscription_create(
     if address is None:
         raise AddressRequired("Add a default delivery address first: deliveries are sent there.")
     # The provider is asked outside the transaction (never a slow call under a lock).
-    token = payment_provider_get().tokenize(card_number=card_number) if card_number else None
+    token = card_tokenize(card_number=card_number) if card_number else None
     today = region_today(region)
     try:
         with transaction.atomic():
@@ -93,12 +93,7 @@ def subscription_create(
                     reason="changed",
                 )
             card = (
-                SavedCard.objects.create(
-                    user=user,
-                    provider=payment_provider_get().name,
-                    token=token.token,
-                    card_last4=token.card_last4,
-                )
+                saved_card_create(user=user, token=token)
                 if token is not None
                 else SavedCard.objects.filter(user=user).order_by("-pk").first()
             )
@@ -132,24 +127,20 @@ def subscription_card_save(*, user, card_number: str) -> SavedCard:
     subscription of the shopper that is not cancelled from its next delivery on: what a
     shopper does after a declined card. A paused one stays paused until resumed.
 
-    Raises checkout's `PaymentDeclined` (a number the provider refuses), `InvalidChange`
+    Raises checkout's `PaymentDeclined` (a number the provider refuses) or `CheckoutError`
+    `provider_unavailable` (the provider failed), `InvalidChange`
     (`card`: none given); nothing is written then.
     """
     if not card_number.strip():
         raise InvalidChange("Enter the card number to save.", reason="card")
     # The provider is asked outside the transaction (never a slow call under a lock).
-    token = payment_provider_get().tokenize(card_number=card_number)
+    token = card_tokenize(card_number=card_number)
     with transaction.atomic():
         subs = subscriptions_of_user_qs_select_for_update(user_id=user.pk).exclude(
             status=Status.CANCELLED
         )
         ids = list(subs.values_list("pk", flat=True))
-        card = SavedCard.objects.create(
-            user=user,
-            provider=payment_provider_get().name,
-            token=token.token,
-            card_last4=token.card_last4,
-        )
+        card = saved_card_create(user=user, token=token)
         Subscription.objects.filter(pk__in=ids).update(card=card, updated_at=timezone.now())
         return card
 

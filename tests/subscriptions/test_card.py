@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.test import Client
 
+from checkout import payments
 from checkout.exceptions import PaymentDeclined
 from checkout.models import Order
 from subscriptions.exceptions import InvalidChange
@@ -20,6 +21,7 @@ from tests.accounts.factories import UserFactory
 from tests.checkout.shopping import APPROVED, DECLINED
 from tests.subscriptions.given import subscribable_product, subscription_give
 from tests.subscriptions.services_state import everything, gateway  # noqa: F401 (fixture)
+from tests.wallet.pages import hook
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +94,26 @@ def test_anonymous_get_and_csrf_are_refused():
     assert client.post("/subscriptions/card/", {"card_number": APPROVED}).status_code == 403
     assert client.get("/subscriptions/card/").status_code == 405
     assert Subscription.objects.get(user=user).card.card_last4 == "0002"
+
+
+@pytest.mark.parametrize("url", ["/subscriptions/", "/subscriptions/card/"])
+def test_the_card_provider_failing_is_a_clear_refusal_that_writes_nothing(url, monkeypatch, caplog):
+    """Subscribing with a card, or saving one, while the provider fails: 200 with
+    `provider_unavailable`, nothing written, the number in no log."""
+    user = UserFactory(region_id="US")
+    product = subscribable_product()
+    subscription_give(user, subscribable_product(), card="")
+
+    def down(**kwargs):
+        raise ConnectionError("provider unreachable")
+
+    monkeypatch.setattr(payments.payment_provider_get(), "tokenize", down)
+    client = Client()
+    client.force_login(user)
+    before = everything()
+    response = client.post(url, {"product": product.slug, "card_number": APPROVED})
+
+    assert response.status_code == 200
+    assert hook(response, "form-error").attrs["data-reason"] == "provider_unavailable"
+    assert everything() == before
+    assert APPROVED not in caplog.text
