@@ -45,7 +45,7 @@ from subscriptions.exceptions import NotDue
 from subscriptions.locks import subscription_qs_select_for_update
 from subscriptions.models import Subscription, SubscriptionPeriod
 from subscriptions.pricing import discount_percent
-from subscriptions.services.manage import _advance, subscription_pause_locked
+from subscriptions.services.manage import _advance, period_record, subscription_pause_locked
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         address_id=sub.address_id,
         card_token=card.token if card is not None else "",
         source="Subscribe & Save",
-        written=partial(_placed, subscription_id=sub.pk, index=index, today=today),
+        written=partial(_placed, subscription_id=sub.pk, today=today),
     )
     current = _Try(tries=sub.tries)
     try:
@@ -216,23 +216,14 @@ def _lock_due(*, subscription_id: int, index: int, tries: int) -> None:
         raise NotDue("This delivery is no longer due.")
 
 
-def _placed(*, order: Order, subscription_id: int, index: int, today) -> None:
+def _placed(*, order: Order, subscription_id: int, today) -> None:
     """Inside the order's transaction (the subscription locked by `_lock_due`): record the
     period placed with its order and move to the next period after `today` (periods missed
     while nothing ran are not made up: one delivery, then the schedule goes on)."""
     sub = Subscription.objects.get(pk=subscription_id)
-    SubscriptionPeriod.objects.update_or_create(
-        subscription=sub,
-        index=index,
-        # A refusal's words of an earlier attempt are no longer the period's news; how many
-        # attempts it took stays.
-        defaults={
-            "due_date": sub.next_date,
-            "status": PeriodStatus.PLACED,
-            "order": order,
-            "message": "",
-        },
-    )
+    # A refusal's words of an earlier attempt are no longer the period's news; how many
+    # attempts it took stays.
+    period_record(sub, status=PeriodStatus.PLACED, order=order, message="")
     line = order.lines.get()
     sub.last_unit_price = line.unit_price
     _advance(sub, after=max(sub.next_date, today))
@@ -269,16 +260,7 @@ def _payment_failed(
         if sub.tries != tries:
             return DeliveryOutcome("failed")
         sub.failed_attempts, sub.tries, sub.last_attempt_on = attempt, tries + 1, today
-        SubscriptionPeriod.objects.update_or_create(
-            subscription=sub,
-            index=index,
-            defaults={
-                "due_date": sub.next_date,
-                "status": PeriodStatus.FAILED,
-                "attempts": attempt,
-                "message": message[:300],
-            },
-        )
+        period_record(sub, status=PeriodStatus.FAILED, attempts=attempt, message=message)
         last = attempt > settings.SUBSCRIPTION_PAYMENT_RETRIES and sub.status == Status.ACTIVE
         if last:
             sub.status, sub.pause_reason = Status.PAUSED, Subscription.PauseReason.PAYMENT_FAILED
@@ -302,15 +284,7 @@ def _stopped(subscription_id: int, *, index: int, reason: str, message: str) -> 
         sub = subscription_qs_select_for_update(subscription_id=subscription_id).get()
         if sub.status != Status.ACTIVE or sub.period_index != index:
             return DeliveryOutcome("not_due")
-        SubscriptionPeriod.objects.update_or_create(
-            subscription=sub,
-            index=index,
-            defaults={
-                "due_date": sub.next_date,
-                "status": PeriodStatus.UNAVAILABLE,
-                "message": message[:300],
-            },
-        )
+        period_record(sub, status=PeriodStatus.UNAVAILABLE, message=message)
         subscription_pause_locked(sub, reason=reason)
         transaction.on_commit(
             partial(subscription_paused_mail_send, subscription_id=sub.pk, message=message),

@@ -201,11 +201,7 @@ def subscription_skip(*, user, subscription_id: int, due_date: datetime.date | N
             raise InvalidChange("Only an active subscription has a next delivery to skip.")
         if due_date is not None and due_date != sub.next_date:
             return sub
-        SubscriptionPeriod.objects.update_or_create(
-            subscription=sub,
-            index=sub.period_index,
-            defaults={"due_date": sub.next_date, "status": SubscriptionPeriod.Status.SKIPPED},
-        )
+        period_record(sub, status=SubscriptionPeriod.Status.SKIPPED)
         _advance(sub, after=sub.next_date)
         sub.save()
         return sub
@@ -274,6 +270,19 @@ def subscription_cancel(*, user, subscription_id: int) -> Subscription:
             sub.cancelled_at = timezone.now()
             sub.save()
         return sub
+
+
+def period_record(sub: Subscription, *, status: str, **fields) -> None:
+    """Write what became of the locked `sub`'s current period (`period_index`, due on
+    `next_date`): its run-history row, made or rewritten (a failed period later placed or
+    skipped). `fields`: `order`, `attempts`, `message` (cut to its 300 characters)."""
+    if "message" in fields:
+        fields["message"] = fields["message"][:300]
+    SubscriptionPeriod.objects.update_or_create(
+        subscription=sub,
+        index=sub.period_index,
+        defaults={"due_date": sub.next_date, "status": status, **fields},
+    )
 
 
 def _advance(sub: Subscription, *, after: datetime.date) -> None:
