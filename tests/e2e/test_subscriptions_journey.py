@@ -169,7 +169,12 @@ def test_subscribe_run_the_day_see_order_and_wallet_skip_then_cancel(
     next_date = period_date(anchor=today, every=1, index=1)
     if width == "phone":
         page.get_by_role("button", name="Toggle navigation").click()
-    page.get_by_role("navigation").get_by_role("button", name=email).click()
+        # The menu slides open: a click on what is in it while it moves can be lost (it was,
+        # once, under load), so wait until it is open.
+        expect(page.locator("#nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+    account = page.get_by_role("navigation").get_by_role("button", name=email)
+    account.click()
+    expect(account).to_have_attribute("aria-expanded", "true")
     page.get_by_test_id("nav-subscriptions").click()
     expect(page).to_have_url(re.compile(r"/subscriptions/$"))
     row = _row(page)
