@@ -14,8 +14,10 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.db.models import Subquery
 
 from wallet.models import (
+    CUSTOMER_KINDS,
     Account,
     ActivityReport,
     BalanceAdjustment,
@@ -29,15 +31,37 @@ from wallet.models import (
 
 
 def account_qs_select_for_update(*, account_ids: Iterable[int]):
-    """Lock the given accounts, in primary-key order, for the rest of the transaction."""
-    return Account.objects.select_for_update().filter(pk__in=set(account_ids)).order_by("pk")
+    """Lock the shoppers' accounts among the given ones, in primary-key order, for the rest of
+    the transaction; the shop's (system) accounts among them are left out: they are never
+    locked (no hot row every shopper waits on, docs/ledger.md "Shop accounts").
+
+    `no_key`: a balance is not a key, and FOR NO KEY UPDATE does not block the postings that
+    point at the account (an insert takes a key-share lock on the row it references)."""
+    return (
+        Account.objects.select_for_update(no_key=True)
+        .filter(pk__in=set(account_ids), kind__in=CUSTOMER_KINDS)
+        .order_by("pk")
+    )
+
+
+def wallet_account_qs_select_for_update(*, user_id: int, currency: str, shop_kind: str):
+    """Lock the shopper's money account in `currency` (at most one), with `shop_account_id`:
+    the id of the shop's account of `shop_kind` in that currency, read in the same query and
+    not locked (`of=self`; shop accounts are never locked, docs/ledger.md "Shop accounts").
+    None when either account does not exist yet."""
+    shop = Account.objects.filter(kind=shop_kind, user=None, currency=currency).values("pk")[:1]
+    return (
+        Account.objects.select_for_update(no_key=True, of=("self",))
+        .filter(kind=Account.Kind.CUSTOMER, user_id=user_id, currency=currency)
+        .annotate(shop_account_id=Subquery(shop))
+    )
 
 
 def giftcard_qs_select_for_update(*, code_hash: str):
     """Lock the gift card with this code hash (at most one) for the rest of the transaction."""
     return (
         GiftCard.objects.select_for_update(of=("self",))
-        .select_related("batch")
+        .select_related("batch", "region")
         .filter(code_hash=code_hash)
     )
 

@@ -14,6 +14,7 @@ from django.db.models import F, Sum
 
 from catalog.models import Region
 from wallet.models import Account, PointsShortfall
+from wallet.shop_balances import shop_balances_get
 from wallet.units import COINS, POINTS, UnknownCurrency, coins_value, points_credit_value
 
 Kind = Account.Kind
@@ -86,22 +87,21 @@ def _worth(rate, amount: int, currency: str) -> int | None:
 
 
 def units_outstanding_get() -> UnitsOutstanding:
-    """The report's figures: three queries (the accounts by kind and region currency, the points
-    owed by region currency, the region currencies), flat in the number of shoppers."""
+    """The report's figures: four queries (the shoppers' accounts by kind and region currency,
+    the shop's balances from their postings, the points owed by region currency, the region
+    currencies), flat in the number of shoppers."""
     held: dict[tuple[str, str | None], int] = {}
-    shop: dict[tuple[str, str], int] = {}
     rows = (
-        Account.objects.filter(kind__in=(*_SHOPPER_KINDS, *_SHOP_KINDS))
-        .values("kind", "currency", "user__region__currency")
+        Account.objects.filter(kind__in=_SHOPPER_KINDS)
+        .values("kind", "user__region__currency")
         .annotate(total=Sum("balance"))
         .order_by()
     )
     for row in rows:
-        if row["kind"] in _SHOPPER_KINDS:
-            key = (row["kind"], row["user__region__currency"])
-            held[key] = held.get(key, 0) + row["total"]
-        else:
-            shop[(row["kind"], row["currency"])] = row["total"]
+        key = (row["kind"], row["user__region__currency"])
+        held[key] = held.get(key, 0) + row["total"]
+    # A shop account's balance is not cached: it is the sum of its postings (docs/ledger.md).
+    shop = shop_balances_get(kinds=_SHOP_KINDS)
     owed = {
         row["user__region__currency"]: row["owed"]
         for row in PointsShortfall.objects.filter(settled__lt=F("points"))

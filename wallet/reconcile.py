@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from wallet.models import Account, CreditLot, PointsEarning, Posting, Transfer
+from wallet.models import CUSTOMER_KINDS, Account, CreditLot, PointsEarning, Posting, Transfer
 
 
 @dataclass(frozen=True)
 class ReconcileReport:
     accounts_checked: int
     transfers_checked: int
-    balance_mismatches: list[tuple[int, str, int, int]]  # account id, label, cached, ledger
+    # account id, label, cached, ledger (a shop account's cached figure must be 0: its
+    # balance is its postings' sum, never cached)
+    balance_mismatches: list[tuple[int, str, int, int]]
     unbalanced_transfers: list[tuple[int, str, int]]  # transfer id, currency, sum
     balance_after_mismatches: list[tuple[int, int]]  # account id, balance after its last posting
     # credit account id, its balance, the sum of its lots' remaining
@@ -35,8 +37,10 @@ class ReconcileReport:
 
 
 def ledger_reconcile() -> ReconcileReport:
-    """Prove the ledger: every cached balance equals the sum of its postings, every transfer
-    sums to zero per currency, each account's latest posting carries its balance, and each
+    """Prove the ledger: every shopper account's cached balance equals the sum of its postings
+    and no shop account caches one (a shop balance is derived: the sum of its postings, so with
+    every transfer summing to zero per currency the shop's balances are exactly minus the
+    shoppers'), each shopper account's latest posting carries its balance, and each
     promotional-credit account holds exactly what its lots have left (expired or not), and
     each shopper's pending points are exactly what their unreleased earnings keep.
 
@@ -52,7 +56,8 @@ def ledger_reconcile() -> ReconcileReport:
         .order_by("pk")
     )
     last_after = dict(
-        Account.objects.annotate(last_after=Subquery(latest_posting.values("balance_after")[:1]))
+        Account.objects.filter(kind__in=CUSTOMER_KINDS)
+        .annotate(last_after=Subquery(latest_posting.values("balance_after")[:1]))
         .exclude(last_after=None)
         .exclude(last_after=F("balance"))
         .values_list("pk", "last_after")
@@ -61,8 +66,9 @@ def ledger_reconcile() -> ReconcileReport:
     accounts_checked = 0
     for account in accounts:
         accounts_checked += 1
-        if account.ledger != account.balance:
-            balance_mismatches.append((account.pk, str(account), account.balance, account.ledger))
+        expected = account.ledger if account.kind in CUSTOMER_KINDS else 0
+        if account.balance != expected:
+            balance_mismatches.append((account.pk, str(account), account.balance, expected))
     unbalanced = list(
         Posting.objects.values("transfer_id", "currency")
         .annotate(total=Sum("amount"))

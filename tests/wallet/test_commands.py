@@ -8,6 +8,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from catalog.models import Region
@@ -101,15 +102,23 @@ def test_reconcile_exits_1_when_a_balance_is_wrong(user, other_user, capsys):
     assert "Ledger does not reconcile" in captured.err
 
 
-def test_reconcile_notices_a_system_account_too(user, other_user):
+def test_a_shop_account_never_caches_a_balance_so_reconcile_proves_it_from_its_postings(
+    user, other_user
+):
+    """A shop account's balance is the sum of its postings (docs/ledger.md "Shop accounts"):
+    the database refuses a cached figure on its row, and a posting slipped onto it behind the
+    services' back unbalances its transfer, which reconcile names."""
     _some_money(user, other_user)
     outstanding = Account.objects.get(kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency="JPY")
-    Account.objects.filter(pk=outstanding.pk).update(balance=999)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=outstanding.pk).update(balance=999)
+    transfer = Transfer.objects.filter(postings__account=outstanding).first()
+    Posting.objects.create(transfer=transfer, account=outstanding, currency="JPY", amount=7)
 
     out = io.StringIO()
     with pytest.raises(CommandError):
         call_command("wallet_reconcile", stdout=out)
-    assert f"account {outstanding.pk} (Gift cards outstanding (liability) · JPY)" in out.getvalue()
+    assert f"transfer {transfer.pk}: JPY postings sum to 7, not 0" in out.getvalue()
 
 
 def test_reconcile_names_a_transfer_that_does_not_sum_to_zero(user, other_user):

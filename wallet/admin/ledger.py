@@ -35,6 +35,7 @@ from wallet.services import (
 )
 from wallet.services.adjustments import ADJUSTABLE_KINDS
 from wallet.services.thresholds import balance_adjustment_threshold
+from wallet.shop_balances import accounts_with_balance
 from wallet.units import COINS, POINTS
 
 # The shopper's unit accounts staff adjust by user (the account may not exist yet): the URL's
@@ -55,6 +56,9 @@ class PostingAmounts:
 
     @admin.display(description="balance after", ordering="balance_after")
     def balance_after_display(self, obj):
+        # A shop account's postings carry no running balance (docs/ledger.md "Shop accounts").
+        if obj.balance_after is None:
+            return "—"
         return ledger_amount_display(obj.balance_after, obj.currency)
 
 
@@ -81,9 +85,13 @@ class AccountAdmin(ReadOnlyAdmin):
     fields = readonly_fields
     change_form_template = "admin/wallet/account/change_form.html"
 
-    @admin.display(description="balance", ordering="balance")
+    def get_queryset(self, request):
+        # A shop account's balance is the sum of its postings, not a cached figure.
+        return accounts_with_balance(super().get_queryset(request))
+
+    @admin.display(description="balance", ordering="ledger_balance")
     def balance_display(self, obj):
-        return ledger_amount_display(obj.balance, obj.currency)
+        return ledger_amount_display(obj.ledger_balance, obj.currency)
 
     @admin.display(description="ledger")
     def ledger(self, obj):

@@ -73,6 +73,12 @@ class Account(models.Model):
                 condition=~Q(kind__in=CUSTOMER_KINDS) | Q(balance__gte=0),
                 name="wallet_account_customer_balance_non_negative",
             ),
+            # A shop account's balance is not cached on its row (that would make the row a lock
+            # every shopper waits on): it is the sum of its postings (docs/ledger.md).
+            models.CheckConstraint(
+                condition=Q(kind__in=CUSTOMER_KINDS) | Q(balance=0),
+                name="wallet_account_shop_balance_not_cached",
+            ),
             models.CheckConstraint(
                 condition=(Q(kind__in=CUSTOMER_KINDS) & Q(user__isnull=False))
                 | (~Q(kind__in=CUSTOMER_KINDS) & Q(user__isnull=True)),
@@ -158,13 +164,15 @@ class Transfer(models.Model):
 
 
 class Posting(models.Model):
-    """One leg of a transfer on one account; append-only, carrying the balance after it."""
+    """One leg of a transfer on one account; append-only. A shopper's posting carries the
+    balance after it; a shop account's carries none (since issue 13: its row is not locked, so
+    no running balance is known; its balance is the sum of its postings)."""
 
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField()
-    balance_after = models.BigIntegerField()
+    balance_after = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

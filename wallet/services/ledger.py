@@ -98,8 +98,10 @@ def transfer_create(
     legs: Sequence[Leg],
     created_by=None,
     reference: str | None = None,
+    accounts: Sequence[Account] = (),
+    first_use: bool = False,
 ) -> TransferResult:
-    """Post one transfer: lock its accounts, check, then write the postings and balances.
+    """Post one transfer: lock its shopper accounts, check, then write the postings and balances.
 
     Idempotent on `idempotency_key`: a replay of the same legs returns the first transfer
     (`replayed=True`) and moves nothing. Raises `UnbalancedTransfer` when the legs do not sum
@@ -108,43 +110,56 @@ def transfer_create(
     transaction when there is one (no savepoint: a refusal aborts the caller's work too).
     `reference` names what the movement is about as "<kind>:<id>" (e.g. "order:CP-7K2M9QXR"),
     so the wallet page can link the row to it.
+
+    Only shopper (customer) accounts are locked and have their cached balance updated. A shop
+    (system) account is read, never locked or updated: its balance is the sum of its postings
+    (docs/ledger.md "Shop accounts"), so no shopper waits on another's transaction for it.
+
+    `accounts`: the legs' accounts when the caller already has them, its shopper accounts
+    locked in this transaction (`account_qs_select_for_update`) and read after the lock;
+    they are not read again. `first_use`: the caller's own lock proves the key was never used
+    (an active gift card is redeemed once), so the replay look-up is skipped; the key's unique
+    constraint still refuses a second use.
     """
     if len(legs) < 2 or any(leg.amount == 0 for leg in legs):
         raise UnbalancedTransfer("a transfer needs two or more non-zero legs")
+    account_ids = {leg.account_id for leg in legs}
     with transaction.atomic(savepoint=False):
-        # Lock first: concurrent transfers on the same accounts queue here, so the balances
-        # and the idempotency check below cannot change under us.
-        accounts = {
-            a.pk: a
-            for a in account_qs_select_for_update(account_ids={leg.account_id for leg in legs})
-        }
-        if len(accounts) != len({leg.account_id for leg in legs}):
+        known = {a.pk: a for a in accounts if a.pk in account_ids}
+        if len(known) != len(account_ids):
+            known = _accounts_lock(account_ids)
+        if len(known) != len(account_ids):
             raise WalletError("a leg names an account that does not exist")
-        existing = Transfer.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _transfer_replay(existing, legs)
+        if not first_use:
+            existing = Transfer.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _transfer_replay(existing, legs)
 
         sums: dict[str, int] = defaultdict(int)
         for leg in legs:
-            sums[accounts[leg.account_id].currency] += leg.amount
+            sums[known[leg.account_id].currency] += leg.amount
         if any(sums.values()):
             raise UnbalancedTransfer(f"legs do not sum to zero: {dict(sums)}")
 
-        balances = {pk: account.balance for pk, account in accounts.items()}
+        customers = {pk: a for pk, a in known.items() if a.kind in CUSTOMER_KINDS}
+        balances = {pk: account.balance for pk, account in customers.items()}
         postings = []
         for leg in legs:
-            balances[leg.account_id] += leg.amount
+            after = None
+            if leg.account_id in balances:
+                balances[leg.account_id] += leg.amount
+                after = balances[leg.account_id]
             postings.append(
                 Posting(
                     account_id=leg.account_id,
-                    currency=accounts[leg.account_id].currency,
+                    currency=known[leg.account_id].currency,
                     amount=leg.amount,
-                    balance_after=balances[leg.account_id],
+                    # A shop account's running balance would need its row locked: none.
+                    balance_after=after,
                 )
             )
-        for pk, balance in balances.items():
-            if accounts[pk].kind in CUSTOMER_KINDS and balance < 0:
-                raise InsufficientFunds("the balance is not enough")
+        if any(balance < 0 for balance in balances.values()):
+            raise InsufficientFunds("the balance is not enough")
 
         transfer = Transfer.objects.create(
             idempotency_key=idempotency_key,
@@ -157,9 +172,23 @@ def transfer_create(
             posting.transfer = transfer
         Posting.objects.bulk_create(postings)
         for pk, balance in balances.items():
-            accounts[pk].balance = balance
-        Account.objects.bulk_update(list(accounts.values()), ["balance"])
+            customers[pk].balance = balance
+        if customers:
+            Account.objects.bulk_update(list(customers.values()), ["balance"])
     return TransferResult(transfer=transfer, postings=postings, replayed=False)
+
+
+def _accounts_lock(account_ids: set[int]) -> dict[int, Account]:
+    """The legs' accounts: the shoppers' locked first (concurrent transfers on them queue here,
+    so their balances and the idempotency check cannot change under us), then the shop's read
+    without a lock (a second query only when the transfer has shop legs)."""
+    accounts = {a.pk: a for a in account_qs_select_for_update(account_ids=account_ids)}
+    rest = account_ids - accounts.keys()
+    if rest:
+        accounts |= {
+            a.pk: a for a in Account.objects.filter(pk__in=rest).exclude(kind__in=CUSTOMER_KINDS)
+        }
+    return accounts
 
 
 def _transfer_replay(existing: Transfer, legs: Sequence[Leg]) -> TransferResult:
