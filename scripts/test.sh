@@ -11,6 +11,8 @@
 #   postgres    pytest -m "not e2e"     on a throwaway PostgreSQL + Redis (scripts/test-services.sh)
 #   sqlite+postgres  the two stages above at once (the default: they share two cores well)
 #   e2e         pytest -m e2e -n 2      browser journeys in Chromium, on SQLite (two workers)
+#   http        pytest -m http over HTTP: two gunicorn processes, one PostgreSQL + Redis
+#               (scripts/test-http.sh: the guessing bounds and the races across processes)
 #   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
 #               (last of the default stages; meaningful after sqlite, postgres and e2e)
 #
@@ -29,7 +31,7 @@ export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_eve
 export PYTHONDONTWRITEBYTECODE=1
 mkdir -p var
 
-all_stages=(provision lint format migrations deploy bandit sqlite+postgres e2e all-ran)
+all_stages=(provision lint format migrations deploy bandit sqlite+postgres e2e http all-ran)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -73,7 +75,7 @@ stage_cmd() {
                 -n "${SQLITE_WORKERS:-2}"
             ;;
         # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
-        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e" -n "${PG_WORKERS:-2}" ;;
+        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e and not http" -n "${PG_WORKERS:-2}" ;;
         sqlite+postgres)
             # The two database stages at once: the SQLite run is CPU-bound, the
             # PostgreSQL run mostly waits on its server, so on two cores they overlap well.
@@ -104,6 +106,9 @@ stage_cmd() {
                 "${pytest_cmd[@]}" -m e2e -n "${E2E_WORKERS:-2}" \
                 --screenshot only-on-failure --output var/test-results
             ;;
+        # Its own servers and services (tests/http/ is marked http and postgres: the database
+        # stages deselect it).
+        http) scripts/test-http.sh ;;
         all-ran)
             python - "$COINPURSE_TEST_OUTCOMES" << 'PY'
 import sys

@@ -1,0 +1,241 @@
+"""Benchmark: requests per second under gunicorn, for four kinds of request.
+
+Starts gunicorn (2 sync workers, production settings over plain HTTP: tests/http/servers.py) on
+a fresh database of the throwaway PostgreSQL + Redis that scripts/test-services.sh gives, signs
+in many shoppers (a real session each, made by Django's `login`), issues fresh codes, fills carts,
+then drives each page with wrk for a fixed time, the requests varied by a Lua script (a shopper's
+session and CSRF cookies per request, a fresh code per redeem, a fresh cart per order):
+
+    trivial      GET /healthz/ (config/health.py: the whole middleware stack, no view work)
+    wallet       GET /wallet/
+    redeem       POST /gift-cards/redeem/, every request a fresh code (success: 302 to /wallet/)
+    place-order  POST /checkout/place-order/, every request another shopper's cart, paid by the
+                 balance (success: 302 to /orders/CP-…/)
+
+Every answer is checked: it prints, per page, the successes and the other answers (a redeem
+refused, a 500, a pool of codes or carts used up), then the req/s of the successes and the
+ratios redeem/wallet (goal >= 0.8) and wallet/trivial (goal >= 0.5). Only 127.0.0.1 is targeted.
+
+    scripts/test-services.sh .venv/bin/python bench/http_load.py [--duration 10] [--connections 16]
+Needs wrk (scripts/provision.sh installs it). The codes live only in a temporary file (0600)
+read by wrk, removed at the end; nothing prints one.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# wrk's Lua: each thread takes every Nth line of the data file (method, path, cookies, body)
+# and sends them in turn; an answer is a success when its status (and for a redirect, the start
+# of its Location) is the one expected. A line used twice (the pool ran out) is counted.
+LUA = r"""
+local threads, counter = {}, 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local path, nthreads = args[1], tonumber(args[2])
+  expected, location = tonumber(args[3]), args[4] or ""
+  lines = {}
+  local i = 0
+  for line in io.lines(path) do
+    if i % nthreads == id then table.insert(lines, line) end
+    i = i + 1
+  end
+  sent, ok, other, reused = 0, 0, 0, 0
+  statuses = ""
+end
+function request()
+  sent = sent + 1
+  if sent > #lines then reused = reused + 1 end
+  local line = lines[(sent - 1) % #lines + 1]
+  local method, path, cookie, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+  local headers = {Cookie = cookie}
+  if method == "POST" then
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+  else
+    body = nil
+  end
+  return wrk.format(method, path, headers, body)
+end
+function response(status, headers, body)
+  local where = headers["Location"] or headers["location"] or ""
+  if status == expected and where:sub(1, #location) == location then
+    ok = ok + 1
+  else
+    other = other + 1
+    if #statuses < 200 then statuses = statuses .. status .. " " end
+  end
+end
+function done(summary, latency, requests)
+  local total_ok, total_other, total_reused, seen = 0, 0, 0, ""
+  for _, thread in ipairs(threads) do
+    total_ok = total_ok + thread:get("ok")
+    total_other = total_other + thread:get("other")
+    total_reused = total_reused + thread:get("reused")
+    seen = seen .. thread:get("statuses")
+  end
+  io.write(string.format(
+    "RESULT ok=%d other=%d reused=%d seconds=%.3f p50=%.1f p99=%.1f errors=%d statuses=%s\n",
+    total_ok, total_other, total_reused, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    seen))
+end
+"""
+
+RESULT = re.compile(
+    r"RESULT ok=(\d+) other=(\d+) reused=(\d+) seconds=([\d.]+) p50=([\d.]+) p99=([\d.]+) "
+    r"errors=(\d+) statuses=(.*)"
+)
+WRK_THREADS = 2
+PRODUCT = "django-in-depth"  # a shipped product of the demo catalog's US store
+
+
+def _wrk(base: str, lines: list[str], *, folder: Path, name: str, args, expected, location=""):
+    """Run wrk on `lines` for the bench's duration; print what came back; return the successes
+    per second. A POST line sent twice (its pool ran out) is counted apart: the figure is then
+    a lower bound."""
+    data = folder / f"{name}.tsv"
+    with open(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write("\n".join(lines) + "\n")
+    script = folder / "load.lua"
+    script.write_text(LUA, encoding="utf-8")
+    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{args.connections}", f"-d{args.duration}s"]
+    argv += ["--timeout", "10s", "-s", str(script), base, "--"]
+    argv += [str(data), str(WRK_THREADS), str(expected), location]
+    run = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603
+    match = RESULT.search(run.stdout)
+    if match is None:
+        sys.exit(f"wrk printed no result:\n{run.stdout}\n{run.stderr}")
+    ok, other, reused = (int(match.group(i)) for i in (1, 2, 3))
+    seconds, p50, p99 = (float(match.group(i)) for i in (4, 5, 6))
+    errors = int(match.group(7))
+    rate = ok / seconds
+    print(
+        f"  {name:<12} {rate:8.1f} req/s   {ok:6d} ok, {other} other answers"
+        f"{' (' + match.group(8).strip() + ')' if other else ''}, {errors} socket errors; "
+        + (f"{reused} beyond the pool (a lower bound); " if reused and location else "")
+        + f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms",
+        flush=True,
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per page (default 10)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--shoppers", type=int, default=200, help="signed-in shoppers")
+    parser.add_argument("--redeem-rate", type=int, default=300, help="codes per second issued")
+    parser.add_argument("--order-rate", type=int, default=60, help="carts per second filled")
+    args, _ = parser.parse_known_args()  # `make bench` passes every bench its BENCH_ARGS
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: run scripts/provision.sh")
+
+    from bench._databases import postgres_database
+    from tests.http.servers import shop_servers
+
+    database_url = postgres_database(os.environ["DATABASE_URL"], f"coinpurse_http_{os.getpid()}")
+    with (
+        tempfile.TemporaryDirectory(prefix="coinpurse-wrk.") as scratch,
+        shop_servers(count=1, workers=args.workers, database_url=database_url) as (port,),
+    ):
+        folder = Path(scratch)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"  # fast password hashing
+        import django
+
+        django.setup()
+        from tests.http.shoppers import (
+            carts_fill,
+            codes_issue,
+            form_body,
+            shoppers_sign_in,
+        )
+
+        base = f"http://127.0.0.1:{port}"
+        code_pool, cart_pool = args.redeem_rate * args.duration, args.order_rate * args.duration
+        print(
+            f"http_load: gunicorn {args.workers} workers on {base}, wrk {WRK_THREADS} threads "
+            f"{args.connections} connections {args.duration} s per page; {args.shoppers} "
+            f"shoppers, {code_pool} codes, {cart_pool} carts",
+            flush=True,
+        )
+        shoppers = shoppers_sign_in(count=args.shoppers)
+        codes = codes_issue(count=code_pool, folder=folder)
+        orders = shoppers_sign_in(count=cart_pool)
+        carts_fill([shopper.user for shopper in orders], product=PRODUCT)
+
+        def gets(path):
+            return [f"GET\t{path}\t{s.cookie}\t" for s in shoppers]
+
+        redeems = [
+            f"POST\t/gift-cards/redeem/\t{shoppers[i % len(shoppers)].cookie}\t"
+            + form_body(shoppers[i % len(shoppers)], code=code)
+            for i, code in enumerate(codes)
+        ]
+        places = [
+            f"POST\t/checkout/place-order/\t{s.cookie}\t"
+            + form_body(s, idempotency_key=os.urandom(16).hex(), card_number="")
+            for s in orders
+        ]
+        _wrk(base, gets("/wallet/"), folder=folder, name="warm-up", args=args, expected=200)
+        trivial = _wrk(
+            base, gets("/healthz/"), folder=folder, name="trivial", args=args, expected=200
+        )
+        wallet = _wrk(base, gets("/wallet/"), folder=folder, name="wallet", args=args, expected=200)
+        redeem = _wrk(
+            base,
+            redeems,
+            folder=folder,
+            name="redeem",
+            args=args,
+            expected=302,
+            location="/wallet/",
+        )
+        place = _wrk(
+            base,
+            places,
+            folder=folder,
+            name="place-order",
+            args=args,
+            expected=302,
+            location="/orders/CP-",
+        )
+        print(
+            f"  ratios       redeem/wallet {redeem / wallet:.2f} (goal >= 0.8), "
+            f"wallet/trivial {wallet / trivial:.2f} (goal >= 0.5), "
+            f"place-order/wallet {place / wallet:.2f}",
+            flush=True,
+        )
+        from django.db import connections
+
+        connections.close_all()
+    _drop(database_url)
+
+
+def _drop(database_url: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(("postgresql", parts.netloc, "/coinpurse", "", ""))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
