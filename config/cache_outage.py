@@ -7,7 +7,8 @@ reset and two-factor codes. Those fail closed too: the limits are what stops pas
 (at /admin/ as well), and an attacker who can make the cache unreachable must not get unlimited
 guesses for it. Pages that never touch the cache keep working: the catalog, the wallet, the
 cart and checkout pages, the sign-in form itself (allauth counts only POSTs), and every session
-(sessions live in the database).
+(sessions fall back to the database: config/sessions.py). Signing out answers this page
+until the cache is back: a session copy left in the cache could otherwise outlive it.
 """
 
 import logging

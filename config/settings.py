@@ -125,6 +125,9 @@ elif not DEBUG:
     )
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions: in the database, read from a copy in the shared cache (no query per page); the
+# database alone while the cache is unreachable (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 MIDDLEWARE += ["config.cache_outage.CacheOutageMiddleware"]  # last: it sees the views' errors
 # A signed-in person's pages show their balance in the navigation: never cached.
 MIDDLEWARE.insert(

@@ -89,7 +89,8 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
             if refusal.reason == "unavailable":
                 response["Retry-After"] = "60"
             return response
-        locale = request.user.region.locale
+        # The card's region is the shopper's (checked under the lock), read with the card.
+        locale = redemption.card.region.locale
         amount = format_money(redemption.card.amount, currency=redemption.currency, locale=locale)
         balance = format_money(redemption.balance, currency=redemption.currency, locale=locale)
         messages.success(

@@ -20,8 +20,8 @@ NAV_CART = int(
     "checkout.context_processors.cart_count"
     in settings.TEMPLATES[0]["OPTIONS"]["context_processors"]
 )
-LIST_QUERIES_SHOPPER = 7 + NAV_CART  # + session, user, nav balance (, nav cart count)
-DETAIL_QUERIES_SHOPPER = 5 + NAV_CART  # session, user, region, product (priced), nav balance
+LIST_QUERIES_SHOPPER = 6 + NAV_CART  # + user, nav balance (, nav cart count)
+DETAIL_QUERIES_SHOPPER = 4 + NAV_CART  # user, region, product (priced), nav balance
 
 
 def _slugs(response):

@@ -21,8 +21,8 @@ ADD = "/cart/add/"
 UPDATE = "/cart/update/"
 
 # Measured on SQLite; flat however many lines the cart holds.
-CART_QUERIES_VISITOR = 3  # session, region, products (priced by a subquery)
-CART_QUERIES_SHOPPER = 7  # session, user, region, lines (priced), gift cards, nav balance,
+CART_QUERIES_VISITOR = 2  # region, products (priced by a subquery)
+CART_QUERIES_SHOPPER = 6  # user, region, lines (priced), gift cards, nav balance,
 # nav cart count
 
 

@@ -33,11 +33,11 @@ BUY = "/gift-cards/buy/"
 CART = "/cart/"
 UPDATE = "/cart/update/"
 
-# Measured on SQLite: session, user, region (the page's amounts and today), nav balance,
+# Measured on SQLite: user, region (the page's amounts and today), nav balance,
 # nav cart count. Whatever the cart holds.
-BUY_PAGE_QUERIES = 5
-# session, user, region, lines (priced), gift cards, nav balance, nav cart count.
-CART_PAGE_QUERIES = 7
+BUY_PAGE_QUERIES = 4
+# user, region, lines (priced), gift cards, nav balance, nav cart count.
+CART_PAGE_QUERIES = 6
 
 
 def _client_for(user) -> Client:

@@ -39,13 +39,13 @@ pytestmark = pytest.mark.django_db
 
 CHECKOUT = "/checkout/"
 PLACE = "/checkout/place-order/"
-# Measured on SQLite, flat however many lines and gift cards: session, user, region, balance
+# Measured on SQLite, flat however many lines and gift cards: user, region, balance
 # (with the nav), coins, lines, gift cards, rates, addresses, nav cart count, the promotions
 # on offer, earlier orders.
-CHECKOUT_QUERIES = 12
-# session, user, order with its lines, their gift cards and cards (one query), refunds, the
+CHECKOUT_QUERIES = 11
+# user, order with its lines, their gift cards and cards (one query), refunds, the
 # promotions used, nav balance, region, cart count.
-ORDER_PAGE_QUERIES = 9
+ORDER_PAGE_QUERIES = 8
 
 
 def _client_for(user) -> Client:

@@ -22,6 +22,7 @@ from tests.promotions.factories import automatic_promotion
 from wallet.exceptions import CodeRefused, InvalidState
 from wallet.models import Account, AuditEntry, GiftCard
 from wallet.services import giftcard_code_renew, giftcard_redeem, system_account_get_or_create
+from wallet.shop_balances import account_balance_get
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +46,11 @@ def kettle(db):
 
 
 def _outstanding() -> int:
-    return system_account_get_or_create(
-        kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency="USD"
-    ).balance
+    return account_balance_get(
+        account=system_account_get_or_create(
+            kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency="USD"
+        )
+    )
 
 
 def _gift_line(order, amount=None) -> OrderLine:

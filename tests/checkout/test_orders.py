@@ -15,8 +15,8 @@ ORDERS = "/orders/"
 PAGE_SIZE = 20
 
 # Measured on SQLite; flat however many orders, or lines in an order.
-ORDER_LIST_QUERIES = 7  # session, user, count, nav balance, nav cart count, region, page
-ORDER_QUERIES = 9  # session, user, order, lines, refunds, promotions used, nav balance + cart
+ORDER_LIST_QUERIES = 6  # user, count, nav balance, nav cart count, region, page
+ORDER_QUERIES = 8  # user, order, lines, refunds, promotions used, nav balance + cart
 # count, region
 
 

@@ -18,6 +18,7 @@ from tests.checkout.fault_provider import install
 from tests.checkout.shopping import APPROVED, DECLINED, balance, new_key, shop_state
 from tests.wallet.pages import hook, hooks
 from wallet.models import Account, Transfer
+from wallet.shop_balances import account_balance_get
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_an_approved_card_reloads_the_balance_with_one_transfer_and_an_email(
     assert reload.transfer == transfer
     assert transfer.idempotency_key == reload.idempotency_key
     clearing = Account.objects.get(kind=Account.Kind.CARD_RELOADS, currency="USD")
-    assert clearing.balance == -5000
+    assert account_balance_get(account=clearing) == -5000
     assert gateway.captured == {reload.reference}
     page = client.get("/wallet/")
     assert (

@@ -67,6 +67,21 @@ def codes_issue(*, count: int, folder: Path, region: str = "US", amount: str = "
     return codes
 
 
+def history_give(users, *, rows: int, amount: int = 1_00) -> None:
+    """`rows` credits of `amount` on each shopper's balance (a short activity list, and the
+    wallet account made, as for any shopper who has used the wallet before)."""
+    from wallet.services import wallet_credit
+
+    for user in users:
+        for row in range(rows):
+            wallet_credit(
+                user=user,
+                amount=amount,
+                idempotency_key=f"history:{user.pk}:{row}",
+                description="history",
+            )
+
+
 def carts_fill(users, *, product: str, balance: int = 100_00) -> None:
     """Give each shopper `balance` (minor units), a default address and one `product` in the
     saved cart, through the real services (the demo catalog is seeded first)."""

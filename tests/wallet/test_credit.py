@@ -25,11 +25,17 @@ from wallet.services import (
     wallet_spend,
     wallet_spend_return,
 )
+from wallet.shop_balances import account_balance_get
 
 pytestmark = pytest.mark.django_db
 
 ANY = {None: 10**9}
 
+
+
+def shop_balance(kind: str, currency: str = "USD") -> int:
+    """A shop account's balance: the sum of its postings (docs/ledger.md "Shop accounts")."""
+    return account_balance_get(account=Account.objects.get(kind=kind, currency=currency))
 
 def spend(user, amount, *, key="spend-1", payable=None):
     return wallet_spend(
@@ -69,7 +75,7 @@ def test_grant_posts_from_credit_issued_to_the_shoppers_credit_account(user):
     assert lot.category_ids == [3, 7]
     assert lot.grant_transfer.kind == Transfer.Kind.CREDIT_GRANT
     assert account(user, Account.Kind.CUSTOMER_CREDIT).balance == 1000
-    assert Account.objects.get(kind=Account.Kind.CREDIT_ISSUED, currency="USD").balance == -1000
+    assert shop_balance(Account.Kind.CREDIT_ISSUED) == -1000
     assert not Account.objects.filter(user=user, kind=Account.Kind.CUSTOMER).exists()
     assert_clean()
 
@@ -332,8 +338,7 @@ def test_credit_returned_to_an_expired_lot_goes_to_breakage(user):
     assert lot.remaining == 0
     assert account(user, "customer_credit").balance == 0
     assert account(user, "customer").balance == 100
-    breakage = Account.objects.get(kind=Account.Kind.CREDIT_BREAKAGE, currency="USD")
-    assert breakage.balance == 400
+    assert shop_balance(Account.Kind.CREDIT_BREAKAGE) == 400
     assert_clean()
 
 
@@ -407,7 +412,7 @@ def test_expiry_posts_the_remainder_to_breakage_once_per_lot(user):
     assert lot.remaining == 0
     expiry = Transfer.objects.get(kind=Transfer.Kind.CREDIT_EXPIRY)
     assert expiry.idempotency_key == f"credit-expire:{lot.pk}"
-    assert Account.objects.get(kind="credit_breakage", currency="USD").balance == 300
+    assert shop_balance(Account.Kind.CREDIT_BREAKAGE) == 300
     assert account(user, "customer_credit").balance == 0
     assert account(user, "customer").balance == 100  # gift card money never expires
     assert_clean()

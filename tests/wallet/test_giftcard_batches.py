@@ -37,6 +37,7 @@ from wallet.services import (
     giftcard_batch_needs_approval,
     giftcard_batch_reject,
 )
+from wallet.shop_balances import account_balance_get
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,7 @@ def _outstanding(currency: str) -> int:
     account = Account.objects.filter(
         kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=currency
     ).first()
-    return 0 if account is None else account.balance
+    return 0 if account is None else account_balance_get(account=account)
 
 
 # --- the threshold ----------------------------------------------------------------------------

@@ -14,12 +14,13 @@ from wallet.exceptions import WalletError
 from wallet.models import Account, GiftCard, GiftCardBatch, Posting, Transfer
 from wallet.reconcile import ledger_reconcile
 from wallet.services import giftcard_issue
+from wallet.shop_balances import account_balance_get
 
 pytestmark = pytest.mark.django_db
 
 
 def _balance(kind: str, currency: str) -> int:
-    return Account.objects.get(kind=kind, currency=currency).balance
+    return account_balance_get(account=Account.objects.get(kind=kind, currency=currency))
 
 
 def test_issue_stores_the_card_by_keyed_hash_only(user):

@@ -34,6 +34,7 @@ from wallet.services import (
     wallet_account_get_or_create,
     wallet_adjust,
 )
+from wallet.shop_balances import account_balance_get, shop_balances_get
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def _adjust(by, shopper, kind, amount):
 
 
 def _balance(user, kind) -> int:
-    return Account.objects.get(user=user, kind=kind).balance
+    return account_balance_get(account=Account.objects.get(user=user, kind=kind))
 
 
 def _written() -> tuple:
@@ -178,9 +179,10 @@ def test_an_adjuster_credits_points_and_coins_alone_under_the_threshold(adjuster
         "CNS",
         500,
     )
-    shop = Account.objects.get(kind="adjustments", currency="PTS")
-    assert shop.balance == -1250
-    assert Account.objects.get(kind="adjustments", currency="CNS").balance == -500
+    assert shop_balances_get(kinds=["adjustments"]) == {
+        ("adjustments", "PTS"): -1250,
+        ("adjustments", "CNS"): -500,
+    }
     assert list(
         BalanceAdjustment.objects.order_by("pk").values_list("currency", "amount", "status")
     ) == [("PTS", 1250, "applied"), ("CNS", 500, "applied")]

@@ -29,11 +29,11 @@ pytestmark = pytest.mark.django_db
 WALLET = "/wallet/"
 POINTS = "/wallet/points/"
 CONVERT = "/wallet/points/convert/"
-# session, user, region, the nav's balance, the points balance (three: accounts, pending
+# user, region, the nav's balance, the points balance (three: accounts, pending
 # earnings, points owed), the activity's count and its page of rows.
-POINTS_QUERIES = 9
+POINTS_QUERIES = 8
 # As tests/wallet/test_views.py WALLET_QUERIES: /wallet/ with its points and coins.
-WALLET_QUERIES = 7
+WALLET_QUERIES = 6
 
 
 def _client_for(user) -> Client:

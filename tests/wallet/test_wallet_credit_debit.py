@@ -9,12 +9,13 @@ from wallet.models import Account, Posting, Transfer
 from wallet.reconcile import ledger_reconcile
 from wallet.selectors import wallet_balance_get
 from wallet.services import wallet_credit, wallet_debit
+from wallet.shop_balances import account_balance_get
 
 pytestmark = pytest.mark.django_db
 
 
 def _system_balance(kind: str, currency: str = "USD") -> int:
-    return Account.objects.get(kind=kind, currency=currency).balance
+    return account_balance_get(account=Account.objects.get(kind=kind, currency=currency))
 
 
 def test_credit_adds_to_the_balance_from_adjustments(user, other_user):

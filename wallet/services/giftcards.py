@@ -24,6 +24,7 @@ from wallet.exceptions import (
 )
 from wallet.locks import (
     giftcard_qs_select_for_update,
+    wallet_account_qs_select_for_update,
 )
 from wallet.models import (
     Account,
@@ -37,6 +38,21 @@ from wallet.services.ledger import (
     transfer_create,
     wallet_account_get_or_create,
 )
+
+
+def _account_lock(*, user, currency: str) -> Account:
+    """The shopper's money account in `currency`, locked, with the id of the shop's
+    outstanding gift card account (`shop_account_id`): one query once both exist."""
+    lock = wallet_account_qs_select_for_update(
+        user_id=user.pk, currency=currency, shop_kind=Account.Kind.GIFTCARDS_OUTSTANDING
+    )
+    account = lock.first()
+    if account is None or account.shop_account_id is None:
+        # A first redemption in this currency (shopper's or shop's): make them, then lock.
+        wallet_account_get_or_create(user=user, currency=currency)
+        system_account_get_or_create(kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=currency)
+        account = lock.get()
+    return account
 
 
 @dataclass(frozen=True)
@@ -173,15 +189,20 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         if card.region_id != shopper.region_id:
             raise CodeRefused("wrong_region")
 
-        account = wallet_account_get_or_create(user=user, currency=card.currency)
-        outstanding = system_account_get_or_create(
-            kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=card.currency
+        account = _account_lock(user=user, currency=card.currency)
+        outstanding = Account(
+            pk=account.shop_account_id,
+            kind=Account.Kind.GIFTCARDS_OUTSTANDING,
+            currency=card.currency,
         )
         result = transfer_create(
             idempotency_key=f"giftcard-redeem:{card.pk}",
             kind=Transfer.Kind.GIFTCARD_REDEEM,
             description=f"Gift card …{card.last4} redeemed",
             legs=[Leg(outstanding.pk, -card.amount), Leg(account.pk, card.amount)],
+            accounts=[account, outstanding],
+            # The card's lock proved it active, so it was never redeemed: its key is new.
+            first_use=True,
         )
         card.status = GiftCard.Status.REDEEMED
         card.redeemed_by = user

@@ -1,0 +1,69 @@
+"""Sessions kept in the database with a copy in the shared cache (Redis), read from the copy.
+
+Every signed-in page reads its session: from the cache that is no database query (one fewer on
+every page; the redeem POST's count, docs/interface.md §7). The database stays the record: a
+session is written to both, and read from the database when the cache has no copy.
+
+Django's `cached_db` store, made to keep working while the cache is unreachable (docs/interface.md
+§9: other pages keep working): a failed read or copy falls back to the database alone (slower,
+never a 500). Signing out is the one step that fails closed: the session's cached copy is
+deleted first, and if that fails the error stands (the outage page, 503) with the session left
+whole, so a signed-out session can never come back from a copy that was not deleted.
+"""
+
+import logging
+
+from django.contrib.sessions.backends import cached_db
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+CACHE_ERRORS = (RedisError, OSError)
+
+
+class SessionStore(cached_db.SessionStore):
+    def load(self):
+        try:
+            data = self._cache.get(self.cache_key)
+        except CACHE_ERRORS:
+            logger.warning("session cache unreachable: read from the database")
+            data = None
+        if data is not None:
+            return data
+        stored = self._get_session_from_db()
+        if not stored:
+            return {}
+        data = self.decode(stored.session_data)
+        try:
+            self._cache.set(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
+        except CACHE_ERRORS:
+            logger.warning("session cache unreachable: not copied")
+        return data
+
+    def exists(self, session_key):
+        try:
+            if session_key and (self.cache_key_prefix + session_key) in self._cache:
+                return True
+        except CACHE_ERRORS:
+            logger.warning("session cache unreachable: existence asked of the database")
+        return super(cached_db.SessionStore, self).exists(session_key)
+
+    def delete(self, session_key=None):
+        session_key = session_key or self.session_key
+        if session_key is None:
+            return
+        try:
+            self._cache.delete(self.cache_key_prefix + session_key)
+        except CACHE_ERRORS:
+            # A key changing at sign-in (`cycle_key`): the old key's copy holds no sign-in,
+            # and a copy whose password or two-factor state changed fails Django's session
+            # hash check. Signing out does not come here first: see `flush`.
+            logger.warning("session cache unreachable: an old session's copy not deleted")
+        super(cached_db.SessionStore, self).delete(session_key)
+
+    def flush(self):
+        """Signing out: the cached copy is deleted first; if that fails the error stands
+        (the outage page) and nothing is ended, so the session cannot come back from it."""
+        if self.session_key is not None:
+            self._cache.delete(self.cache_key_prefix + self.session_key)
+        super().flush()

@@ -1,0 +1,64 @@
+"""Sessions live in the database and are read from a copy in the shared cache
+(config/sessions.py): no query per page for the session, and nothing breaks while the cache is
+unreachable (docs/interface.md §9) — except signing out, which fails closed."""
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.test import Client
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+WALLET = "/wallet/"
+
+
+def _signed_in() -> Client:
+    client = Client()
+    client.force_login(UserFactory())
+    return client
+
+
+def _cache_breaks(monkeypatch, *methods):
+    def broken(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    for method in methods:
+        monkeypatch.setattr(caches["default"], method, broken)
+
+
+def test_a_page_reads_the_session_from_the_cache_not_the_database(django_assert_num_queries):
+    client = _signed_in()
+    with django_assert_num_queries(0):
+        assert client.session.load()["_auth_user_id"]
+    caches["default"].clear()
+    # The copy lost (a cache restart): read from the database once, and copied again.
+    with django_assert_num_queries(1):
+        client.session.load()
+    with django_assert_num_queries(0):
+        client.session.load()
+
+
+def test_pages_keep_working_from_the_database_while_the_cache_is_unreachable(monkeypatch):
+    client = _signed_in()
+    _cache_breaks(monkeypatch, "get", "set", "add", "get_many", "has_key")
+    response = client.get(WALLET)
+    assert response.status_code == 200
+    assert response.context["user"].is_authenticated
+
+
+def test_signing_out_while_the_cache_is_unreachable_ends_nothing_and_says_so(monkeypatch):
+    client = _signed_in()
+    key = client.session.session_key
+    _cache_breaks(monkeypatch, "delete")
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 503
+    # The session stands whole, in the database and the cache alike: signing out again works.
+    assert Session.objects.filter(session_key=key).exists()
+    monkeypatch.undo()
+    assert client.get(WALLET).status_code == 200
+    assert client.post("/accounts/logout/").status_code == 302
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get(WALLET).status_code == 302  # to the sign-in page
