@@ -7,7 +7,7 @@ then drives each page with wrk for a fixed time, the requests varied by a Lua sc
 session and CSRF cookies per request, a fresh code per redeem, a fresh cart per order):
 
     trivial      GET /healthz/ (config/health.py: the whole middleware stack, no view work)
-    wallet       GET /wallet/
+    wallet       GET /wallet/ (each shopper has a few earlier movements: --history)
     redeem       POST /gift-cards/redeem/, every request a fresh code (success: 302 to /wallet/)
     place-order  POST /checkout/place-order/, every request another shopper's cart, paid by the
                  balance (success: 302 to /orders/CP-…/)
@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,8 +139,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--shoppers", type=int, default=200, help="signed-in shoppers")
-    parser.add_argument("--redeem-rate", type=int, default=300, help="codes per second issued")
-    parser.add_argument("--order-rate", type=int, default=60, help="carts per second filled")
+    parser.add_argument(
+        "--history", type=int, default=5, help="earlier movements on each one's wallet page"
+    )
+    parser.add_argument("--redeem-rate", type=int, default=200, help="codes issued per second")
+    parser.add_argument("--order-rate", type=int, default=40, help="carts filled per second")
     args, _ = parser.parse_known_args()  # `make bench` passes every bench its BENCH_ARGS
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run scripts/provision.sh")
@@ -161,6 +165,7 @@ def main() -> None:
             carts_fill,
             codes_issue,
             form_body,
+            history_give,
             shoppers_sign_in,
         )
 
@@ -169,13 +174,17 @@ def main() -> None:
         print(
             f"http_load: gunicorn {args.workers} workers on {base}, wrk {WRK_THREADS} threads "
             f"{args.connections} connections {args.duration} s per page; {args.shoppers} "
-            f"shoppers, {code_pool} codes, {cart_pool} carts",
+            f"shoppers ({args.history} movements each), {code_pool} codes, {cart_pool} carts",
             flush=True,
         )
+        setup_started = time.monotonic()
         shoppers = shoppers_sign_in(count=args.shoppers)
+        history_give([shopper.user for shopper in shoppers], rows=args.history)
         codes = codes_issue(count=code_pool, folder=folder)
         orders = shoppers_sign_in(count=cart_pool)
         carts_fill([shopper.user for shopper in orders], product=PRODUCT)
+
+        print(f"  (shoppers, codes and carts made in {time.monotonic() - setup_started:.0f} s)")
 
         def gets(path):
             return [f"GET\t{path}\t{s.cookie}\t" for s in shoppers]
