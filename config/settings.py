@@ -417,3 +417,7 @@ SUBSCRIPTION_DISCOUNT_MANY_FROM = 5
 # own demo rows through these dotted paths, called in order after checkout's; each returns a
 # short phrase for the command's one summary line.
 DEMO_SEEDERS = ["subscriptions.demo.subscriptions_seed"]
+
+# HTTP under load (bench/http_load.py, scripts/test-http.sh): where `collectstatic` writes, so a
+# throwaway server collects into its own folder instead of the shared var/staticfiles.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(STATIC_ROOT)))
