@@ -2,6 +2,8 @@
 
 One ORM `create()` per card manages about a thousand cards a second; a million-card campaign
 needs the database's own bulk path: COPY on PostgreSQL, one prepared `executemany` on SQLite.
+Rows a producer process already formatted (`wallet/code_producer.py`) go in as they are: one
+COPY of their text on PostgreSQL, one `INSERT … SELECT` over their JSON on SQLite.
 Callers own the transaction.
 """
 
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from wallet.code_producer import CodeChunk
 from wallet.models import GiftCard
 
 SQLITE_WAL_CHECKPOINT_PAGES = 25_000  # 100 MB of 4 KiB pages
@@ -29,7 +32,7 @@ BATCH_COLUMNS = [
 
 
 def giftcards_bulk_insert(
-    cards: Sequence[tuple[str, str]],
+    cards: "Sequence[tuple[str, str]] | CodeChunk",
     *,
     amount: int,
     currency: str,
@@ -38,8 +41,72 @@ def giftcards_bulk_insert(
     batch_id: int,
     created_at: datetime.datetime,
 ) -> None:
-    """Insert active gift cards of one batch: `cards` holds (code hash, last 4) pairs."""
-    shared = [
+    """Insert active gift cards of one batch: `cards` holds (code hash, last 4) pairs, or is
+    a producer's `CodeChunk` whose rows were formatted with `giftcards_row_tail` of the same
+    batch values."""
+    shared = _shared(amount, currency, region_id, expires_on, batch_id, created_at)
+    table = connection.ops.quote_name(GiftCard._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in CARD_COLUMNS + BATCH_COLUMNS)
+    with connection.cursor() as cursor:
+        if isinstance(cards, CodeChunk):
+            _chunk_insert(cursor, cards, table, columns, shared)
+        elif connection.vendor == "postgresql":
+            # COPY's text format, built as one string: far faster than a row at a time.
+            # No escaping is needed: hex digests, code symbols, numbers, codes, ISO dates
+            # and an empty string hold no tab, newline or backslash; NULL is \N.
+            tail = _copy_tail(shared)
+            block = "".join(f"{digest}\t{last4}\t{tail}\n" for digest, last4 in cards)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(block)
+        else:
+            values = _sqlite_values(shared)
+            # Random hashes touch index pages all over the file; checkpointing the WAL less
+            # often writes each page back once instead of once per chunk.
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
+            placeholders = ", ".join(["%s"] * (len(CARD_COLUMNS) + len(BATCH_COLUMNS)))
+            # Table and columns come from the model, quoted; every value is a parameter.
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
+            # In index order: the unique index on the hashes is the cost of the insert.
+            cursor.executemany(sql, [(digest, last4, *values) for digest, last4 in sorted(cards)])
+
+
+def giftcards_row_tail(
+    *,
+    amount: int,
+    currency: str,
+    region_id: str,
+    expires_on: datetime.date | None,
+    batch_id: int,
+    created_at: datetime.datetime,
+) -> str:
+    """What follows hash and last 4 in each PostgreSQL COPY line of a producer's chunk (the
+    batch's values, the line end included); SQLite's rows need none."""
+    if connection.vendor != "postgresql":
+        return ""
+    shared = _shared(amount, currency, region_id, expires_on, batch_id, created_at)
+    return "\t" + _copy_tail(shared) + "\n"
+
+
+def _chunk_insert(cursor, chunk: CodeChunk, table: str, columns: str, shared: list) -> None:
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            copy.write(chunk.rows)
+        return
+    cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
+    # One statement for the whole chunk: SQLite reads the JSON array itself, so no Python
+    # runs per card; the producer sorted it in the unique index's order. Each element is the
+    # 64-symbol hash followed by the last 4.
+    placeholders = ", ".join(["%s"] * len(BATCH_COLUMNS))
+    # The driver's cursor: Django's debug cursor would keep a copy of the megabytes of JSON.
+    cursor.cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT substr(value, 1, 64), substr(value, 65, 4), "  # noqa: S608  # nosec B608
+        f"{placeholders} FROM json_each(%s)",
+        [*_sqlite_values(shared), chunk.rows],
+    )
+
+
+def _shared(amount, currency, region_id, expires_on, batch_id, created_at) -> list:
+    return [
         amount,
         currency,
         region_id,
@@ -49,34 +116,23 @@ def giftcards_bulk_insert(
         batch_id,
         created_at,
     ]
-    table = connection.ops.quote_name(GiftCard._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in CARD_COLUMNS + BATCH_COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY's text format, built as one string: far faster than a row at a time.
-            # No escaping is needed: hex digests, code symbols, numbers, codes, ISO dates
-            # and an empty string hold no tab, newline or backslash; NULL is \N.
-            tail = "\t".join(_copy_text(value) for value in shared)
-            block = "".join(f"{digest}\t{last4}\t{tail}\n" for digest, last4 in cards)
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                copy.write(block)
-        else:
-            values = [
-                connection.ops.adapt_datefield_value(expires_on)
-                if name == "expires_on"
-                else connection.ops.adapt_datetimefield_value(created_at)
-                if name == "created_at"
-                else value
-                for name, value in zip(BATCH_COLUMNS, shared, strict=True)
-            ]
-            # Random hashes touch index pages all over the file; checkpointing the WAL less
-            # often writes each page back once instead of once per chunk.
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES}")
-            placeholders = ", ".join(["%s"] * (len(CARD_COLUMNS) + len(BATCH_COLUMNS)))
-            # Table and columns come from the model, quoted; every value is a parameter.
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
-            # In index order: the unique index on the hashes is the cost of the insert.
-            cursor.executemany(sql, [(digest, last4, *values) for digest, last4 in sorted(cards)])
+
+
+def _sqlite_values(shared: list) -> list:
+    return [
+        connection.ops.adapt_datefield_value(value)
+        if name == "expires_on"
+        else connection.ops.adapt_datetimefield_value(value)
+        if name == "created_at"
+        else value
+        for name, value in zip(BATCH_COLUMNS, shared, strict=True)
+    ]
+
+
+def _copy_tail(shared: list) -> str:
+    # No escaping is needed: numbers, codes, ISO dates and an empty string hold no tab,
+    # newline or backslash; NULL is \N.
+    return "\t".join(_copy_text(value) for value in shared)
 
 
 def _copy_text(value) -> str:

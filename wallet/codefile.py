@@ -6,6 +6,7 @@ file is created exclusively (an existing file is refused) with mode 0600.
 """
 
 import csv
+import io
 import os
 from pathlib import Path
 
@@ -32,6 +33,26 @@ def code_rows(
     amount_text = to_major_text(amount, currency=currency)
     expires_text = expires_on.isoformat() if expires_on else ""
     return [[code_display(c), amount_text, currency, region, expires_text, batch] for c in codes]
+
+
+def code_row_tail(*, amount: int, currency: str, region: str, expires_on, batch: str) -> str:
+    """What follows the code in each row of a batch's file, its line end included: the same
+    text `csv.writer` writes (the batch name quoted when it needs to be), made once so that a
+    million rows are each a code and this tail (`wallet/code_producer.py`)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(
+        code_rows(["-"], amount=amount, currency=currency, region=region,
+                  expires_on=expires_on, batch=batch)[0][1:]
+    )  # fmt: skip
+    return "," + buffer.getvalue()
+
+
+def code_file_append(handle, text: str) -> None:
+    """Write rows to the file and make sure they are on disk before returning: a batch turns
+    redeemable only after its last rows are safely written."""
+    handle.write(text)
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def code_file_writer(handle):

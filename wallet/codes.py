@@ -7,8 +7,10 @@ as a typo without touching the database. Codes are stored only as an HMAC-SHA256
 """
 
 import base64
+import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 
 from django.conf import settings
 
@@ -106,6 +108,30 @@ def code_hasher():
 def code_hash(code: str) -> str:
     """The keyed hash a canonical code is stored and looked up by (hex HMAC-SHA256)."""
     return code_hasher()(code)
+
+
+SHA256_BLOCK = 64  # bytes
+
+
+def codes_hash(codes: Iterable[str], *, key: bytes | None = None) -> list[str]:
+    """`code_hash` of many codes: the same hex HMAC-SHA256 (RFC 2104) keyed with `key` (the
+    pepper by default), at twice the speed. The key's inner and outer pads are hashed once;
+    each code then costs two copies of those states, not a whole HMAC set-up (a bulk issue
+    hashes millions)."""
+    key = settings.CODE_PEPPER.encode() if key is None else key
+    if len(key) > SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key)).copy
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key)).copy
+    hashes = []
+    for code in codes:
+        first = inner()
+        first.update(code.encode())
+        second = outer()
+        second.update(first.digest())
+        hashes.append(second.hexdigest())
+    return hashes
 
 
 def code_last4(code: str) -> str:

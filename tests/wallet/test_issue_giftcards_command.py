@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError
+from django.db.models import Sum
 from django.utils import timezone
 
 import wallet.management.commands.issue_giftcards as command_module
@@ -37,7 +38,7 @@ from tests.wallet.ledger_state import ledger_state
 from tests.wallet.staff import redeem_outcome, small_chunks
 from wallet.codefile import HEADER
 from wallet.codes import code_hash, code_normalize
-from wallet.models import Account, GiftCard, GiftCardBatch, Transfer
+from wallet.models import Account, GiftCard, GiftCardBatch, Posting, Transfer
 from wallet.reconcile import ledger_reconcile
 from wallet.services import giftcard_batch_create, giftcard_batch_issue
 
@@ -67,8 +68,9 @@ def _leaks(codes, text: str) -> list[str]:
 
 
 def _balance(kind: str, currency: str) -> int:
-    account = Account.objects.filter(kind=kind, currency=currency).first()
-    return 0 if account is None else account.balance
+    """A shop account's balance: the sum of its postings (not cached on its row)."""
+    postings = Posting.objects.filter(account__kind=kind, account__currency=currency)
+    return postings.aggregate(total=Sum("amount"))["total"] or 0
 
 
 def _yesterday() -> str:
@@ -282,16 +284,17 @@ def test_a_missing_output_is_a_command_error():
 
 @pytest.fixture
 def generated_codes(monkeypatch):
-    """Every code the batch issue generates, in order (the file is gone after a failure)."""
+    """Every code sent to the database, in order (the file is gone after a failure): the
+    codes are made in a producer process, so they are read back from each chunk's file rows
+    as the chunk is inserted."""
     codes: list[str] = []
-    real = services.codes_generate
+    real = services.giftcards_bulk_insert
 
-    def recording(count):
-        new = real(count)
-        codes.extend(new)
-        return new
+    def recording(rows, **batch_values):
+        codes.extend(code_normalize(line.split(",")[0]) for line in rows.text.splitlines())
+        return real(rows, **batch_values)
 
-    monkeypatch.setattr(services, "codes_generate", recording)
+    monkeypatch.setattr(services, "giftcards_bulk_insert", recording)
     return codes
 
 
@@ -317,17 +320,11 @@ def _database_gone(monkeypatch, output):
 
 def _writer_fails(error):
     def patch(monkeypatch, output):
-        real_writer = command_module.code_file_writer
-
-        def writer(handle):
-            inner = real_writer(handle)
-
-            class Writer:
-                writerows = staticmethod(_fail_on_call(2, error, inner.writerows))
-
-            return Writer()
-
-        monkeypatch.setattr(command_module, "code_file_writer", writer)
+        monkeypatch.setattr(
+            command_module,
+            "code_file_append",
+            _fail_on_call(2, error, command_module.code_file_append),
+        )
 
     return patch
 
@@ -341,7 +338,7 @@ def _last_fsync_fails(monkeypatch, output):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd)
 
-    monkeypatch.setattr(command_module.os, "fsync", fsync)
+    monkeypatch.setattr(os, "fsync", fsync)
 
 
 INTERRUPTIONS = {
@@ -682,3 +679,35 @@ def test_cli_killed_run_is_reported_by_the_next_run(cli):
         ("failed",)
     ]
     assert set(cli.redeem(seen[-10:], "US")) == {"disabled"}
+
+
+def test_cli_producer_killed_mid_run_exits_non_zero_and_leaves_no_redeemable_card(cli):
+    """The second process that makes the codes dies (the OOM killer, a stray kill -9): the
+    command notices at once, and it is the same clean stop as an interruption."""
+    output = cli.folder / "producer-killed.csv"
+    process = cli.popen(
+        "issue_giftcards", "--count", "300000", "--amount", "5.00", "--region", "US",
+        "--output", str(output), "--batch-name", "producer-killed",
+    )  # fmt: skip
+    seen = _wait_for_codes(process, output)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert len(children) == 1, children
+
+    os.kill(int(children[0]), signal.SIGKILL)
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 1
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert "code generator stopped" in err
+    assert "none of its cards can be redeemed" in err
+    assert not output.exists()
+    ((batch_id, status),) = cli.sql(
+        "SELECT id, status FROM wallet_giftcardbatch WHERE name = 'producer-killed'"
+    )
+    assert status == "failed"
+    assert set(cli.redeem(seen[:10] + seen[-10:], "US")) == {"disabled"}
+    assert cli.sql(
+        "SELECT COUNT(*) FROM wallet_transfer WHERE idempotency_key = ?",
+        (f"giftcard-batch-issue:{batch_id}",),
+    ) == [(0,)]

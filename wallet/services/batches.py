@@ -3,12 +3,14 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db import DatabaseError, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Region
 from catalog.regions import region_day_is_over
-from wallet.bulk_insert import giftcards_bulk_insert
+from wallet.bulk_insert import giftcards_bulk_insert, giftcards_row_tail
+from wallet.code_producer import CodeProducer
 from wallet.codes import (
     code_hasher,
     codes_generate,
@@ -30,6 +32,10 @@ from wallet.services.ledger import Leg, system_account_get_or_create, transfer_c
 # Cards are written to the database and handed to the caller (the CSV file) this many at a
 # time: memory stays flat whatever the batch size.
 ISSUE_CHUNK_SIZE = 25_000
+# A batch issued to a file (the command) has its codes made by a second process, this many
+# at a time: SQLite writes its random index pages back at each commit, so fewer, larger
+# chunks are much faster there; two chunks in flight stay well under 100 MB.
+PRODUCER_CHUNK_SIZE = 100_000
 
 
 # A batch still `issuing` whose heartbeat is older than this was interrupted.
@@ -41,10 +47,13 @@ MAX_BATCH_SIZE = 10_000_000
 
 @dataclass(frozen=True)
 class IssuedChunk:
-    """Codes just written to the database, for the caller to hand over (the only copy)."""
+    """Codes just written to the database, for the caller to hand over (the only copy): as a
+    list, or, when the batch was issued with a `file_tail`, as the file's rows (`text`)."""
 
     batch: GiftCardBatch
-    codes: list[str]
+    codes: list[str] | None
+    text: str = ""
+    count: int = 0
 
 
 def giftcard_batch_validate(
@@ -102,46 +111,73 @@ def giftcard_batch_create(
     )
 
 
-def giftcard_batch_issue(*, batch: GiftCardBatch, chunk_size: int = ISSUE_CHUNK_SIZE):
+def giftcard_batch_issue(
+    *, batch: GiftCardBatch, chunk_size: int | None = None, file_tail: str | None = None
+):
     """Issue the cards of a batch that is `issuing`, yielding an `IssuedChunk` per chunk.
 
     A generator, so that a command streams codes to a file and the admin to a download while
     memory stays flat. Each chunk is committed as it goes, but the cards redeem only once the
     last chunk is in: then, in one transaction, the batch's whole value moves from the
     gift-card funding account to the outstanding liability and the batch becomes `issued`.
-    If the caller stops consuming, or anything fails (disk full, database gone), the batch is
-    marked `failed` where possible; a killed process leaves it `issuing`, which redemption
-    refuses just the same and `giftcard_batches_fail_interrupted` later names.
+    With `file_tail` (the rest of a file row after the code, `wallet.codefile.code_row_tail`)
+    a second process makes the codes while this one writes them, and each chunk carries the
+    file's rows instead of a list (docs/interface.md §8).
+    If the caller stops consuming, or anything fails (disk full, database gone, the code
+    process killed), the batch is marked `failed` where possible; a killed process leaves it
+    `issuing`, which redemption refuses just the same and `giftcard_batches_fail_interrupted`
+    later names.
     Raises `WalletError` when the batch is not `issuing`.
     """
     if batch.status != GiftCardBatch.Status.ISSUING:
         raise WalletError(f"batch {batch.pk} is {batch.get_status_display().lower()}")
-    hasher = code_hasher()
-    created_at = timezone.now()
+    values = {
+        "amount": batch.amount,
+        "currency": batch.currency,
+        "region_id": batch.region_id,
+        "expires_on": batch.expires_on,
+        "batch_id": batch.pk,
+        "created_at": timezone.now(),
+    }
     completed = False
+    producer = None
     try:
-        remaining = batch.card_count
-        while remaining:
-            size = min(chunk_size, remaining)
-            codes = codes_generate(size)
+        if file_tail is None:
+            chunks = _chunks_inline(batch.card_count, chunk_size or ISSUE_CHUNK_SIZE)
+        else:
+            producer = CodeProducer(
+                count=batch.card_count,
+                chunk_size=chunk_size or PRODUCER_CHUNK_SIZE,
+                key=settings.CODE_PEPPER.encode(),
+                vendor=connection.vendor,
+                file_tail=file_tail,
+                row_tail=giftcards_row_tail(**values),
+            )
+            chunks = ((None, chunk) for chunk in producer)
+        for codes, rows in chunks:
             with transaction.atomic():
-                giftcards_bulk_insert(
-                    [(hasher(code), code[-4:]) for code in codes],
-                    amount=batch.amount,
-                    currency=batch.currency,
-                    region_id=batch.region_id,
-                    expires_on=batch.expires_on,
-                    batch_id=batch.pk,
-                    created_at=created_at,
-                )
+                giftcards_bulk_insert(rows, **values)
                 GiftCardBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
-            remaining -= size
-            yield IssuedChunk(batch=batch, codes=codes)
+            text = "" if codes is not None else rows.text
+            yield IssuedChunk(batch=batch, codes=codes, text=text, count=len(rows))
         _giftcard_batch_complete(batch=batch)
         completed = True
     finally:
+        if producer is not None:
+            producer.close()
         if not completed:
             _giftcard_batch_fail(batch=batch, reason="issue stopped before the last card")
+
+
+def _chunks_inline(count: int, chunk_size: int):
+    """(codes, (hash, last 4) pairs) per chunk, made in this process."""
+    hasher = code_hasher()
+    remaining = count
+    while remaining:
+        size = min(chunk_size, remaining)
+        codes = codes_generate(size)
+        yield codes, [(hasher(code), code[-4:]) for code in codes]
+        remaining -= size
 
 
 def _giftcard_batch_complete(*, batch: GiftCardBatch) -> None:

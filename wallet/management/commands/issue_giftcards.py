@@ -1,5 +1,4 @@
 import datetime
-import os
 import signal
 import sys
 import time
@@ -11,7 +10,7 @@ from tqdm import tqdm
 
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount, to_major_text
-from wallet.codefile import code_file_open, code_file_writer, code_rows
+from wallet.codefile import code_file_append, code_file_open, code_file_writer, code_row_tail
 from wallet.exceptions import WalletError
 from wallet.services import (
     giftcard_batch_create,
@@ -93,7 +92,18 @@ class Command(BaseCommand):
         )
         # A polite `kill` gets the same clean stop as Ctrl-C.
         previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        chunks = giftcard_batch_issue(batch=batch)
+        # The codes are made by a second process while this one writes them (both cores).
+        file_tail = code_row_tail(
+            amount=amount,
+            currency=region.currency,
+            region=region.code,
+            expires_on=expires_on,
+            batch=name,
+        )
+        chunks = giftcard_batch_issue(batch=batch, file_tail=file_tail)
+        # No tqdm monitor thread (the bar moves once a chunk anyway): the code producer is
+        # forked from a process with no other thread (wallet/code_producer.py).
+        tqdm.monitor_interval = 0
         progress = tqdm(
             total=count,
             unit=" cards",
@@ -104,24 +114,13 @@ class Command(BaseCommand):
         )
         try:
             with handle:
-                writer = code_file_writer(handle)
+                code_file_writer(handle)  # the header
                 for chunk in chunks:
-                    writer.writerows(
-                        code_rows(
-                            chunk.codes,
-                            amount=amount,
-                            currency=region.currency,
-                            region=region.code,
-                            expires_on=expires_on,
-                            batch=name,
-                        )
-                    )
                     # On disk before the next chunk is asked for: asking after the last one
                     # is what makes the batch redeemable, so no card can become redeemable
                     # while its code might still be lost (disk full at the end, a crash).
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                    progress.update(len(chunk.codes))
+                    code_file_append(handle, chunk.text)
+                    progress.update(chunk.count)
         except (Exception, KeyboardInterrupt) as error:
             chunks.close()  # marks the batch failed when it did not finish
             output.unlink(missing_ok=True)
