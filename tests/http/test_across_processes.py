@@ -8,7 +8,8 @@ threads), and asserts the exact bound; the ledger reconciles after each.
     (a) 40 wrong codes from one account          → exactly 10 looked up, 30 locked (429)
         50 wrong codes from one client address   → exactly 30 looked up, 20 locked (429)
     (b) one code, 20 shoppers                    → one redemption, the balance credited once
-    (c) one balance, 20 orders each costing all  → one order; the balance never below zero
+    (c) one balance, 20 orders each taking all   → one order; the balance never below zero
+        (paid by the balance alone, or with a card: every losing hold voided)
     (d) one checkout form posted 20 times        → one order, one charge, the same page for all
 
 Run: `scripts/test-http.sh` (the `http` stage of `make test`).
@@ -22,7 +23,7 @@ from django.core.management import call_command
 
 from catalog.demo import catalog_seed
 from catalog.models import Price
-from checkout.models import Order, Payment, ShippingRate
+from checkout.models import Order, Payment, ShippingRate, VoidedAuthorization
 from tests.accounts.factories import UserFactory
 from tests.http.conftest import send, send_together
 from tests.http.shoppers import carts_fill, shopper_sign_in
@@ -170,17 +171,23 @@ def customer_balances_after(user) -> list[int]:
     )
 
 
-def test_twenty_orders_each_costing_the_whole_balance_over_two_processes_place_one(servers):
+@pytest.mark.parametrize("paid_by", ["balance", "balance-and-card"])
+def test_twenty_orders_each_taking_the_whole_balance_over_two_processes_place_one(servers, paid_by):
+    """Twenty tabs with keys of their own: the balance pays the whole order (or 25.00 of it,
+    the card the rest); it pays once, never below zero, and every other card hold is voided."""
     catalog_seed()
     price = order_price()
+    balance = price if paid_by == "balance" else 2500
+    card_number = "" if paid_by == "balance" else APPROVED_CARD
     shopper = shopper_sign_in(UserFactory(region_id="US"))
-    carts_fill([shopper.user], product=PRODUCT, balance=price)  # exactly one order's worth
+    carts_fill([shopper.user], product=PRODUCT, balance=balance)
+    holds_before = VoidedAuthorization.objects.count()
 
     answers = send_together(
         servers,
         [
             {"method": "POST", "path": PLACE_ORDER, "shopper": shopper, "address": address(i)}
-            | {"idempotency_key": new_key(), "card_number": ""}
+            | {"idempotency_key": new_key(), "card_number": card_number}
             for i in range(SHOPPERS)
         ],
     )
@@ -193,10 +200,24 @@ def test_twenty_orders_each_costing_the_whole_balance_over_two_processes_place_o
     assert sum(refused.values()) == SHOPPERS - 1
     assert set(refused) <= {"changed", "empty_cart", "card_required"}, refused
     assert {a.status for a in answers if a.status != 302} == {200}
-    assert (order.total, order.balance_applied, order.card_charged) == (price, price, 0)
+    assert (order.total, order.balance_applied, order.card_charged) == (
+        price,
+        balance,
+        price - balance,
+    )
     assert wallet_balance_get(user=shopper.user).amount == 0
-    assert customer_balances_after(shopper.user) == [price, 0]
-    assert not Payment.objects.filter(order__user=shopper.user).exists()
+    assert customer_balances_after(shopper.user) == [balance, 0]
+    payments = Payment.objects.filter(order__user=shopper.user)
+    if paid_by == "balance":
+        assert not payments.exists()
+    else:
+        assert [(p.status, p.amount) for p in payments] == [
+            (Payment.Status.CAPTURED, price - balance)
+        ]
+    # A losing tab that had its card authorised released the hold, and recorded it.
+    holds = VoidedAuthorization.objects.order_by("pk")[holds_before:]
+    assert all(hold.status == VoidedAuthorization.Status.VOIDED for hold in holds)
+    assert len(holds) <= SHOPPERS - 1
     assert_ledger_clean()
 
 
