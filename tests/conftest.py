@@ -8,6 +8,11 @@ from django.test import Client
 from catalog.models import Region
 from tests.accounts.factories import UserFactory
 from tests.accounts.two_factor import login_staff
+from tests.fast_restore import install as fast_serialized_rollback_install
+
+# Each transactional test (serialized_rollback=True) reloads the migrations' rows in one INSERT
+# per table, not one save() per row (tests/fast_restore.py).
+fast_serialized_rollback_install()
 
 # Rows that data migrations create. A transactional test (race tests, browser tests) ends by
 # emptying every table, and the tests after it would then run without regions or staff groups.
@@ -122,6 +127,7 @@ RUN_ON_SQLITE_ONLY = (
     "tests/catalog/test_shopper_pages.py",
     "tests/catalog/test_views.py",
     "tests/checkout/test_checkout_page.py",
+    "tests/checkout/test_coins_order_page.py",
     "tests/checkout/test_email_base.py",
     "tests/checkout/test_emails_promotions.py",
     "tests/checkout/test_giftcard_bonus_pages.py",
@@ -143,7 +149,9 @@ RUN_ON_SQLITE_ONLY = (
     "tests/subscriptions/test_periods.py",
     "tests/subscriptions/test_product_subscribe_form.py",
     "tests/test_csp.py",
+    "tests/test_private_pages.py",
     "tests/wallet/test_admin_money.py",
+    "tests/wallet/test_codes.py",
     "tests/wallet/test_coins_pages.py",
     "tests/wallet/test_credit_pages.py",
     "tests/wallet/test_help.py",
