@@ -33,6 +33,7 @@ from tests.checkout.shopping import APPROVED, balance, cart_fill, fund, new_key
 from tests.wallet.test_races import run_together
 from wallet.models import Account, Transfer
 from wallet.reconcile import ledger_reconcile
+from wallet.shop_balances import account_balance_get
 
 THREADS = 20
 
@@ -96,7 +97,7 @@ def test_twenty_purchases_at_once_each_reload_exactly_once(gateway):
     assert len(gateway.captured) == THREADS
     assert [balance(s) for s in shoppers] == [1 + 2500] * THREADS
     clearing = Account.objects.get(kind=Account.Kind.CARD_RELOADS, currency="USD")
-    assert clearing.balance == -2500 * THREADS
+    assert account_balance_get(account=clearing) == -2500 * THREADS
     assert AutoReload.objects.filter(enabled=True).count() == THREADS
     jobs = DBTaskResult.objects.filter(task_path__endswith="auto_reload_run")
     assert jobs.filter(status="SUCCESSFUL").count() == THREADS  # none failed, none retried
