@@ -29,8 +29,9 @@ def _bindir() -> Path | None:
 
 
 def _fingerprint() -> str:
-    """Every migration file that `migrate` would run: ours and the installed packages'."""
-    digest = hashlib.sha256()
+    """Every migration file that `migrate` would run, ours and the installed packages', and
+    the PostgreSQL version that dumps and loads."""
+    digest = hashlib.sha256(str(_bindir()).encode())
     roots = [ROOT, *map(Path, site.getsitepackages())]
     for root in roots:
         for pattern in ("*/migrations/*.py", "*/*/migrations/*.py", "*/*/*/migrations/*.py"):

@@ -34,6 +34,8 @@ START_TIMEOUT_SECONDS = 60
 # few seconds instead of compressing every file again. Apart from the shop's own
 # var/staticfiles, which the test processes' WhiteNoise would otherwise scan.
 STATIC_ROOT = ROOT / "var" / "http-static"
+# The gunicorn master process of each running server, by port (`workers_cpu_seconds`).
+ARBITERS: dict[int, int] = {}
 
 
 def free_port() -> int:
@@ -109,6 +111,19 @@ def static_collect(env: dict[str, str]) -> None:
     stamp.write_text(fingerprint, encoding="utf-8")
 
 
+def workers_cpu_seconds(port: int) -> float:
+    """The CPU time the workers of the server on `port` have used so far (Linux /proc): what a
+    request costs the application, whatever else the machine is busy with."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == ARBITERS[port]:  # the parent's pid
+                total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
+
+
 def _die_with_parent() -> None:
     # Linux: the server gets SIGTERM if this process dies, even by SIGKILL (no stray servers
     # left on a throwaway database that is about to vanish).
@@ -165,6 +180,7 @@ def gunicorns(
             )
             log.close()
             processes.append((port, process))
+            ARBITERS[port] = process.pid
         before_ready()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         for port, process in processes:
