@@ -6,15 +6,17 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import OperationalError
 
 import wallet.services.batches as services
 from tests.accounts.factories import UserFactory
 from tests.wallet.staff import redeem_outcome
-from wallet import code_producer
+from wallet import bulk_insert, code_producer
 from wallet.code_producer import CodeProducer, CodeProducerFailed, code_chunk_make
 from wallet.codes import code_hash, code_normalize, codes_hash
 from wallet.models import GiftCard, GiftCardBatch, Transfer
@@ -144,3 +146,65 @@ def test_hashing_many_codes_at_once_gives_each_code_hash(settings, pepper):
 
     assert codes_hash(codes) == [code_hash(code) for code in codes]
     assert codes_hash(codes, key=b"other") != codes_hash(codes)
+
+
+# --- PostgreSQL: every other chunk on a second connection ---------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_inserts_every_other_chunk_on_a_second_connection(tmp_path, monkeypatch):
+    monkeypatch.setattr(services, "PARALLEL_INSERT_MIN_CARDS", 1)
+    monkeypatch.setattr(services, "PRODUCER_CHUNK_SIZE", 300)
+    threads: set[str] = set()
+    real = bulk_insert.giftcards_bulk_insert
+
+    def recording(rows, **batch_values):
+        threads.add(threading.current_thread().name)
+        return real(rows, **batch_values)
+
+    monkeypatch.setattr(bulk_insert, "giftcards_bulk_insert", recording)
+    output = tmp_path / "codes.csv"
+
+    call_command(
+        "issue_giftcards", "--count", "1000", "--amount", "5", "--region", "US",
+        "--output", str(output), stdout=io.StringIO(), stderr=io.StringIO(),
+    )  # fmt: skip
+
+    assert any(name.startswith("giftcard-insert") for name in threads)
+    codes = [code_normalize(line.split(",")[0]) for line in output.read_text().splitlines()[1:]]
+    assert len(set(codes)) == 1000
+    batch = GiftCardBatch.objects.get()
+    assert batch.status == GiftCardBatch.Status.ISSUED
+    assert set(GiftCard.objects.values_list("code_hash", flat=True)) == set(codes_hash(codes))
+    shopper = UserFactory(region_id="US")
+    assert {redeem_outcome(shopper, code) for code in codes[:3] + codes[-3:]} == {"redeemed"}
+    assert ledger_reconcile().clean
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_a_failure_on_the_second_connection_fails_the_batch(tmp_path, monkeypatch):
+    monkeypatch.setattr(services, "PARALLEL_INSERT_MIN_CARDS", 1)
+    monkeypatch.setattr(services, "PRODUCER_CHUNK_SIZE", 300)
+    real = bulk_insert.giftcards_bulk_insert
+
+    def failing_in_the_thread(rows, **batch_values):
+        if threading.current_thread().name.startswith("giftcard-insert"):
+            raise OperationalError("the second connection is gone")
+        return real(rows, **batch_values)
+
+    monkeypatch.setattr(bulk_insert, "giftcards_bulk_insert", failing_in_the_thread)
+    output = tmp_path / "codes.csv"
+
+    with pytest.raises(CommandError, match="the second connection is gone"):
+        call_command(
+            "issue_giftcards", "--count", "1000", "--amount", "5", "--region", "US",
+            "--output", str(output), stdout=io.StringIO(), stderr=io.StringIO(),
+        )  # fmt: skip
+
+    assert not output.exists()
+    assert GiftCardBatch.objects.get().status == GiftCardBatch.Status.FAILED
+    assert not Transfer.objects.exists()
+    assert ledger_reconcile().clean
+    assert multiprocessing.active_children() == []

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Region
 from catalog.regions import region_day_is_over
-from wallet.bulk_insert import giftcards_bulk_insert, giftcards_row_tail
+from wallet.bulk_insert import SecondConnection, giftcards_bulk_insert, giftcards_row_tail
 from wallet.code_producer import CodeProducer
 from wallet.codes import (
     code_hasher,
@@ -36,6 +36,9 @@ ISSUE_CHUNK_SIZE = 25_000
 # at a time: SQLite writes its random index pages back at each commit, so fewer, larger
 # chunks are much faster there; two chunks in flight stay well under 100 MB.
 PRODUCER_CHUNK_SIZE = 100_000
+# From this size on, PostgreSQL ingests every other chunk on a second connection at the same
+# time (wallet.bulk_insert.SecondConnection): the server's COPY is then the slowest part.
+PARALLEL_INSERT_MIN_CARDS = 200_000
 
 
 # A batch still `issuing` whose heartbeat is older than this was interrupted.
@@ -140,7 +143,7 @@ def giftcard_batch_issue(
         "created_at": timezone.now(),
     }
     completed = False
-    producer = None
+    producer = second = None
     try:
         if file_tail is None:
             chunks = _chunks_inline(batch.card_count, chunk_size or ISSUE_CHUNK_SIZE)
@@ -154,19 +157,38 @@ def giftcard_batch_issue(
                 row_tail=giftcards_row_tail(**values),
             )
             chunks = ((None, chunk) for chunk in producer)
+            if connection.vendor == "postgresql" and batch.card_count >= PARALLEL_INSERT_MIN_CARDS:
+                second = SecondConnection(**values)
+        pending = None  # (the second connection's insert, its chunk)
         for codes, rows in chunks:
+            if second is not None and pending is None:
+                pending = (second.submit(rows), rows)
+                continue
             with transaction.atomic():
                 giftcards_bulk_insert(rows, **values)
                 GiftCardBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
-            text = "" if codes is not None else rows.text
-            yield IssuedChunk(batch=batch, codes=codes, text=text, count=len(rows))
+            if pending is not None:  # the earlier chunk: handed over first, once committed
+                pending[0].result()
+                yield _issued(batch, None, pending[1])
+                pending = None
+            yield _issued(batch, codes, rows)
+        if pending is not None:
+            pending[0].result()
+            yield _issued(batch, None, pending[1])
         _giftcard_batch_complete(batch=batch)
         completed = True
     finally:
+        if second is not None:
+            second.close()
         if producer is not None:
             producer.close()
         if not completed:
             _giftcard_batch_fail(batch=batch, reason="issue stopped before the last card")
+
+
+def _issued(batch: GiftCardBatch, codes: list[str] | None, rows) -> IssuedChunk:
+    text = "" if codes is not None else rows.text
+    return IssuedChunk(batch=batch, codes=codes, text=text, count=len(rows))
 
 
 def _chunks_inline(count: int, chunk_size: int):
