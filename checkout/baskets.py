@@ -13,8 +13,8 @@ it is still locked, so the shopper's own checkout and a delivery queue on one lo
 The basket's two hooks run inside the order's transaction: `lock` right after the cart lock
 (the global lock order of docs/ledger.md: cart → subscription → …), where the subscription
 checks it may still be delivered (not paused, skipped or cancelled meanwhile) and raises if
-not; `written` once the order and its lines are written, where the subscription records the
-period. Either raising rolls everything back, and the card hold is voided.
+not; `written(order=…, lines=…)` once the order and its lines are written, where the
+subscription records the period. Either raising rolls everything back, and the card hold is voided.
 """
 
 from collections.abc import Callable

@@ -20,7 +20,7 @@ from checkout.payments import Authorization, payment_provider_get
 from checkout.services.cart import cart_gift_cards_restore
 from checkout.services.giftcard_orders import order_gift_cards_cancel
 from checkout.services.order_coins import order_coins_payment_failed
-from checkout.services.paid import order_paid
+from checkout.services.paid import EVERY_STEP, PaidWork, order_paid
 from promotions.services import promotion_redemptions_release
 from wallet.models import AuditEntry, Transfer
 from wallet.services import audit_record, wallet_spend_return
@@ -79,10 +79,13 @@ def hold_void(
     return record
 
 
-def payment_capture(*, order_id: int, authorization: Authorization) -> None:
+def payment_capture(
+    *, order_id: int, authorization: Authorization, work: PaidWork = EVERY_STEP
+) -> None:
     """After commit: take the held amount and record what the provider said.
 
-    Success marks the payment `captured`. Any failure of the provider marks the order
+    Success marks the payment `captured` and does the work that waited for it (`order_paid`,
+    the steps `work` says the order can have). Any failure of the provider marks the order
     `payment_failed` (`order_payment_fail`). Never raises: it runs inside the request that
     placed the order, after the order committed, and an error there must not be a 500.
     """
@@ -104,7 +107,7 @@ def payment_capture(*, order_id: int, authorization: Authorization) -> None:
         logger.exception("order #%s: captured, but the payment row still says authorised", order_id)
         return
     # Paid: the work that waited for the money (bought gift cards issued, a bonus granted).
-    order_paid(order_id=order_id)
+    order_paid(order_id=order_id, work=work)
 
 
 def order_payment_fail(*, order_id: int, authorization: Authorization) -> Order:

@@ -267,3 +267,17 @@ def cart_gift_cards_restore(*, order) -> None:
         )
         for card in bought
     )
+
+
+def cart_lock_for_order(*, user, basket=None) -> bool:
+    """Inside an order's transaction: lock the shopper's cart, the first lock of an order
+    (docs/ledger.md); False when they have none. A delivery (`basket`: an order placed from
+    something else than the cart) queues on that lock like the shopper's own checkout does:
+    a shopper without a cart yet gets an empty one, in this transaction (one INSERT that
+    leaves a cart made meanwhile as it is, then the lock; nothing else changes in it)."""
+    if cart_qs_select_for_update(user_id=user.pk).first() is not None:
+        return True
+    if basket is None:
+        return False
+    Cart.objects.bulk_create([Cart(user=user)], ignore_conflicts=True)
+    return cart_qs_select_for_update(user_id=user.pk).first() is not None

@@ -198,6 +198,12 @@ def _bonus_minimums(order: Order) -> dict[int, int]:
     }
 
 
+def order_has_bonus(order: Order) -> bool:
+    """Whether the order was placed with a gift card bonus offer (its snapshot says so: no
+    query)."""
+    return bool(_bonus_minimums(order))
+
+
 def order_gift_card_total_standing(*, order: Order) -> int:
     """What the order's bought gift cards add up to, less those refunded or cancelled."""
     gone = (OrderGiftCard.Status.REFUNDED, OrderGiftCard.Status.CANCELLED)

@@ -21,16 +21,7 @@ from checkout.exceptions import (
     PaymentDeclined,
     ProductUnavailable,
 )
-from checkout.locks import cart_qs_select_for_update
-from checkout.models import (
-    Cart,
-    CartGiftCard,
-    CartLine,
-    Order,
-    OrderLine,
-    Payment,
-    VoidedAuthorization,
-)
+from checkout.models import CartGiftCard, CartLine, Order, OrderLine, Payment, VoidedAuthorization
 from checkout.payments import payment_provider_get
 from checkout.pricing_coins import balance_payable_by_category
 from checkout.selectors import (
@@ -39,6 +30,7 @@ from checkout.selectors import (
     checkout_quote_get,
 )
 from checkout.services.card_payments import hold_is_voided, hold_void, payment_capture
+from checkout.services.cart import cart_lock_for_order
 from checkout.services.giftcard_orders import order_gift_cards_write
 from checkout.services.order_checks import (
     PROMOTION_CHANGED,
@@ -49,6 +41,7 @@ from checkout.services.order_coins import order_coins_spend
 from checkout.services.order_points import order_points_earn
 from checkout.services.order_promotions import order_promotions_claim, promotion_keys
 from checkout.services.order_shipping import order_shipping_fields
+from checkout.services.paid import order_paid_work
 from checkout.services.reloads import auto_reload_after_purchase
 from wallet.exceptions import InsufficientFunds
 from wallet.services import wallet_spend
@@ -246,14 +239,10 @@ def _order_replayed(order: Order, user) -> Order:
 def _order_write(
     *, user, session, idempotency_key, quote, address, authorization, agreed, basket
 ) -> Order:
-    if basket is not None:
-        # A delivery queues on the shopper's cart lock like their own checkout does (a
-        # shopper without a cart yet gets an empty one: nothing else changes in it).
-        Cart.objects.get_or_create(user=user)
     with transaction.atomic():
         # 1. The cart: concurrent orders of one shopper queue here (and so do their uses of
         # a promotion: the shopper's own limit is counted under this lock).
-        if cart_qs_select_for_update(user_id=user.pk).first() is None:
+        if not cart_lock_for_order(user=user, basket=basket):
             raise EmptyCart("Your cart is empty.")
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -348,7 +337,7 @@ def _order_write(
             promotions=claimed.snapshot,
             **order_shipping_fields(quote=quote, address=address),
         )
-        OrderLine.objects.bulk_create(
+        lines = OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
                 product_id=line.product_id,
@@ -377,16 +366,20 @@ def _order_write(
             )
         if basket is None:
             CartLine.objects.filter(cart__user=user).delete()
-            CartGiftCard.objects.filter(cart__user=user).delete()
+            if fresh.gift_cards:  # every gift card row of the cart, read under its lock
+                CartGiftCard.objects.filter(cart__user=user).delete()
         elif basket.written is not None:
-            basket.written(order=order)
+            basket.written(order=order, lines=lines)
         # After commit only: capturing and e-mailing are outside calls that must neither
         # run for an order that rolled back nor hold the locks above while they wait. Both
         # catch their own errors (and `robust` stands behind that): the order is committed,
         # and a provider or mail server failing must not turn the shopper's page into a 500.
         if authorization is not None:
+            # What waits for the capture is known now: no step after it locks the order only
+            # to find it has nothing to do (checkout/services/paid.py).
+            work = order_paid_work(order=order, quote=fresh)
             transaction.on_commit(
-                lambda: payment_capture(order_id=order.pk, authorization=authorization),
+                lambda: payment_capture(order_id=order.pk, authorization=authorization, work=work),
                 robust=True,
             )
         transaction.on_commit(lambda: order_placed_mail_send(order_id=order.pk), robust=True)
@@ -397,6 +390,9 @@ def _order_write(
         # it, once per order (a background job keyed by the order, enqueued on commit).
         if balance_part:
             transaction.on_commit(
-                lambda: auto_reload_after_purchase(order_id=order.pk), robust=True
+                lambda: auto_reload_after_purchase(
+                    order_id=order.pk, user=user, currency=quote.currency
+                ),
+                robust=True,
             )
     return order

@@ -303,19 +303,20 @@ def reloads_pending_complete(*, now: datetime.datetime | None = None) -> int:
     return finished
 
 
-def auto_reload_after_purchase(*, order_id: int) -> None:
+def auto_reload_after_purchase(*, order_id: int, user=None, currency: str = "") -> None:
     """After an order that used the balance committed: when the shopper's auto-reload is on
     and the balance is now below its threshold, enqueue the auto-reload job for that order
-    (`auto_reload_run`, at most one reload per order whatever runs it). Never raises: it runs
-    after the order committed, in the shopper's request."""
+    (`auto_reload_run`, at most one reload per order whatever runs it). `user` and
+    `currency`, the order's, spare reading it again (`order_place` has both). Never raises:
+    it runs after the order committed, in the shopper's request."""
     try:
-        order = Order.objects.select_related("user__region").get(pk=order_id)
-        auto = AutoReload.objects.filter(
-            user_id=order.user_id, enabled=True, currency=order.currency
-        ).first()
+        if user is None or not currency:
+            order = Order.objects.select_related("user__region").get(pk=order_id)
+            user, currency = order.user, order.currency
+        auto = AutoReload.objects.filter(user_id=user.pk, enabled=True, currency=currency).first()
         if auto is None:
             return
-        balance = wallet_balance_get(user=order.user)
+        balance = wallet_balance_get(user=user)
         if balance.currency == auto.currency and balance.amount < auto.threshold:
             job_enqueue(_tasks().auto_reload_run, order_id=order_id)
     except Exception:

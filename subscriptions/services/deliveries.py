@@ -87,6 +87,7 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
     index, attempt = sub.period_index, sub.failed_attempts + 1
     active = Subscription.objects.filter(user_id=sub.user_id, status=Status.ACTIVE).count()
     card = sub.card or SavedCard.objects.filter(user_id=sub.user_id).order_by("-pk").first()
+    current = _Try(tries=sub.tries)
     basket = Basket(
         lines=(
             BasketLine(
@@ -98,9 +99,8 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
         address_id=sub.address_id,
         card_token=card.token if card is not None else "",
         source="Subscribe & Save",
-        written=partial(_placed, subscription_id=sub.pk, today=today),
+        written=partial(_placed, subscription_id=sub.pk, today=today, current=current),
     )
-    current = _Try(tries=sub.tries)
     try:
         order = _order_place_tries(sub=sub, basket=basket, current=current)
     except NotDue:
@@ -158,6 +158,9 @@ def subscription_deliver(*, subscription_id: int, today) -> DeliveryOutcome:
 @dataclass
 class _Try:
     tries: int  # the try a delivery is at: its key, and the count `_lock_due` expects
+    # The subscription as `_lock_due` locked it, in the order's transaction (`_placed` writes
+    # it there: no second read).
+    locked: Subscription | None = None
 
 
 def _order_place_tries(*, sub: Subscription, basket: Basket, current: _Try) -> Order | None:
@@ -179,7 +182,13 @@ def _order_place_tries(*, sub: Subscription, basket: Basket, current: _Try) -> O
         tries = current.tries
         attempt = replace(
             basket,
-            lock=partial(_lock_due, subscription_id=sub.pk, index=sub.period_index, tries=tries),
+            lock=partial(
+                _lock_due,
+                subscription_id=sub.pk,
+                index=sub.period_index,
+                tries=tries,
+                current=current,
+            ),
         )
         try:
             return order_place(
@@ -203,9 +212,11 @@ def _tries_count(*, subscription_id: int, seen: int) -> int:
     return seen + 1
 
 
-def _lock_due(*, subscription_id: int, index: int, tries: int) -> None:
+def _lock_due(*, subscription_id: int, index: int, tries: int, current: _Try) -> None:
     """Under the order's transaction, after the cart lock: the subscription must still be
-    active on this period and try. Raises `NotDue`."""
+    active on this period and try (kept in `current.locked` for `_placed`). Raises
+    `NotDue`."""
+    current.locked = None
     sub = subscription_qs_select_for_update(subscription_id=subscription_id).first()
     if (
         sub is None
@@ -214,17 +225,21 @@ def _lock_due(*, subscription_id: int, index: int, tries: int) -> None:
         or sub.tries != tries
     ):
         raise NotDue("This delivery is no longer due.")
+    current.locked = sub
 
 
-def _placed(*, order: Order, subscription_id: int, today) -> None:
-    """Inside the order's transaction (the subscription locked by `_lock_due`): record the
-    period placed with its order and move to the next period after `today` (periods missed
-    while nothing ran are not made up: one delivery, then the schedule goes on)."""
-    sub = Subscription.objects.get(pk=subscription_id)
+def _placed(*, order: Order, lines, subscription_id: int, today, current: _Try) -> None:
+    """Inside the order's transaction (the subscription locked by `_lock_due`, as it read it:
+    `current.locked`): record the period placed with its order and move to the next period
+    after `today` (periods missed while nothing ran are not made up: one delivery, then the
+    schedule goes on). `lines`: the order's, as just written (one)."""
+    sub = current.locked
+    if sub is None or sub.pk != subscription_id:
+        sub = Subscription.objects.get(pk=subscription_id)
     # A refusal's words of an earlier attempt are no longer the period's news; how many
     # attempts it took stays.
     period_record(sub, status=PeriodStatus.PLACED, order=order, message="")
-    line = order.lines.get()
+    (line,) = lines
     sub.last_unit_price = line.unit_price
     _advance(sub, after=max(sub.next_date, today))
     sub.save()

@@ -278,10 +278,15 @@ def period_record(sub: Subscription, *, status: str, **fields) -> None:
     skipped). `fields`: `order`, `attempts`, `message` (cut to its 300 characters)."""
     if "message" in fields:
         fields["message"] = fields["message"][:300]
-    SubscriptionPeriod.objects.update_or_create(
-        subscription=sub,
-        index=sub.period_index,
-        defaults={"due_date": sub.next_date, "status": status, **fields},
+    values = {"due_date": sub.next_date, "status": status, **fields}
+    # One statement (INSERT … ON CONFLICT DO UPDATE of these fields), where update_or_create
+    # took a savepoint, a locked read and a write: the caller's lock on `sub` already keeps
+    # anyone else off this row.
+    SubscriptionPeriod.objects.bulk_create(
+        [SubscriptionPeriod(subscription=sub, index=sub.period_index, **values)],
+        update_conflicts=True,
+        unique_fields=["subscription", "index"],
+        update_fields=[*values, "updated_at"],
     )
 
 
