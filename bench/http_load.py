@@ -145,6 +145,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per page (default 10)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (default 1: sync workers)"
+    )
     parser.add_argument("--shoppers", type=int, default=200, help="signed-in shoppers")
     parser.add_argument(
         "--history", type=int, default=5, help="earlier movements on each one's wallet page"
@@ -161,7 +164,9 @@ def main() -> None:
     database_url = postgres_database(os.environ["DATABASE_URL"], f"coinpurse_http_{os.getpid()}")
     with (
         tempfile.TemporaryDirectory(prefix="coinpurse-wrk.") as scratch,
-        shop_servers(count=1, workers=args.workers, database_url=database_url) as (port,),
+        shop_servers(
+            count=1, workers=args.workers, threads=args.threads, database_url=database_url
+        ) as (port,),
     ):
         folder = Path(scratch)
         os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"  # fast password hashing
@@ -180,7 +185,8 @@ def main() -> None:
         args.port = port
         code_pool, cart_pool = args.redeem_rate * args.duration, args.order_rate * args.duration
         print(
-            f"http_load: gunicorn {args.workers} workers on {base}, wrk {WRK_THREADS} threads "
+            f"http_load: gunicorn {args.workers} workers of {args.threads} thread(s) on {base}, "
+            f"wrk {WRK_THREADS} threads "
             f"{args.connections} connections {args.duration} s per page; {args.shoppers} "
             f"shoppers ({args.history} movements each), {code_pool} codes, {cart_pool} carts",
             flush=True,
