@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "test-http: .venv is missing; run 'make test'" >&2; exit 1; }
 export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_every_test_ran
-export PYTHONDONTWRITEBYTECODE=1
+# Bytecode cached, as in scripts/test.sh: every process here imports the whole project.
+unset PYTHONDONTWRITEBYTECODE
 
 # Secrets of this run only, shared by the servers and the tests (sessions, code hashes).
 random_secret() { python -c 'import secrets; print(secrets.token_urlsafe(48))'; }

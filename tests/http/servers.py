@@ -73,7 +73,6 @@ def server_env(
         "STATIC_ROOT": str(static_root),
         "TRUSTED_PROXY_COUNT": str(trusted_proxy_count),
         "LOG_LEVEL": "WARNING",
-        "PYTHONDONTWRITEBYTECODE": "1",
     }
     os.environ.update(values)
     return {**os.environ, **values, "DJANGO_SETTINGS_MODULE": "config.settings"}
