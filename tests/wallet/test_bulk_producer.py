@@ -152,7 +152,7 @@ def test_hashing_many_codes_at_once_gives_each_code_hash(settings, pepper):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgres_inserts_every_other_chunk_on_a_second_connection(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "PARALLEL_INSERT_MIN_CARDS", 1)
     monkeypatch.setattr(services, "PRODUCER_CHUNK_SIZE", 300)
@@ -183,7 +183,7 @@ def test_postgres_inserts_every_other_chunk_on_a_second_connection(tmp_path, mon
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgres_a_failure_on_the_second_connection_fails_the_batch(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "PARALLEL_INSERT_MIN_CARDS", 1)
     monkeypatch.setattr(services, "PRODUCER_CHUNK_SIZE", 300)
