@@ -44,7 +44,7 @@ EXPECTED = {
     "coin_pack": {"post": (46, 2), "order_place": (44, 2)},
 }
 # A Subscribe & Save delivery (`subscription_deliver`: balance, then the saved card).
-DELIVERY = (44, 0)
+DELIVERY = (43, 0)
 
 
 def _session(user, extra: dict) -> dict:
