@@ -7,5 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import two_factor
+        from config import sessions
 
         two_factor.connect()
+        sessions.connect()

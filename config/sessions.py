@@ -13,6 +13,7 @@ whole, so a signed-out session can never come back from a copy that was not dele
 
 import logging
 
+from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.backends import cached_db
 from redis.exceptions import RedisError
 
@@ -57,13 +58,28 @@ class SessionStore(cached_db.SessionStore):
         except CACHE_ERRORS:
             # A key changing at sign-in (`cycle_key`): the old key's copy holds no sign-in,
             # and a copy whose password or two-factor state changed fails Django's session
-            # hash check. Signing out does not come here first: see `flush`.
+            # hash check. A sign-out does not get here with its copy: see `flush`.
             logger.warning("session cache unreachable: an old session's copy not deleted")
         super(cached_db.SessionStore, self).delete(session_key)
 
     def flush(self):
-        """Signing out: the cached copy is deleted first; if that fails the error stands
-        (the outage page) and nothing is ended, so the session cannot come back from it."""
-        if self.session_key is not None:
+        """A sign-out (`signing_out_mark`) deletes the cached copy first; if that fails the
+        error stands (the outage page) and nothing is ended, so the session cannot come back
+        from it. Any other end of a session (Django ending one whose password or two-factor
+        state changed) carries on without the cache: that copy fails the same check again."""
+        if self.session_key is not None and getattr(self, "signing_out", False):
             self._cache.delete(self.cache_key_prefix + self.session_key)
         super().flush()
+
+
+def signing_out_mark(sender, request, user, **kwargs):
+    """`user_logged_out` receiver (Django sends it just before the session's flush): marks the
+    session as ended by its owner, the one end that must not leave a cached copy behind."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.signing_out = True
+
+
+def connect() -> None:
+    """Wire the receiver (from AccountsConfig.ready)."""
+    user_logged_out.connect(signing_out_mark, dispatch_uid="config_sessions_signing_out")

@@ -62,3 +62,20 @@ def test_signing_out_while_the_cache_is_unreachable_ends_nothing_and_says_so(mon
     assert client.post("/accounts/logout/").status_code == 302
     assert not Session.objects.filter(session_key=key).exists()
     assert client.get(WALLET).status_code == 302  # to the sign-in page
+
+
+def test_a_session_ended_by_a_password_change_elsewhere_is_a_visitor_while_the_cache_is_down(
+    monkeypatch,
+):
+    """Django ends it (its password hash no longer matches) with a flush that, unlike a sign-out,
+    carries on without the cache: the copy left behind fails the same check every time."""
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    user.set_password("another-password-2027")
+    user.save()
+    _cache_breaks(monkeypatch, "get", "set", "add", "get_many", "has_key", "delete")
+    for path in ("/", WALLET, "/accounts/login/"):
+        response = client.get(path)
+        assert response.status_code in (200, 302), path
+        assert not response.wsgi_request.user.is_authenticated

@@ -20,11 +20,12 @@ from checkout.services import order_place
 from tests.accounts.factories import UserFactory
 from tests.checkout.test_races import own_copy, own_session, shopper_with_cart
 from tests.wallet.factories import issue_card
-from tests.wallet.test_races import JOIN_TIMEOUT
+from tests.wallet.test_races import JOIN_TIMEOUT, run_together
 from wallet.models import Account, Transfer
 from wallet.reconcile import ledger_reconcile
 from wallet.selectors import wallet_balance_get
 from wallet.services import giftcard_redeem, system_account_get_or_create, wallet_debit
+from wallet.services.ledger import Leg, transfer_create
 from wallet.shop_balances import shop_balances_get
 
 LOCK_TIMEOUT = "3s"  # how long a statement of B's may wait on a lock before it fails
@@ -174,4 +175,28 @@ def test_an_order_paid_from_the_balance_held_before_commit_does_not_hold_up_anot
     assert wallet_balance_get(user=b).amount == 100_000 - price + 2_500
     shop = shop_balances_get(kinds=[Account.Kind.PURCHASES])
     assert shop[(Account.Kind.PURCHASES, "USD")] == 2 * price
+    assert ledger_reconcile().clean
+
+
+def test_one_key_of_a_transfer_between_shop_accounts_used_by_ten_threads_moves_once():
+    """Nothing is locked when every leg is the shop's: the key's unique index decides, and the
+    losers replay the winner's transfer instead of failing."""
+    funding = system_account_get_or_create(kind=Account.Kind.GIFTCARDS_ISSUED, currency="USD")
+    outstanding = system_account_get_or_create(
+        kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency="USD"
+    )
+    legs = [Leg(funding.pk, -500), Leg(outstanding.pk, 500)]
+
+    def issue():
+        return transfer_create(
+            idempotency_key="shop-only", kind="giftcard_issue", description="x", legs=legs
+        )
+
+    outcomes = run_together([issue] * 10)
+
+    assert [o.error for o in outcomes] == [None] * 10
+    assert sorted(o.value.replayed for o in outcomes) == [False] + [True] * 9
+    assert len({o.value.transfer.pk for o in outcomes}) == 1
+    shop = shop_balances_get(kinds=[Account.Kind.GIFTCARDS_OUTSTANDING])
+    assert shop[(Account.Kind.GIFTCARDS_OUTSTANDING, "USD")] == 500
     assert ledger_reconcile().clean

@@ -8,7 +8,9 @@ NULL). The postings themselves are not touched: they are the ledger. Customer ac
 unchanged.
 
 On SQLite, making `balance_after` nullable rebuilds the posting table, which drops its
-append-only trigger: the triggers are dropped first and made again afterwards.
+append-only trigger: the triggers are dropped first and made again afterwards. Reversible: going
+back fills the shop postings' running balances from their postings and caches the shop
+balances again (deploy the old code only after migrating back).
 """
 
 from django.db import migrations, models
@@ -23,6 +25,19 @@ CUSTOMER_KINDS = (
     "customer_coins",
 )
 create_triggers, drop_triggers = append_only("wallet_posting", "wallet_transfer")
+
+
+def shop_running_balances_fill(apps, schema_editor):
+    """Backwards only: give the shop postings written without a running balance one again (the
+    sum of their account's postings up to each), so the column can be NOT NULL again. The
+    append-only triggers are dropped at this point of the reversal."""
+    schema_editor.execute(
+        "UPDATE wallet_posting SET balance_after = ("
+        " SELECT SUM(earlier.amount) FROM wallet_posting earlier"
+        " WHERE earlier.account_id = wallet_posting.account_id"
+        " AND earlier.id <= wallet_posting.id)"
+        " WHERE balance_after IS NULL"
+    )
 
 
 def shop_balances_uncache(apps, schema_editor):
@@ -49,6 +64,7 @@ class Migration(migrations.Migration):
             name="balance_after",
             field=models.BigIntegerField(blank=True, null=True),
         ),
+        migrations.RunPython(migrations.RunPython.noop, shop_running_balances_fill),
         migrations.RunPython(shop_balances_uncache, shop_balances_recache),
         migrations.AddConstraint(
             model_name="account",

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from wallet.exceptions import (
     IdempotencyConflict,
@@ -161,13 +161,28 @@ def transfer_create(
         if any(balance < 0 for balance in balances.values()):
             raise InsufficientFunds("the balance is not enough")
 
-        transfer = Transfer.objects.create(
-            idempotency_key=idempotency_key,
-            kind=kind,
-            description=description[:200],
-            created_by=created_by,
-            reference=reference[:64] if reference else None,
-        )
+        fields = {
+            "idempotency_key": idempotency_key,
+            "kind": kind,
+            "description": description[:200],
+            "created_by": created_by,
+            "reference": reference[:64] if reference else None,
+        }
+        if customers:
+            # The shopper's locked row serialises two uses of one key: the second saw the
+            # first's transfer in the replay check above.
+            transfer = Transfer.objects.create(**fields)
+        else:
+            # Only shop legs: nothing is locked, so two uses of one key at once meet on its
+            # unique index. The loser waits for the winner's commit and replays it.
+            try:
+                with transaction.atomic():
+                    transfer = Transfer.objects.create(**fields)
+            except IntegrityError:
+                existing = Transfer.objects.filter(idempotency_key=idempotency_key).first()
+                if existing is None:
+                    raise
+                return _transfer_replay(existing, legs)
         for posting in postings:
             posting.transfer = transfer
         Posting.objects.bulk_create(postings)
