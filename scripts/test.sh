@@ -13,6 +13,7 @@
 #   e2e         pytest -m e2e -n 2      browser journeys in Chromium, on SQLite (two workers)
 #   http        pytest -m http over HTTP: two gunicorn processes, one PostgreSQL + Redis
 #               (scripts/test-http.sh: the guessing bounds and the races across processes)
+#   e2e+http    the two stages above at once (the default: both mostly wait on their servers)
 #   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
 #               (last of the default stages; meaningful after sqlite, postgres and e2e)
 #
@@ -35,7 +36,7 @@ export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_eve
 unset PYTHONDONTWRITEBYTECODE
 mkdir -p var
 
-all_stages=(provision lint format migrations deploy bandit sqlite+postgres e2e http all-ran)
+all_stages=(provision lint format migrations deploy bandit sqlite+postgres e2e+http all-ran)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -48,7 +49,7 @@ trap 'rm -f "$COINPURSE_TEST_OUTCOMES"; [ -z "$warm_pid" ] || kill "$warm_pid" 2
 # The first pytest stage starts four processes at once, and each would fill that cache itself:
 # when other stages come first (lint …), one collection in the background fills it meanwhile,
 # and the first pytest stage waits for it (its time counts in that stage's).
-pytest_stages=" sqlite postgres sqlite+postgres e2e "
+pytest_stages=" sqlite postgres sqlite+postgres e2e e2e+http "
 for stage in "${stages[@]:1}"; do
     [[ $pytest_stages == *" ${stages[0]} "* ]] && break
     if [[ $pytest_stages == *" $stage "* ]]; then
@@ -69,6 +70,34 @@ stage_timeout=${TEST_STAGE_TIMEOUT:-900}
 pytest_cmd=(timeout -s INT --kill-after=30 "$stage_timeout" python -m pytest -p pytest_every_test_ran)
 
 random_secret() { python -c 'import secrets; print(secrets.token_urlsafe(48))'; } # 64 chars
+
+# Runs two stages at once (each in the background, its log and its own time kept apart) and
+# shows each one's log and time when both are done; either failing fails.
+stages_together() {
+    local logs rc_first=0 rc_second=0 pid_first pid_second
+    logs=$(mktemp -d "${TMPDIR:-/tmp}/coinpurse-stages.XXXXXX")
+    timed_stage "$1" "$logs/first" &
+    pid_first=$!
+    timed_stage "$2" "$logs/second" &
+    pid_second=$!
+    wait "$pid_first" || rc_first=$?
+    wait "$pid_second" || rc_second=$?
+    echo "-------------------- $1 (exit $rc_first, $(cat "$logs/first.time") s) --------------------"
+    cat "$logs/first.log"
+    echo "-------------------- $2 (exit $rc_second, $(cat "$logs/second.time") s) --------------------"
+    cat "$logs/second.log"
+    rm -rf "$logs"
+    [ "$rc_first" -eq 0 ] || return "$rc_first"
+    return "$rc_second"
+}
+
+timed_stage() {
+    local start rc=0
+    start=$(date +%s.%N)
+    stage_cmd "$1" > "$2.log" 2>&1 || rc=$?
+    awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}' > "$2.time"
+    return "$rc"
+}
 
 stage_cmd() {
     case "$1" in
@@ -95,26 +124,12 @@ stage_cmd() {
             ;;
         # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
         postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e and not http" -n "${PG_WORKERS:-2}" ;;
-        sqlite+postgres)
-            # The two database stages at once: the SQLite run is CPU-bound, the
-            # PostgreSQL run mostly waits on its server, so on two cores they overlap well.
-            # Each writes its own log, shown whole when both are done; either failing fails.
-            local logs rc_sqlite=0 rc_postgres=0 pid_sqlite pid_postgres
-            logs=$(mktemp -d "${TMPDIR:-/tmp}/coinpurse-stages.XXXXXX")
-            stage_cmd sqlite > "$logs/sqlite.log" 2>&1 &
-            pid_sqlite=$!
-            stage_cmd postgres > "$logs/postgres.log" 2>&1 &
-            pid_postgres=$!
-            wait "$pid_sqlite" || rc_sqlite=$?
-            wait "$pid_postgres" || rc_postgres=$?
-            echo "-------------------- sqlite (exit $rc_sqlite) --------------------"
-            cat "$logs/sqlite.log"
-            echo "-------------------- postgres (exit $rc_postgres) --------------------"
-            cat "$logs/postgres.log"
-            rm -rf "$logs"
-            [ "$rc_sqlite" -eq 0 ] || return "$rc_sqlite"
-            return "$rc_postgres"
-            ;;
+        # Two stages at once, each writing its own log, shown whole when both are done;
+        # either failing fails. The SQLite run is CPU-bound while the PostgreSQL run mostly
+        # waits on its server; the browser journeys mostly wait on Chromium while the http
+        # stage waits on its servers: on two cores each pair overlaps well.
+        sqlite+postgres) stages_together sqlite postgres ;;
+        e2e+http) stages_together e2e http ;;
         e2e)
             # pytest-playwright keeps an event loop alive in the main thread; Django's async
             # guard would refuse even the test database set-up without this.
@@ -188,11 +203,11 @@ for stage in "${stages[@]}"; do
     summary
     echo
     case "$stage:$rc" in
-        sqlite:5 | postgres:5 | sqlite+postgres:5 | e2e:5)
+        sqlite:5 | postgres:5 | sqlite+postgres:5 | e2e:5 | e2e+http:5)
             echo "!!! stage '$stage' FAILED: pytest collected no test (exit code 5)." \
                 "A stage that runs nothing proves nothing." >&2
             ;;
-        sqlite:124 | postgres:124 | e2e:124 | sqlite:137 | postgres:137 | e2e:137 | sqlite+postgres:124 | sqlite+postgres:137)
+        *:124 | *:137)
             echo "!!! stage '$stage' FAILED: still running after ${stage_timeout}s, stopped" \
                 "(TEST_STAGE_TIMEOUT). A test hangs, or the suite got too slow." >&2
             ;;

@@ -32,10 +32,10 @@ pytestmark = pytest.mark.django_db
 ANY = {None: 10**9}
 
 
-
 def shop_balance(kind: str, currency: str = "USD") -> int:
     """A shop account's balance: the sum of its postings (docs/ledger.md "Shop accounts")."""
     return account_balance_get(account=Account.objects.get(kind=kind, currency=currency))
+
 
 def spend(user, amount, *, key="spend-1", payable=None):
     return wallet_spend(
