@@ -9,11 +9,12 @@
 #   bandit      bandit -c pyproject.toml -r .   (every severity)
 #   sqlite      pytest -m "not postgres and not e2e"                     on SQLite
 #   postgres    pytest -m "not e2e"     on a throwaway PostgreSQL + Redis (scripts/test-services.sh)
-#   sqlite+postgres  the two stages above at once (the default: they share two cores well)
+#   sqlite+postgres  the two stages above at once (they share two cores well)
 #   e2e         pytest -m e2e -n 2      browser journeys in Chromium, on SQLite (two workers)
 #   http        pytest -m http over HTTP: two gunicorn processes, one PostgreSQL + Redis
 #               (scripts/test-http.sh: the guessing bounds and the races across processes)
-#   e2e+http    the two stages above at once (the default: both mostly wait on their servers)
+#   e2e+http    the two stages above at once (both mostly wait on their servers)
+#   tests       the default: sqlite, beside postgres then e2e then http (two lanes at once)
 #   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
 #               (last of the default stages; meaningful after sqlite, postgres and e2e)
 #
@@ -36,7 +37,7 @@ export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_eve
 unset PYTHONDONTWRITEBYTECODE
 mkdir -p var
 
-all_stages=(provision lint format migrations deploy bandit sqlite+postgres e2e+http all-ran)
+all_stages=(provision lint format migrations deploy bandit tests all-ran)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -49,7 +50,7 @@ trap 'rm -f "$COINPURSE_TEST_OUTCOMES"; [ -z "$warm_pid" ] || kill "$warm_pid" 2
 # The first pytest stage starts four processes at once, and each would fill that cache itself:
 # when other stages come first (lint …), one collection in the background fills it meanwhile,
 # and the first pytest stage waits for it (its time counts in that stage's).
-pytest_stages=" sqlite postgres sqlite+postgres e2e e2e+http "
+pytest_stages=" sqlite postgres sqlite+postgres e2e e2e+http tests "
 for stage in "${stages[@]:1}"; do
     [[ $pytest_stages == *" ${stages[0]} "* ]] && break
     if [[ $pytest_stages == *" $stage "* ]]; then
@@ -82,20 +83,32 @@ stages_together() {
     pid_second=$!
     wait "$pid_first" || rc_first=$?
     wait "$pid_second" || rc_second=$?
-    echo "-------------------- $1 (exit $rc_first, $(cat "$logs/first.time") s) --------------------"
+    echo "-------------------- $1 (exit $rc_first: $(cat "$logs/first.time")) --------------------"
     cat "$logs/first.log"
-    echo "-------------------- $2 (exit $rc_second, $(cat "$logs/second.time") s) --------------------"
+    echo "-------------------- $2 (exit $rc_second: $(cat "$logs/second.time")) --------------------"
     cat "$logs/second.log"
+    lane_times+=("$(cat "$logs/first.time")" "$(cat "$logs/second.time")")
     rm -rf "$logs"
     [ "$rc_first" -eq 0 ] || return "$rc_first"
     return "$rc_second"
 }
 
+# Runs the stages of a lane ("postgres,e2e,http": one after the other, stopping at the first
+# failing one) into "$2.log", and each one's time into "$2.time".
 timed_stage() {
-    local start rc=0
-    start=$(date +%s.%N)
-    stage_cmd "$1" > "$2.log" 2>&1 || rc=$?
-    awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}' > "$2.time"
+    local stage start rc=0 times=()
+    : > "$2.log"
+    for stage in ${1//,/ }; do
+        start=$(date +%s.%N)
+        echo "==================== $stage ====================" >> "$2.log"
+        stage_cmd "$stage" >> "$2.log" 2>&1 || rc=$?
+        times+=("$stage $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}') s")
+        [ "$rc" -eq 0 ] || break
+    done
+    (
+        IFS=,
+        echo "${times[*]}"
+    ) > "$2.time"
     return "$rc"
 }
 
@@ -130,6 +143,10 @@ stage_cmd() {
         # stage waits on its servers: on two cores each pair overlaps well.
         sqlite+postgres) stages_together sqlite postgres ;;
         e2e+http) stages_together e2e http ;;
+        # The default: two lanes at once. The SQLite stage is the longest; the PostgreSQL one
+        # ends sooner, and the browser journeys and the http stage follow it in its lane, so
+        # they overlap the SQLite stage's last minutes instead of waiting for both.
+        tests) stages_together sqlite postgres,e2e,http ;;
         e2e)
             # pytest-playwright keeps an event loop alive in the main thread; Django's async
             # guard would refuse even the test database set-up without this.
@@ -170,12 +187,16 @@ PY
 names=()
 times=()
 results=()
+lane_times=() # each lane's stages and their times, from the stages run two at once
 summary() {
     echo
     echo "==================== make test: summary ===================="
     local i
     for i in "${!names[@]}"; do
         printf '  %-11s %-8s %7.1f s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+    done
+    for i in "${!lane_times[@]}"; do
+        printf '    lane %d: %s\n' "$((i + 1))" "${lane_times[$i]}"
     done
     printf '  %-11s %-8s %7.1f s\n' total "" "$(awk -v s="$run_start" -v e="$(date +%s.%N)" 'BEGIN{print e-s}')"
 }
@@ -203,7 +224,7 @@ for stage in "${stages[@]}"; do
     summary
     echo
     case "$stage:$rc" in
-        sqlite:5 | postgres:5 | sqlite+postgres:5 | e2e:5 | e2e+http:5)
+        *:5)
             echo "!!! stage '$stage' FAILED: pytest collected no test (exit code 5)." \
                 "A stage that runs nothing proves nothing." >&2
             ;;
