@@ -25,21 +25,12 @@ CACHE_ERRORS = (RedisError, OSError)
 class SessionStore(cached_db.SessionStore):
     def load(self):
         try:
-            data = self._cache.get(self.cache_key)
+            # Django's own: the copy, else the database (a failed read counts as no copy) and
+            # the copy written back, which is the step that raises while the cache is down.
+            return super().load()
         except CACHE_ERRORS:
             logger.warning("session cache unreachable: read from the database")
-            data = None
-        if data is not None:
-            return data
-        stored = self._get_session_from_db()
-        if not stored:
-            return {}
-        data = self.decode(stored.session_data)
-        try:
-            self._cache.set(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
-        except CACHE_ERRORS:
-            logger.warning("session cache unreachable: not copied")
-        return data
+            return super(cached_db.SessionStore, self).load()
 
     def exists(self, session_key):
         try:

@@ -190,6 +190,8 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
             raise CodeRefused("wrong_region")
 
         account = _account_lock(user=user, currency=card.currency)
+        # The shop account as transfer_create needs it (id, kind, currency), from the lock's
+        # query: it is never locked, so there is nothing more to read.
         outstanding = Account(
             pk=account.shop_account_id,
             kind=Account.Kind.GIFTCARDS_OUTSTANDING,
