@@ -148,6 +148,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# Wallet page speed (issue 13): the same two backends, each reading the signed-in user with
+# their region in one query (accounts/auth_backends.py). A session signed in before names the
+# old path and is signed out once.
+AUTHENTICATION_BACKENDS = [
+    "accounts.auth_backends.ShopperModelBackend",
+    "accounts.auth_backends.ShopperAllauthBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

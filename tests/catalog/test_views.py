@@ -20,8 +20,10 @@ NAV_CART = int(
     "checkout.context_processors.cart_count"
     in settings.TEMPLATES[0]["OPTIONS"]["context_processors"]
 )
-LIST_QUERIES_SHOPPER = 6 + NAV_CART  # + user, nav balance (, nav cart count)
-DETAIL_QUERIES_SHOPPER = 4 + NAV_CART  # user, region, product (priced), nav balance
+# A shopper's region is read with the user (accounts/auth_backends.py): the visitor's region
+# query becomes the user's.
+LIST_QUERIES_SHOPPER = 5 + NAV_CART  # + nav balance (, nav cart count)
+DETAIL_QUERIES_SHOPPER = 3 + NAV_CART  # user with region, product (priced), nav balance
 
 
 def _slugs(response):

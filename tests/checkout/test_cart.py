@@ -22,7 +22,7 @@ UPDATE = "/cart/update/"
 
 # Measured on SQLite; flat however many lines the cart holds.
 CART_QUERIES_VISITOR = 2  # region, products (priced by a subquery)
-CART_QUERIES_SHOPPER = 6  # user, region, lines (priced), gift cards, nav balance,
+CART_QUERIES_SHOPPER = 5  # user (with its region), lines (priced), gift cards, nav balance,
 # nav cart count
 
 

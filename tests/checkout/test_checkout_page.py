@@ -28,7 +28,7 @@ PLACE = "/checkout/place-order/"
 
 # Measured on SQLite; flat however many lines the cart holds.
 CHECKOUT_QUERIES = (
-    10  # user, region, balance (shared with the nav), coins, lines (priced), gift
+    9  # user (with its region), balance (shared with the nav), coins, lines (priced), gift
     # cards, shipping rates, the nav's cart count, the promotions on offer, earlier orders
     # (first-order-only)
 )

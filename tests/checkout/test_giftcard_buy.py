@@ -33,11 +33,11 @@ BUY = "/gift-cards/buy/"
 CART = "/cart/"
 UPDATE = "/cart/update/"
 
-# Measured on SQLite: user, region (the page's amounts and today), nav balance,
+# Measured on SQLite: user with its region (the page's amounts and today), nav balance,
 # nav cart count. Whatever the cart holds.
-BUY_PAGE_QUERIES = 4
-# user, region, lines (priced), gift cards, nav balance, nav cart count.
-CART_PAGE_QUERIES = 6
+BUY_PAGE_QUERIES = 3
+# user (with its region), lines (priced), gift cards, nav balance, nav cart count.
+CART_PAGE_QUERIES = 5
 
 
 def _client_for(user) -> Client:

@@ -39,13 +39,13 @@ pytestmark = pytest.mark.django_db
 
 CHECKOUT = "/checkout/"
 PLACE = "/checkout/place-order/"
-# Measured on SQLite, flat however many lines and gift cards: user, region, balance
+# Measured on SQLite, flat however many lines and gift cards: user with region, balance
 # (with the nav), coins, lines, gift cards, rates, addresses, nav cart count, the promotions
 # on offer, earlier orders.
-CHECKOUT_QUERIES = 11
+CHECKOUT_QUERIES = 10
 # user, order with its lines, their gift cards and cards (one query), refunds, the
-# promotions used, nav balance, region, cart count.
-ORDER_PAGE_QUERIES = 8
+# promotions used, nav balance, cart count (the region read with the user).
+ORDER_PAGE_QUERIES = 7
 
 
 def _client_for(user) -> Client:

@@ -15,9 +15,9 @@ ORDERS = "/orders/"
 PAGE_SIZE = 20
 
 # Measured on SQLite; flat however many orders, or lines in an order.
-ORDER_LIST_QUERIES = 6  # user, count, nav balance, nav cart count, region, page
-ORDER_QUERIES = 8  # user, order, lines, refunds, promotions used, nav balance + cart
-# count, region
+ORDER_LIST_QUERIES = 5  # user with region, count, nav balance, nav cart count, page
+ORDER_QUERIES = 7  # user with region, order, lines, refunds, promotions used, nav
+# balance + cart count
 
 
 def _client_for(user) -> Client:

@@ -31,17 +31,17 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PLACE = "/checkout/place-order/"
 
 # Statements (without transaction control) and savepoints, of each case: the POST and
-# `order_place` itself (measured on b2a8ad8). The POST adds the user and their region (the
-# session comes from the cache).
+# `order_place` itself (measured on b2a8ad8). The POST adds the user, read with their region
+# (accounts/auth_backends.py; the session comes from the cache).
 EXPECTED = {
-    "card_only": {"post": (32, 0), "order_place": (30, 0)},
-    "balance_all": {"post": (39, 0), "order_place": (37, 0)},
-    "balance_all_digital": {"post": (51, 2), "order_place": (49, 2)},
-    "balance_card": {"post": (44, 0), "order_place": (42, 0)},
-    "code_and_credit": {"post": (54, 2), "order_place": (52, 2)},
-    "gift_card": {"post": (44, 2), "order_place": (42, 2)},
-    "coins": {"post": (40, 1), "order_place": (38, 1)},
-    "coin_pack": {"post": (46, 2), "order_place": (44, 2)},
+    "card_only": {"post": (31, 0), "order_place": (30, 0)},
+    "balance_all": {"post": (38, 0), "order_place": (37, 0)},
+    "balance_all_digital": {"post": (50, 2), "order_place": (49, 2)},
+    "balance_card": {"post": (43, 0), "order_place": (42, 0)},
+    "code_and_credit": {"post": (53, 2), "order_place": (52, 2)},
+    "gift_card": {"post": (43, 2), "order_place": (42, 2)},
+    "coins": {"post": (39, 1), "order_place": (38, 1)},
+    "coin_pack": {"post": (45, 2), "order_place": (44, 2)},
 }
 # A Subscribe & Save delivery (`subscription_deliver`: balance, then the saved card).
 DELIVERY = (43, 0)

@@ -32,12 +32,12 @@ UNKNOWN_CLAIM = "00000000000001" + check_symbol("00000000000001")  # well formed
 CODE = "/checkout/code/"
 REMOVE = "/checkout/code/remove/"
 
-# Measured on SQLite, flat however many lines and codes: user, region, balance (with
+# Measured on SQLite, flat however many lines and codes: user with region, balance (with
 # the nav), coins, lines, gift cards, rates, nav cart count, the codes entered, the promotions
 # on offer, earlier orders, the shopper's uses of those promotions.
-PROMO_CHECKOUT_QUERIES = 12
-# user, order, lines, refunds, the promotions used, nav balance, region, cart count.
-ORDER_PAGE_QUERIES = 8
+PROMO_CHECKOUT_QUERIES = 11
+# user with region, order, lines, refunds, the promotions used, nav balance, cart count.
+ORDER_PAGE_QUERIES = 7
 
 
 def _client_for(user) -> Client:

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db
 LIST = "/subscriptions/"
 ACTIONS = ("skip", "pause", "resume", "cancel", "change")
 # Measured on SQLite; flat however many subscriptions and periods: user, nav balance,
-# nav cart count, count, page, its periods (with their orders), active count, region.
-LIST_QUERIES = 8
+# nav cart count, count, page, its periods (with their orders), active count (the region
+# read with the user).
+LIST_QUERIES = 7
 
 
 def _client(user, **kwargs) -> Client:

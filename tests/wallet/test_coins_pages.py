@@ -19,9 +19,9 @@ from wallet.services import (
 pytestmark = pytest.mark.django_db
 
 COINS = "/wallet/coins/"
-# user, region, the nav's balance, the coins balance, the activity's count and its
+# user with region, the nav's balance, the coins balance, the activity's count and its
 # page of rows.
-COINS_QUERIES = 6
+COINS_QUERIES = 5
 
 
 def _client_for(user) -> Client:

@@ -29,11 +29,11 @@ pytestmark = pytest.mark.django_db
 WALLET = "/wallet/"
 POINTS = "/wallet/points/"
 CONVERT = "/wallet/points/convert/"
-# user, region, the nav's balance, the points balance (three: accounts, pending
+# user with region, the nav's balance, the points balance (three: accounts, pending
 # earnings, points owed), the activity's count and its page of rows.
-POINTS_QUERIES = 8
+POINTS_QUERIES = 7
 # As tests/wallet/test_views.py WALLET_QUERIES: /wallet/ with its points and coins.
-WALLET_QUERIES = 6
+WALLET_QUERIES = 5
 
 
 def _client_for(user) -> Client:

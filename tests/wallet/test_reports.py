@@ -28,8 +28,8 @@ from wallet.services import activity_report_create, activity_report_reply, walle
 pytestmark = pytest.mark.django_db
 
 WALLET = "/wallet/"
-# user, the report with its posting and transfer, region, nav balance
-REPORT_PAGE_QUERIES = 4
+# user with region, the report with its posting and transfer, nav balance
+REPORT_PAGE_QUERIES = 3
 
 
 def _report_url(posting_id: int) -> str:
@@ -218,8 +218,8 @@ def test_wallet_query_count_is_flat_with_reported_rows(user, reported):
         posting = _posting(user, key=f"k{number}", amount=number + 1)
         if number < reported:
             _report(user, posting)
-    # user, region, count, balance, the page, points and coins
-    with assert_num_queries(6):
+    # user with region, count, balance, the page, points and coins
+    with assert_num_queries(5):
         response = client.get(WALLET)
     assert len(hooks(response, "activity-reported")) == reported
 

@@ -27,19 +27,19 @@ UNKNOWN_CODE = "00000000000001" + check_symbol("00000000000001")
 
 # Measured on SQLite and PostgreSQL (inside the test transaction, so atomic blocks show as
 # savepoints); each must stay flat however long the shopper's history.
-REDEEM_GET_QUERIES = 3  # user, region, nav balance
+REDEEM_GET_QUERIES = 2  # user (with its region), nav balance
 # The session comes from its copy in the shared cache (config/sessions.py): no query.
 # user, savepoint, shopper (locked: a region change waits), card (locked, with its batch and
 # region), the shopper's account (locked) with the shop account's id, transfer, postings,
 # the shopper's balance, card, release: 10 (8 outside a test transaction, docs/interface.md §7)
 REDEEM_POST_QUERIES = 10
 # user, savepoint, shopper, card, rollback to and release the savepoint, the card again (to
-# say who redeemed it and when), nav balance, region
-REDEEM_REFUSED_QUERIES = 9
-# user, region, count, balance (shared with the nav), page, points and coins
-WALLET_QUERIES = 6
-# user, posting with its transfer, the shopper's earlier report, region, nav balance
-REPORT_GET_QUERIES = 5
+# say who redeemed it and when), nav balance (the region read with the user)
+REDEEM_REFUSED_QUERIES = 8
+# user with region, count, balance (shared with the nav), page, points and coins
+WALLET_QUERIES = 5
+# user with region, posting with its transfer, the shopper's earlier report, nav balance
+REPORT_GET_QUERIES = 4
 # user, posting, "already reported?", savepoint, report, release
 REPORT_POST_QUERIES = 6
 
