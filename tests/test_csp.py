@@ -145,7 +145,7 @@ def test_the_server_error_page_has_the_policy_too(monkeypatch):
     def fault(**_):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr("wallet.views.wallet_balance_get", fault)
+    monkeypatch.setattr("wallet.views.wallet_overview_get", fault)
     response = client.get("/wallet/")
 
     assert response.status_code == 500

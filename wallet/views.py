@@ -3,7 +3,6 @@ import math
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -16,6 +15,7 @@ from wallet.exceptions import AlreadyReported, CodeRefused, WalletError
 from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm, SupportRequestCreateForm
 from wallet.help import help_facts
 from wallet.models.credit import CREDIT_NO_EXPIRY_ON
+from wallet.overview_reads import wallet_overview_get
 from wallet.selectors import (
     activity_report_get_for_user,
     activity_report_get_for_user_or_404,
@@ -23,11 +23,8 @@ from wallet.selectors import (
     credit_lot_rows,
     giftcard_get_by_code,
     posting_get_for_user,
-    wallet_activity_list,
-    wallet_balance_get,
 )
 from wallet.services import activity_report_create, giftcard_redeem, support_request_create
-from wallet.unit_selectors import unit_balances_get
 
 # Below this many refused codes left before the lockout, the redeem page warns.
 LOCKOUT_WARNING_FROM = 3
@@ -150,22 +147,24 @@ class WalletOverviewView(LoginRequiredMixin, View):
     linking to its own page."""
 
     def get(self, request):
-        paginator = Paginator(
-            wallet_activity_list(user=request.user), settings.WALLET_ACTIVITY_PAGE_SIZE
+        # The balance, points and coins (docs/interface.md §13) and the page of activity with
+        # its count: two statements (wallet/overview_reads.py).
+        overview = wallet_overview_get(
+            user=request.user,
+            page=request.GET.get("page"),
+            page_size=settings.WALLET_ACTIVITY_PAGE_SIZE,
         )
-        page = paginator.get_page(request.GET.get("page"))
-        balance = wallet_balance_get(user=request.user)
+        balance = overview.balance
         # The navigation bar shows the same balance: hand it over instead of asking again.
         context = {
             "balance": balance,
             "nav_balance": balance,
-            "page": page,
-            "rows": activity_rows(page.object_list),
+            "page": overview.page,
+            "rows": overview.rows,
             "credit_lots": credit_lot_rows(balance.lots),
             # Credit from converted points has this last day: the page says "No expiry".
             "no_expiry_on": CREDIT_NO_EXPIRY_ON,
-            # Points and coins beside the balance, one query (docs/interface.md §13).
-            "units": unit_balances_get(user=request.user),
+            "units": overview.units,
         }
         return render(request, "wallet/wallet_overview.html", context)
 

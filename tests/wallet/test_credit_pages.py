@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 WALLET = "/wallet/"
 REDEEM = "/gift-cards/redeem/"
-# As tests/wallet/test_views.py WALLET_QUERIES: user with region, count, balance (money
-# and every lot in one query, shared with the nav), page, points and coins (one query).
-WALLET_QUERIES = 5
+# As tests/wallet/test_views.py WALLET_QUERIES: user with region, the figures (money, every
+# lot, points and coins in one query, shared with the nav), the page with its count.
+WALLET_QUERIES = 3
 
 
 def _client_for(user) -> Client:

@@ -33,7 +33,7 @@ CONVERT = "/wallet/points/convert/"
 # earnings, points owed), the activity's count and its page of rows.
 POINTS_QUERIES = 7
 # As tests/wallet/test_views.py WALLET_QUERIES: /wallet/ with its points and coins.
-WALLET_QUERIES = 5
+WALLET_QUERIES = 3
 
 
 def _client_for(user) -> Client:

@@ -218,8 +218,8 @@ def test_wallet_query_count_is_flat_with_reported_rows(user, reported):
         posting = _posting(user, key=f"k{number}", amount=number + 1)
         if number < reported:
             _report(user, posting)
-    # user with region, count, balance, the page, points and coins
-    with assert_num_queries(5):
+    # user with region, the figures (balance, points, coins), the page with its count
+    with assert_num_queries(3):
         response = client.get(WALLET)
     assert len(hooks(response, "activity-reported")) == reported
 

@@ -36,8 +36,9 @@ REDEEM_POST_QUERIES = 10
 # user, savepoint, shopper, card, rollback to and release the savepoint, the card again (to
 # say who redeemed it and when), nav balance (the region read with the user)
 REDEEM_REFUSED_QUERIES = 8
-# user with region, count, balance (shared with the nav), page, points and coins
-WALLET_QUERIES = 5
+# user with region, the figures (balance shared with the nav, every credit lot, points and
+# coins: one UNION), the page with its count (wallet/overview_reads.py)
+WALLET_QUERIES = 3
 # user with region, posting with its transfer, the shopper's earlier report, nav balance
 REPORT_GET_QUERIES = 4
 # user, posting, "already reported?", savepoint, report, release

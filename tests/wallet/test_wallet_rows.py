@@ -202,8 +202,8 @@ def test_wallet_query_count_is_flat_with_adjustments_and_order_rows(user, adjust
             kind=Transfer.Kind.ORDER_PAYMENT,
         )
     client = _client(user)
-    # user with region, count, balance, the page, points and coins
-    with assert_num_queries(5):
+    # user with region, the figures (balance, points, coins), the page with its count
+    with assert_num_queries(3):
         response = client.get(WALLET)
     # the first page of 20 rows alternates orders and adjustments, newest first
     assert len(hooks(response, "activity-order-link")) == min(adjustments, 10)

@@ -1,0 +1,86 @@
+"""`{% money_memo %}` and `{% url_memo %}`: `{% money %}` and `{% url %}` with their answers
+remembered by the process, for the pages every shopper loads most (base.html's navigation,
+the wallet page).
+
+Both are pure functions of what the key holds, so a remembered answer is the one a fresh call
+gives: the formatted text of an amount in a currency and locale (Babel's data does not change
+while the process runs), and the path of a URL name with its arguments under the request's
+URL configuration, script prefix and language (the URL patterns are fixed at start-up). Each
+cache is bounded (least recently used out first). Measured: Babel's formatting about 20 µs an
+amount and `{% url %}` about 40 µs a link, a third of the wallet page's template time (issue 13).
+"""
+
+from functools import lru_cache
+
+from django import template
+from django.template.defaulttags import URLNode
+from django.template.defaulttags import url as url_tag
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import conditional_escape
+from django.utils.translation import get_language
+
+from catalog.money import format_money
+
+register = template.Library()
+
+
+@lru_cache(maxsize=4096)
+def _format(minor: int, currency: str, locale: str | None) -> str:
+    return format_money(minor, currency=currency, locale=locale)
+
+
+@register.simple_tag(takes_context=True)
+def money_memo(context, minor, currency):
+    """As `{% money minor currency %}` (catalog/templatetags/money.py): in the signed-in
+    shopper's locale when the currency is their region's."""
+    if minor is None:
+        return ""
+    user = getattr(context.get("request"), "user", None)
+    region = getattr(user, "region", None) if user is not None else None
+    locale = region.locale if region is not None and region.currency == currency else None
+    return _format(int(minor), currency, locale)
+
+
+@lru_cache(maxsize=4096)
+def _reverse(key) -> str:
+    _, urlconf, _, view_name, args, kwargs, current_app = key
+    return reverse(
+        view_name, urlconf=urlconf, args=args, kwargs=dict(kwargs), current_app=current_app
+    )
+
+
+class MemoURLNode(URLNode):
+    def render(self, context):
+        args = tuple(arg.resolve(context) for arg in self.args)
+        kwargs = tuple(sorted((k, v.resolve(context)) for k, v in self.kwargs.items()))
+        view_name = self.view_name.resolve(context)
+        current_app = None
+        request = context.get("request")
+        if request is not None:
+            current_app = getattr(request, "current_app", None)
+            if current_app is None and getattr(request, "resolver_match", None) is not None:
+                current_app = request.resolver_match.namespace
+        key = (
+            get_script_prefix(),
+            get_urlconf(),
+            get_language(),
+            view_name,
+            args,
+            kwargs,
+            current_app,
+        )
+        try:
+            url = _reverse(key)
+        except TypeError:  # an argument that cannot be a key (a list): asked afresh
+            url = reverse(view_name, args=args, kwargs=dict(kwargs), current_app=current_app)
+        if self.asvar:
+            context[self.asvar] = url
+            return ""
+        return conditional_escape(url) if context.autoescape else url
+
+
+@register.tag
+def url_memo(parser, token):
+    """`{% url_memo 'name' arg … %}`: as `{% url %}` (same arguments, `as var` too)."""
+    node = url_tag(parser, token)
+    return MemoURLNode(node.view_name, node.args, node.kwargs, node.asvar)
