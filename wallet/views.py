@@ -166,6 +166,20 @@ class WalletOverviewView(LoginRequiredMixin, View):
             "no_expiry_on": CREDIT_NO_EXPIRY_ON,
             "units": overview.units,
         }
+        # Everything the page's content shows, as values: its `{% memo %}` key (the text for
+        # this key is the text a render gives, so a balance or a movement is never stale).
+        region = request.user.region
+        context["page_key"] = (
+            region.locale,
+            region.currency,
+            balance,
+            overview.units,
+            tuple(context["credit_lots"]),
+            CREDIT_NO_EXPIRY_ON,
+            tuple(row.shown for row in overview.rows),
+            overview.page.number,
+            overview.page.paginator.num_pages,
+        )
         return render(request, "wallet/wallet_overview.html", context)
 
 

@@ -1,0 +1,92 @@
+"""The wallet page's remembered fragments (`{% memo %}`, wallet/templatetags/memo.py) never show
+a stale balance, movement or report: each is keyed on every value it shows, so the page after
+any change is the page a fresh render gives."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.accounts.factories import UserFactory
+from tests.wallet.credit_factories import fund, grant
+from tests.wallet.factories import issue_card
+from tests.wallet.pages import hook, hooks
+from tests.wallet.staff import staff_user
+from wallet.models import ActivityReport, CreditLot, Posting
+from wallet.services import activity_report_create
+from wallet.templatetags import memo
+
+pytestmark = pytest.mark.django_db
+
+WALLET = "/wallet/"
+REDEEM = "/gift-cards/redeem/"
+_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _page(client) -> str:
+    # The CSRF token is masked afresh on every page: the one part that differs between renders.
+    return _TOKEN.sub("", client.get(WALLET).content.decode())
+
+
+def _fresh(client) -> str:
+    memo._fragments.clear()
+    return _page(client)
+
+
+def test_a_redemption_shows_at_once_and_the_page_is_a_fresh_render():
+    user = UserFactory()
+    fund(user, 5_00)
+    client = _client(user)
+    before = client.get(WALLET)
+    assert hook(before, "wallet-balance").attrs["data-amount-minor"] == "500"
+
+    response = client.post(REDEEM, {"code": issue_card(amount=25_00).code})
+    assert response.status_code == 302
+
+    after = client.get(WALLET)
+    assert hook(after, "wallet-balance").attrs["data-amount-minor"] == "3000"
+    assert hook(after, "nav-balance").text == "Balance: $30.00"
+    assert hooks(after, "activity-row")[0].attrs["data-amount-minor"] == "2500"
+    assert _page(client) == _fresh(client)
+
+
+def test_a_report_answered_by_staff_and_an_expired_lot_show_at_once():
+    user = UserFactory()
+    fund(user, 1_00)
+    lot = grant(user, 3_00)
+    client = _client(user)
+    posting = Posting.objects.filter(account__user=user).earliest("pk")
+    report = activity_report_create(user=user, posting=posting, message="Not mine.")
+    assert hooks(client.get(WALLET), "activity-reported")[0].attrs["data-status"] == "open"
+
+    ActivityReport.objects.filter(pk=report.pk).update(status=ActivityReport.Status.RESOLVED)
+    assert hooks(client.get(WALLET), "activity-reported")[0].attrs["data-status"] == "resolved"
+
+    CreditLot.objects.filter(pk=lot.pk).update(expires_at="2000-01-01T00:00:00Z")
+    page = client.get(WALLET)
+    assert hook(page, "wallet-balance").attrs["data-amount-minor"] == "100"
+    assert not hooks(page, "promo-credit")
+    assert _page(client) == _fresh(client)
+
+
+def test_two_shoppers_with_the_same_figures_see_their_own_page():
+    first, second = UserFactory(), UserFactory(region_id="GB")
+    for user in (first, second):
+        fund(user, 2_00)
+    shown = {user.pk: _page(_client(user)) for user in (first, second)}
+    assert "$2.00" in shown[first.pk]
+    assert "£2.00" in shown[second.pk]
+    assert "$2.00" not in shown[second.pk]
+
+
+def test_the_staff_link_is_only_in_a_staff_members_nav():
+    shopper, staff = UserFactory(), staff_user()
+    assert "/admin/" not in _page(_client(shopper))
+    assert "/admin/" in _page(_client(staff))
+    assert "/admin/" not in _page(_client(shopper))
