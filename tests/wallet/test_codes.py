@@ -16,6 +16,7 @@ from wallet.codes import (
     code_last4,
     code_mask,
     code_normalize,
+    codes_generate,
 )
 
 # A fixed, valid code for the tests that need one: payload ABCDEFGHJKMNPQ, check Y.
@@ -84,6 +85,20 @@ def test_generated_codes_use_the_whole_alphabet_in_every_payload_position():
     codes = [code_generate() for _ in range(3000)]
     for position in range(14):
         # 3,000 uniform draws from 32 symbols miss one with probability ~ 32 * e^-94.
+        assert {code[position] for code in codes} == set(ALPHABET)
+
+
+def test_codes_made_in_bulk_have_the_check_symbol_check_symbol_computes():
+    # The bulk path computes every check symbol of a block at once (wallet/codes.py,
+    # `codes_block_generate`): it must agree with the one-code formula, code by code.
+    codes = codes_generate(20_003)
+    assert len(codes) == len(set(codes)) == 20_003
+    for code in codes:
+        assert len(code) == CODE_LENGTH
+        assert code[14] == check_symbol(code[:14])
+    # Every check symbol occurs, and every symbol in every payload position.
+    assert {code[14] for code in codes} == set(ALPHABET)
+    for position in range(14):
         assert {code[position] for code in codes} == set(ALPHABET)
 
 
