@@ -132,8 +132,9 @@ stage_cmd() {
         bandit) bandit -c pyproject.toml -r . -q ;;
         sqlite)
             # Two workers, each with its own in-memory test database (2 min instead of 5).
+            # loadgroup: a module marked xdist_group runs on one worker (its module fixtures once).
             env "${sqlite_env[@]}" "${pytest_cmd[@]}" -m "not postgres and not e2e" \
-                -n "${SQLITE_WORKERS:-2}"
+                -n "${SQLITE_WORKERS:-2}" --dist loadgroup
             ;;
         # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
         postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e and not http" -n "${PG_WORKERS:-2}" ;;
