@@ -3,11 +3,12 @@
 10 refused codes from one account, or 30 from one client address (`accounts.network.client_ip`),
 within `REDEEM_WINDOW_SECONDS` lock further redemption for `REDEEM_LOCKOUT_SECONDS`.
 
-Reserve, then check: an attempt takes its slot in both counters (the cache's atomic `incr`)
-before its code is looked up; the refusal that takes the last slot starts the lockout, and an
-attempt that finds no slot left is refused `locked` without any look-up. However many guesses
-arrive at once, on however many processes sharing one Redis, at most `limit` codes are evaluated
-per window. A redemption that succeeds gives its slot back, so only refused codes use the limit
+Reserve, then check: an attempt takes its slot in both counters (an atomic INCR: on Redis one
+script for the lock check and both counters, one pipeline to give them back; through the cache
+API's `incr` on another backend) before its code is looked up; the refusal that takes the last
+slot starts the lockout, and an attempt that finds no slot left is refused `locked` without any
+look-up. However many guesses arrive at once, on however many processes sharing one Redis, at
+most `limit` codes are evaluated per window. A redemption that succeeds gives its slot back, so only refused codes use the limit
 up; an attempt arriving while every slot is held by attempts still in flight waits briefly for
 one to come back (several cards redeemed at once all land). Checking a lock before the guess
 and counting the failure after it, as before, let every guess already in flight through: 16 of
@@ -23,7 +24,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
 from wallet.exceptions import CodeRefused
@@ -103,6 +105,59 @@ def _lock_value() -> int:
     return int(time.time()) + settings.REDEEM_LOCKOUT_SECONDS
 
 
+# On Redis the reservation is one script (one round trip instead of up to seven through the
+# cache API): whether either scope is locked, then each counter's INCR, its window's expiry set
+# when the INCR opened it (or when a DECR re-created it without one), stopping at the first
+# counter past its limit, as `_take` does. Returns -1 when locked, else the numbers taken.
+_RESERVE_LUA = """
+local n = #KEYS / 2
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return -1 end
+end
+local numbers = {}
+for i = 1, n do
+  local key = KEYS[n + i]
+  local number = redis.call('INCR', key)
+  if number == 1 or redis.call('TTL', key) == -1 then
+    redis.call('EXPIRE', key, ARGV[1])
+  end
+  numbers[i] = number
+  if number > tonumber(ARGV[1 + i]) then break end
+end
+return numbers
+"""
+_reserve_script = None
+
+
+def _redis():
+    """The Redis client behind the shared cache, for the one-trip script and pipeline; None
+    for another backend (a test's local memory), which goes through the cache API."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return backend._cache.get_client(write=True)
+    return None
+
+
+def _take_all(client, scopes) -> list[_Slot] | None:
+    """Every scope's slot in one script: None when a scope is locked."""
+    global _reserve_script
+    if _reserve_script is None:
+        _reserve_script = client.register_script(_RESERVE_LUA)
+    keys = [cache.make_key(_lock_key(scope)) for scope, _ in scopes]
+    keys += [cache.make_key(_count_key(scope)) for scope, _ in scopes]
+    numbers = _reserve_script(
+        keys=keys,
+        args=[settings.REDEEM_WINDOW_SECONDS, *(limit for _, limit in scopes)],
+        client=client,
+    )
+    if numbers == -1:
+        return None
+    return [
+        _Slot(scope=scope, limit=limit, number=int(number))
+        for (scope, limit), number in zip(scopes, numbers, strict=False)
+    ]
+
+
 def redemption_attempt_reserve(*, user_id: int, ip: str | None) -> Reservation:
     """Take this attempt's slot in the account's and the address's counters, before any look-up.
 
@@ -118,12 +173,21 @@ def redemption_attempt_reserve(*, user_id: int, ip: str | None) -> Reservation:
     while True:
         taken: list[_Slot] = []
         try:
-            if cache.get_many(locks):
-                raise CodeRefused("locked")
-            for scope, limit in scopes:
-                taken.append(_Slot(scope=scope, limit=limit, number=_take(scope)))
-                if taken[-1].number > limit:
-                    break
+            client = _redis()
+            if client is not None:
+                # One atomic script: if it fails, it took every slot or none (and a reply lost
+                # on the way back leaves them taken until the window closes: stricter only).
+                slots = _take_all(client, scopes)
+                if slots is None:
+                    raise CodeRefused("locked")
+                taken = slots
+            else:
+                if cache.get_many(locks):
+                    raise CodeRefused("locked")
+                for scope, limit in scopes:
+                    taken.append(_Slot(scope=scope, limit=limit, number=_take(scope)))
+                    if taken[-1].number > limit:
+                        break
         except CACHE_ERRORS as error:
             logger.warning("guessing limits: cache unreachable, redemption refused (%s)", error)
             _give_back_quietly(taken)
@@ -166,6 +230,28 @@ def _take(scope: str) -> int:
 
 
 def _give_back_quietly(slots) -> None:
+    if not slots:
+        return
+    try:
+        client = _redis()
+    except CACHE_ERRORS:
+        client = None
+    if client is not None:
+        # Both DECRs in one pipeline; a counter re-created by DECR after its window closed
+        # (below zero) is dropped in a second trip, which is rare.
+        keys = [cache.make_key(_count_key(slot.scope)) for slot in slots]
+        try:
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                pipe.decr(key)
+            left = pipe.execute()
+            stale = [key for key, number in zip(keys, left, strict=True) if number < 0]
+            if stale:
+                client.delete(*stale)
+        except CACHE_ERRORS:
+            # The slots stay taken until their window closes: stricter, never looser.
+            logger.warning("guessing limits: cache unreachable, a slot was not given back")
+        return
     for slot in slots:
         key = _count_key(slot.scope)
         try:

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+import redis.client
 from django.core.cache import cache, caches
 from django.test import override_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -161,7 +162,14 @@ def test_ipv6_clients_are_counted_per_64_block():
     assert _reason(user=UserFactory(), code=issue_card().code, ip="2001:db8:1:3::1") == "redeemed"
 
 
-def test_a_counter_window_that_closes_mid_reservation_opens_the_next(user, monkeypatch):
+@pytest.fixture
+def cache_api(monkeypatch):
+    """The reservation through the cache API (`add`, `incr`, `decr`), as on a backend other
+    than Redis: on Redis it is one atomic script, which cannot stop half-way."""
+    monkeypatch.setattr(guessing, "_redis", lambda: None)
+
+
+def test_a_counter_window_that_closes_mid_reservation_opens_the_next(user, monkeypatch, cache_api):
     real_incr = cache.incr
     calls = {"n": 0}
 
@@ -188,6 +196,8 @@ def _cache_breaks(monkeypatch, *methods):
 
     for method in methods:
         monkeypatch.setattr(caches["default"], method, broken)
+    if guessing._redis() is not None:  # on Redis: its script and pipeline too
+        monkeypatch.setattr(guessing, "_redis", broken)
 
 
 def test_cache_down_refuses_unavailable_without_a_look_up_or_a_write(user, lookups, monkeypatch):
@@ -207,7 +217,7 @@ def test_cache_down_refuses_unavailable_without_a_look_up_or_a_write(user, looku
 
 
 def test_cache_failing_half_way_through_the_reservation_gives_the_first_slot_back(
-    user, monkeypatch
+    user, monkeypatch, cache_api
 ):
     real_incr = cache.incr
 
@@ -225,16 +235,19 @@ def test_cache_failing_half_way_through_the_reservation_gives_the_first_slot_bac
 
 def test_cache_lost_after_a_redemption_keeps_the_redemption(user, monkeypatch):
     issued = issue_card()
-    real_decr = cache.decr
     monkeypatch.setattr(
         caches["default"], "decr", lambda *a, **k: _raise(RedisConnectionError("gone"))
+    )
+    # On Redis the slots go back in one pipeline: it fails as the connection is lost.
+    monkeypatch.setattr(
+        redis.client.Pipeline, "execute", lambda *a, **k: _raise(RedisConnectionError("gone"))
     )
 
     redemption = giftcard_redeem(user=user, code=issued.code, ip="192.0.2.1")
 
     assert redemption.balance == 2500
     assert GiftCard.objects.get(pk=issued.card.pk).status == GiftCard.Status.REDEEMED
-    monkeypatch.setattr(caches["default"], "decr", real_decr)
+    monkeypatch.undo()
     # The slot it could not give back stays taken until the window closes (stricter only).
     assert guessing.redemption_failure_count(user_id=user.pk)[f"user:{user.pk}"] == 1
 
