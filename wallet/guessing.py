@@ -8,11 +8,11 @@ script for the lock check and both counters, one pipeline to give them back; thr
 API's `incr` on another backend) before its code is looked up; the refusal that takes the last
 slot starts the lockout, and an attempt that finds no slot left is refused `locked` without any
 look-up. However many guesses arrive at once, on however many processes sharing one Redis, at
-most `limit` codes are evaluated per window. A redemption that succeeds gives its slot back, so only refused codes use the limit
-up; an attempt arriving while every slot is held by attempts still in flight waits briefly for
-one to come back (several cards redeemed at once all land). Checking a lock before the guess
-and counting the failure after it, as before, let every guess already in flight through: 16 of
-20 parallel guesses were looked up against a limit of 10.
+most `limit` codes are evaluated per window. A redemption that succeeds gives its slot back, so
+only refused codes use the limit up; an attempt arriving while every slot is held by attempts
+still in flight waits briefly for one to come back (several cards redeemed at once all land).
+Checking a lock before the guess and counting the failure after it, as before, let every guess
+already in flight through: 16 of 20 parallel guesses were looked up against a limit of 10.
 
 The counters are the limit itself: when the cache cannot be reached nothing can be counted,
 so redemption is refused (`RedemptionUnavailable`, fail closed) instead of allowed unlimited.
