@@ -66,6 +66,14 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     if [ -n "$pg_started" ]; then
+        # The server's own CPU (it and its finished backends), which the caller's does not count.
+        local postmaster
+        postmaster=$(head -n 1 "$pg_dir/data/postmaster.pid" 2> /dev/null || true)
+        if [ -n "$postmaster" ] && [ -r "/proc/$postmaster/stat" ]; then
+            awk -v tick="$(getconf CLK_TCK)" '{ sub(/^.*\) /, "")
+                printf "services: PostgreSQL used %.0f s of CPU\n", ($12 + $13 + $14 + $15) / tick }' \
+                "/proc/$postmaster/stat" >&2 || true
+        fi
         as_pg "$pg_bindir/pg_ctl" stop -D "$pg_dir/data" -m immediate -w > /dev/null 2>&1 || true
     fi
     if [ -f "$redis_pidfile" ]; then

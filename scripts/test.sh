@@ -44,8 +44,9 @@ stages=("$@")
 # Each pytest stage appends its outcomes here (scripts/pytest_every_test_ran.py) for all-ran.
 COINPURSE_TEST_OUTCOMES=$(mktemp "${TMPDIR:-/tmp}/coinpurse-outcomes.XXXXXX")
 export COINPURSE_TEST_OUTCOMES
+times_file=$(mktemp "${TMPDIR:-/tmp}/coinpurse-times.XXXXXX")
 warm_pid=
-trap 'rm -f "$COINPURSE_TEST_OUTCOMES"; [ -z "$warm_pid" ] || kill "$warm_pid" 2> /dev/null || true' EXIT
+trap 'rm -f "$COINPURSE_TEST_OUTCOMES" "$times_file"; [ -z "$warm_pid" ] || kill "$warm_pid" 2> /dev/null || true' EXIT
 
 # The first pytest stage starts four processes at once, and each would fill that cache itself:
 # when other stages come first (lint …), one collection in the background fills it meanwhile,
@@ -93,16 +94,30 @@ stages_together() {
     return "$rc_second"
 }
 
+# The CPU seconds (user + system) of this shell's finished child processes so far: a stage's
+# own CPU, which a host busy with other work moves much less than its time. (A server that
+# detaches, such as PostgreSQL, is not a child: scripts/test-services.sh prints its own.)
+# Sets REPLY: `times` must run in this shell (a $(…) subshell has no finished children).
+children_cpu() {
+    times > "$times_file"
+    REPLY=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$times_file")
+}
+
 # Runs the stages of a lane ("postgres,e2e,http": one after the other, stopping at the first
 # failing one) into "$2.log", and each one's time into "$2.time".
 timed_stage() {
-    local stage start rc=0 times=()
+    local stage start cpu rc=0 times=()
     : > "$2.log"
     for stage in ${1//,/ }; do
         start=$(date +%s.%N)
+        children_cpu
+        cpu=$REPLY
         echo "==================== $stage ====================" >> "$2.log"
         stage_cmd "$stage" >> "$2.log" 2>&1 || rc=$?
-        times+=("$stage $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}') s")
+        children_cpu
+        times+=("$stage $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}') s \
+(CPU $(awk -v s="$cpu" -v e="$REPLY" 'BEGIN{printf "%.0f", e-s}') s)")
         [ "$rc" -eq 0 ] || break
     done
     (
@@ -188,13 +203,15 @@ PY
 names=()
 times=()
 results=()
+cpus=() # each stage's CPU seconds (its processes', the servers that detach excepted)
 lane_times=() # each lane's stages and their times, from the stages run two at once
 summary() {
     echo
     echo "==================== make test: summary ===================="
     local i
     for i in "${!names[@]}"; do
-        printf '  %-11s %-8s %7.1f s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+        printf '  %-11s %-8s %7.1f s   (CPU %4.0f s)\n' "${names[$i]}" "${results[$i]}" "${times[$i]}" \
+            "${cpus[$i]}"
     done
     for i in "${!lane_times[@]}"; do
         printf '    lane %d: %s\n' "$((i + 1))" "${lane_times[$i]}"
@@ -207,6 +224,8 @@ for stage in "${stages[@]}"; do
     echo
     echo "==================== stage: $stage ===================="
     start=$(date +%s.%N)
+    children_cpu
+    cpu=$REPLY
     if [ -n "$warm_pid" ] && [[ $pytest_stages == *" $stage "* ]]; then
         wait "$warm_pid" || true # a collection error shows in the stage itself
         warm_pid=
@@ -217,6 +236,8 @@ for stage in "${stages[@]}"; do
     set -e
     names+=("$stage")
     times+=("$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{print e-s}')")
+    children_cpu
+    cpus+=("$(awk -v s="$cpu" -v e="$REPLY" 'BEGIN{print e-s}')")
     if [ "$rc" -eq 0 ]; then
         results+=(ok)
         continue
