@@ -13,6 +13,7 @@ whole, so a signed-out session can never come back from a copy that was not dele
 
 import logging
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.backends import cached_db
 from redis.exceptions import RedisError
@@ -22,15 +23,31 @@ logger = logging.getLogger(__name__)
 CACHE_ERRORS = (RedisError, OSError)
 
 
+# The sign-in backends were renamed (accounts/auth_backends.py, issue 13). Django signs out a
+# session naming a backend no longer in AUTHENTICATION_BACKENDS; listing the old ones again
+# would check every failed sign-in's password twice. So a session signed in before names the
+# new backend as it loads. Until two weeks (SESSION_COOKIE_AGE) after that deploy.
+RENAMED_BACKENDS = {
+    "django.contrib.auth.backends.ModelBackend": "accounts.auth_backends.ShopperModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend": (
+        "accounts.auth_backends.ShopperAllauthBackend"
+    ),
+}
+
+
 class SessionStore(cached_db.SessionStore):
     def load(self):
         try:
             # Django's own: the copy, else the database (a failed read counts as no copy) and
             # the copy written back, which is the step that raises while the cache is down.
-            return super().load()
+            data = super().load()
         except CACHE_ERRORS:
             logger.warning("session cache unreachable: read from the database")
-            return super(cached_db.SessionStore, self).load()
+            data = super(cached_db.SessionStore, self).load()
+        backend = data.get(BACKEND_SESSION_KEY)
+        if backend in RENAMED_BACKENDS:
+            data[BACKEND_SESSION_KEY] = RENAMED_BACKENDS[backend]
+        return data
 
     def exists(self, session_key):
         try:

@@ -150,7 +150,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Wallet page speed (issue 13): the same two backends, each reading the signed-in user with
 # their region in one query (accounts/auth_backends.py). A session signed in before names the
-# old path and is signed out once.
+# old path: config/sessions.py renames it as it loads, so nobody is signed out.
 AUTHENTICATION_BACKENDS = [
     "accounts.auth_backends.ShopperModelBackend",
     "accounts.auth_backends.ShopperAllauthBackend",

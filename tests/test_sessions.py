@@ -79,3 +79,34 @@ def test_a_session_ended_by_a_password_change_elsewhere_is_a_visitor_while_the_c
         response = client.get(path)
         assert response.status_code in (200, 302), path
         assert not response.wsgi_request.user.is_authenticated
+
+
+@pytest.mark.parametrize(
+    "old_path",
+    [
+        "django.contrib.auth.backends.ModelBackend",
+        "allauth.account.auth_backends.AuthenticationBackend",
+    ],
+)
+def test_a_session_signed_in_under_a_renamed_backend_stays_signed_in(old_path):
+    # Signed in before the backends were renamed (accounts/auth_backends.py): still signed in,
+    # from the cache's copy and from the database's alike.
+    client = _signed_in()
+    session = client.session
+    session["_auth_user_backend"] = old_path
+    session.save()
+    assert client.get(WALLET).status_code == 200
+    caches["default"].clear()
+    response = client.get(WALLET)
+    assert response.status_code == 200
+    assert response.context["user"].is_authenticated
+
+
+def test_a_session_naming_an_unknown_backend_is_still_signed_out():
+    client = _signed_in()
+    session = client.session
+    session["_auth_user_backend"] = "somewhere.else.Backend"
+    session.save()
+    response = client.get(WALLET)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

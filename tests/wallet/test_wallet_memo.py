@@ -35,7 +35,7 @@ def _page(client) -> str:
 
 
 def _fresh(client) -> str:
-    memo._fragments.clear()
+    memo.fragments_clear()
     return _page(client)
 
 
@@ -90,3 +90,19 @@ def test_the_staff_link_is_only_in_a_staff_members_nav():
     assert "/admin/" not in _page(_client(shopper))
     assert "/admin/" in _page(_client(staff))
     assert "/admin/" not in _page(_client(shopper))
+
+
+def test_the_fragments_kept_are_bounded_by_their_characters(monkeypatch):
+    # A busy process renders many shoppers' pages: what it keeps stays under the bound in
+    # characters whatever the number of pages, least recently used out first.
+    monkeypatch.setattr(memo, "FRAGMENTS_MAX_CHARS", 10_000)
+    memo.fragments_clear()
+    for index in range(50):
+        memo._fragment_keep(("page", index), "€" * 900)
+    assert sum(len(text) for text in memo._fragments.values()) <= 10_000
+    assert memo._fragments_chars == sum(len(text) for text in memo._fragments.values())
+    assert ("page", 49) in memo._fragments
+    assert ("page", 0) not in memo._fragments
+    memo._fragment_keep(("huge",), "x" * 5_000)  # over an eighth of the bound: never kept
+    assert ("huge",) not in memo._fragments
+    memo.fragments_clear()

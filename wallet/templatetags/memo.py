@@ -85,15 +85,22 @@ class MemoURLNode(URLNode):
 
 @register.tag
 def url_memo(parser, token):
-    """`{% url_memo 'name' arg … %}`: as `{% url %}` (same arguments, `as var` too)."""
+    """`{% url_memo 'name' arg … %}`: as `{% url %}` (same arguments, `as var` too), except
+    that an unknown name raises `NoReverseMatch` even with `as var` (every use names a URL of
+    ours, so a mistake shows at once)."""
     node = url_tag(parser, token)
     return MemoURLNode(node.view_name, node.args, node.kwargs, node.asvar)
 
 
 # ---- {% memo key %}…{% endmemo %}: a fragment rendered once per key ---------------------------
 
-FRAGMENTS_MAX = 2048
+# Bounded by the characters kept, not the entries: a wallet page's fragment is 15,000 to 60,000
+# characters (more with symbols outside Latin-1, which Python stores in 2 or 4 bytes each), so
+# a count of entries would let a busy process hold hundreds of megabytes. Each process keeps at
+# most this many characters (at most 4 bytes each, usually 1 or 2), least recently used out first.
+FRAGMENTS_MAX_CHARS = 4_000_000
 _fragments: OrderedDict = OrderedDict()
+_fragments_chars = 0
 _node_ids = itertools.count()
 _lock = threading.Lock()  # gthread workers share the process's fragments
 
@@ -122,11 +129,30 @@ class MemoNode(template.Node):
             return self.nodelist.render(context)
         if text is None:
             text = self.nodelist.render(context)
-            with _lock:
-                _fragments[key] = text
-                if len(_fragments) > FRAGMENTS_MAX:
-                    _fragments.popitem(last=False)
+            _fragment_keep(key, text)
         return text
+
+
+def _fragment_keep(key, text: str) -> None:
+    global _fragments_chars
+    if len(text) > FRAGMENTS_MAX_CHARS // 8:  # too large to be worth a place: never kept
+        return
+    with _lock:
+        previous = _fragments.pop(key, None)
+        _fragments_chars -= len(previous) if previous is not None else 0
+        _fragments[key] = text
+        _fragments_chars += len(text)
+        while _fragments_chars > FRAGMENTS_MAX_CHARS:
+            _, dropped = _fragments.popitem(last=False)
+            _fragments_chars -= len(dropped)
+
+
+def fragments_clear() -> None:
+    """Forget every fragment kept (tests)."""
+    global _fragments_chars
+    with _lock:
+        _fragments.clear()
+        _fragments_chars = 0
 
 
 @register.tag
