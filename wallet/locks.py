@@ -10,12 +10,14 @@ Staff actions take the acting staff member's own user row first
 rolling 24-hour total is checked and written as one step.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.db import connection, models
 from django.db.models import Subquery
 
+from catalog.models import Region
 from wallet.models import (
     CUSTOMER_KINDS,
     Account,
@@ -141,3 +143,135 @@ def pointsshortfall_qs_select_for_update(*, user_id: int):
         .filter(user_id=user_id, settled__lt=models.F("points"))
         .order_by("pk")
     )
+
+
+# --- The redemption's locks as fixed SQL ---------------------------------------------------
+# A redemption takes three locks (the shopper, the card, the shopper's account); building their
+# querysets cost more CPU than running them, so they are written once per database vendor
+# here, from the models' metadata, and run as plain parameterised SQL. They lock exactly the
+# rows the querysets above lock, the same way (tests/wallet/test_ledger_sql.py compares them).
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _lock_clause(table: str | None, *, no_key: bool) -> str:
+    """FOR [NO KEY] UPDATE [OF `table`] where the database has row locks (PostgreSQL), else
+    nothing (SQLite: an IMMEDIATE transaction already holds the only, database-wide, lock)."""
+    features = connection.features
+    if not features.has_select_for_update:
+        return ""
+    strength = "NO KEY UPDATE" if no_key and features.has_select_for_no_key_update else "UPDATE"
+    return f" FOR {strength}" + (f" OF {table}" if table else "")
+
+
+def _selected(model, table: str, attnames: Sequence[str]):
+    """The columns of `attnames` (in the model's field order) and, per column, the converters
+    the ORM would apply to the value the database returns (SQLite's dates come as text)."""
+    fields = [f for f in model._meta.concrete_fields if f.attname in attnames]
+    columns, converters = [], []
+    for field in fields:
+        col = field.get_col(model._meta.db_table)
+        columns.append(f"{table}.{_quote(field.column)}")
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        converters.append((found, col))
+    return [f.attname for f in fields], columns, converters
+
+
+def _converted(values, converters) -> list:
+    out = []
+    for value, (found, col) in zip(values, converters, strict=True):
+        for converter in found:
+            value = converter(value, col, connection)
+        out.append(value)
+    return out
+
+
+@cache
+def _redeem_statements(vendor: str) -> dict:
+    """The three lock statements of a redemption, and how to read their rows, for `vendor`."""
+    del vendor  # part of the cache key
+    user_model = get_user_model()
+    users = _quote(user_model._meta.db_table)
+    cards, batches = _quote(GiftCard._meta.db_table), _quote(GiftCardBatch._meta.db_table)
+    regions, accounts = _quote(Region._meta.db_table), _quote(Account._meta.db_table)
+    region_column = _quote(user_model._meta.get_field("region").column)
+    card = _selected(GiftCard, cards, [f.attname for f in GiftCard._meta.concrete_fields])
+    batch = _selected(GiftCardBatch, batches, BATCH_FIELDS_READ)
+    region = _selected(Region, regions, [f.attname for f in Region._meta.concrete_fields])
+    columns = ", ".join(card[1] + batch[1] + region[1])
+    return {
+        # The user's row alone, joined to nothing (accounts.locks.user_qs_select_for_update).
+        "user": f"SELECT {region_column} FROM {users} WHERE {_quote('id')} = %s"  # noqa: S608  # nosec B608
+        + _lock_clause(None, no_key=True),
+        "card": f"SELECT {columns} FROM {cards} "  # noqa: S608  # nosec B608
+        f"LEFT OUTER JOIN {batches} ON {cards}.batch_id = {batches}.id "
+        f"INNER JOIN {regions} ON {cards}.region_id = {regions}.code "
+        f"WHERE {cards}.code_hash = %s LIMIT 1" + _lock_clause(cards, no_key=False),
+        "card_read": (card, batch, region),
+        "account": f"SELECT id, balance, (SELECT s.id FROM {accounts} s "  # noqa: S608  # nosec B608
+        "WHERE s.kind = %s AND s.user_id IS NULL AND s.currency = %s LIMIT 1) "
+        f"FROM {accounts} WHERE kind = %s AND user_id = %s AND currency = %s LIMIT 1"
+        + _lock_clause(accounts, no_key=True),
+    }
+
+
+# What a redemption reads of the card's batch (its status and who made and approved it).
+BATCH_FIELDS_READ = ("id", "status", "created_by_id", "approved_by_id")
+
+
+def user_region_select_for_update(*, user_id: int) -> str | None:
+    """Lock the user's row as `accounts.locks.user_qs_select_for_update` does (FOR NO KEY
+    UPDATE, nothing joined: a region change takes the same lock) and return its region's code,
+    read under the lock; None when there is no such user."""
+    with connection.cursor() as cursor:
+        cursor.execute(_redeem_statements(connection.vendor)["user"], [user_id])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def giftcard_select_for_update_by_hash(*, code_hash: str) -> GiftCard | None:
+    """Lock the gift card with this code hash (at most one) as `giftcard_qs_select_for_update`
+    does (only the card's row: `of=self`), with its batch (the fields of BATCH_FIELDS_READ) and
+    its region read in the same query; None when there is none."""
+    statements = _redeem_statements(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(statements["card"], [code_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    alias = connection.alias
+    (card_names, card_columns, card_conv), batch_read, region_read = statements["card_read"]
+    split, end = len(card_columns), len(card_columns) + len(batch_read[1])
+    card = GiftCard.from_db(alias, card_names, _converted(row[:split], card_conv))
+    batch = None
+    if card.batch_id is not None:
+        batch = GiftCardBatch.from_db(
+            alias, batch_read[0], _converted(row[split:end], batch_read[2])
+        )
+    card._state.fields_cache["batch"] = batch
+    region = Region.from_db(alias, region_read[0], _converted(row[end:], region_read[2]))
+    card._state.fields_cache["region"] = region
+    return card
+
+
+def wallet_account_select_for_update(*, user_id: int, currency: str, shop_kind: str):
+    """Lock the shopper's money account in `currency` as `wallet_account_qs_select_for_update`
+    does and return it (id, kind, user, currency and balance read under the lock) with
+    `shop_account_id`, the shop's account of `shop_kind` in that currency (not locked, None when
+    missing); None when the shopper has no such account yet."""
+    params = [shop_kind, currency, Account.Kind.CUSTOMER, user_id, currency]
+    with connection.cursor() as cursor:
+        cursor.execute(_redeem_statements(connection.vendor)["account"], params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account_id, balance, shop_account_id = row
+    account = Account.from_db(
+        connection.alias,
+        ["id", "kind", "user_id", "currency", "balance"],
+        [account_id, Account.Kind.CUSTOMER, user_id, currency, balance],
+    )
+    account.shop_account_id = shop_account_id
+    return account

@@ -32,14 +32,14 @@ def lookups(monkeypatch):
     """How many times a code was looked up in the card table (every thread counted)."""
     counted = {"n": 0}
     guard = threading.Lock()
-    real = giftcards_module.giftcard_qs_select_for_update
+    real = giftcards_module.giftcard_select_for_update_by_hash
 
     def counting(**kwargs):
         with guard:
             counted["n"] += 1
         return real(**kwargs)
 
-    monkeypatch.setattr(giftcards_module, "giftcard_qs_select_for_update", counting)
+    monkeypatch.setattr(giftcards_module, "giftcard_select_for_update_by_hash", counting)
     return counted
 
 

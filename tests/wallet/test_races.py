@@ -253,7 +253,7 @@ def lookups(monkeypatch):
 
     counted = Counter()
     guard = threading.Lock()
-    real = giftcards_module.giftcard_qs_select_for_update
+    real = giftcards_module.giftcard_select_for_update_by_hash
 
     def counting(**kwargs):
         with guard:
@@ -261,7 +261,7 @@ def lookups(monkeypatch):
         time.sleep(0.05)
         return real(**kwargs)
 
-    monkeypatch.setattr(giftcards_module, "giftcard_qs_select_for_update", counting)
+    monkeypatch.setattr(giftcards_module, "giftcard_select_for_update_by_hash", counting)
     return counted
 
 

@@ -1,16 +1,16 @@
 """Single gift cards: issuing one, and redeeming a claim code into a balance."""
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.locks import user_qs_select_for_update
 from catalog.models import Region
 from catalog.regions import region_day_is_over
-from wallet import guessing
+from wallet import guessing, statements
 from wallet.codes import (
     CodeTypo,
     code_generate,
@@ -23,8 +23,9 @@ from wallet.exceptions import (
     WalletError,
 )
 from wallet.locks import (
-    giftcard_qs_select_for_update,
-    wallet_account_qs_select_for_update,
+    giftcard_select_for_update_by_hash,
+    user_region_select_for_update,
+    wallet_account_select_for_update,
 )
 from wallet.models import (
     Account,
@@ -43,15 +44,18 @@ from wallet.services.ledger import (
 def _account_lock(*, user, currency: str) -> Account:
     """The shopper's money account in `currency`, locked, with the id of the shop's
     outstanding gift card account (`shop_account_id`): one query once both exist."""
-    lock = wallet_account_qs_select_for_update(
-        user_id=user.pk, currency=currency, shop_kind=Account.Kind.GIFTCARDS_OUTSTANDING
+    lock = functools.partial(
+        wallet_account_select_for_update,
+        user_id=user.pk,
+        currency=currency,
+        shop_kind=Account.Kind.GIFTCARDS_OUTSTANDING,
     )
-    account = lock.first()
+    account = lock()
     if account is None or account.shop_account_id is None:
         # A first redemption in this currency (shopper's or shop's): make them, then lock.
         wallet_account_get_or_create(user=user, currency=currency)
         system_account_get_or_create(kind=Account.Kind.GIFTCARDS_OUTSTANDING, currency=currency)
-        account = lock.get()
+        account = lock()
     return account
 
 
@@ -160,8 +164,10 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         # (accounts.services.user_region_change) takes the same lock, so the region checked
         # below cannot change before this credit commits in its currency. NO KEY UPDATE: it
         # does not block the rows that point at the user (a new wallet account).
-        shopper = user_qs_select_for_update(user_id=user.pk).get()
-        card = giftcard_qs_select_for_update(code_hash=code_hash(canonical)).first()
+        # The locks are fixed SQL (wallet/locks.py): the same rows, the same locks, as the
+        # querysets there, without building them on every redemption.
+        shopper_region_id = user_region_select_for_update(user_id=user.pk)
+        card = giftcard_select_for_update_by_hash(code_hash=code_hash(canonical))
         # A bought card awaiting delivery has had no code anyone knows: as good as none.
         if card is None or card.status == GiftCard.Status.PENDING:
             raise CodeRefused("not_found")
@@ -186,7 +192,7 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         # The last day ends at midnight in the card's region, wherever the server is.
         if card.expires_on is not None and region_day_is_over(card.region, card.expires_on):
             raise CodeRefused("expired")
-        if card.region_id != shopper.region_id:
+        if card.region_id != shopper_region_id:
             raise CodeRefused("wrong_region")
 
         account = _account_lock(user=user, currency=card.currency)
@@ -209,7 +215,7 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         card.status = GiftCard.Status.REDEEMED
         card.redeemed_by = user
         card.redeemed_at = timezone.now()
-        card.save(update_fields=["status", "redeemed_by", "redeemed_at"])
+        statements.giftcard_redeemed_update(card=card)
     return Redemption(
         card=card,
         transfer=result.transfer,
