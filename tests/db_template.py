@@ -37,10 +37,11 @@ CACHE = ROOT / "var" / "test-db"
 
 
 @contextmanager
-def _locked() -> Iterator[None]:
-    """One process of this working tree at a time makes a template; the others wait."""
+def _locked(vendor: str) -> Iterator[None]:
+    """One process of this working tree at a time makes a template of `vendor`'s; the others
+    wait (a lock per database: the PostgreSQL stage's migrate must not hold up SQLite's)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "lock", "w", encoding="utf-8") as lock:
+    with open(CACHE / f"{vendor}.lock", "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -64,7 +65,7 @@ def _migrate(database_url: str) -> None:
 def sqlite_template() -> Path:
     """A migrated SQLite file for the migrations as they are now (made once, then reused)."""
     path = CACHE / f"{migrations_fingerprint()}.sqlite3"
-    with _locked():
+    with _locked("sqlite"):
         if path.is_file():
             return path
         part = path.with_suffix(f".{os.getpid()}.part")
@@ -85,7 +86,7 @@ def _postgres_template(creation: BaseDatabaseCreation) -> str:
     """A migrated database in the test cluster, made once per cluster: loaded from the kept
     dump, or migrated and then dumped (for the next runs and the http stage)."""
     name = f"coinpurse_template_{migrations_fingerprint()[:16]}"
-    with _locked():
+    with _locked("postgresql"):
         with creation._nodb_cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", [name])
             if cursor.fetchone() is not None:
