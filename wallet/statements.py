@@ -91,8 +91,9 @@ def transfer_insert(*, transfer: Transfer) -> None:
 
 
 def postings_insert(*, postings: Sequence[Posting]) -> None:
-    """INSERT the unsaved `postings` in one statement, and give each its id (RETURNING gives
-    the rows in the order of the VALUES, as Django's own `bulk_create` relies on)."""
+    """INSERT the unsaved `postings` in one statement, and give each its id: the ids are
+    handed out ascending in the order of the VALUES (SQLite's rowid, PostgreSQL's sequence), so
+    RETURNING's rows are sorted rather than trusted to come back in that order."""
     rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(postings))
     pk = connection.ops.quote_name("id")
     params = []
@@ -107,7 +108,7 @@ def postings_insert(*, postings: Sequence[Posting]) -> None:
     with connection.cursor() as cursor:
         sql = f"{_sql(connection.vendor, 'posting_insert')}{rows} RETURNING {pk}"
         cursor.execute(sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = sorted(row[0] for row in cursor.fetchall())
     for posting, posting_id in zip(postings, ids, strict=True):
         posting.pk = posting_id
         posting._state.adding = False

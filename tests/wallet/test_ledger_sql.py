@@ -64,8 +64,10 @@ def _write(*, key, created_at, created_by, shop, shopper, raw: bool) -> Transfer
             Posting(transfer=transfer, account_id=a.pk, currency="USD", amount=n, balance_after=b)
             for a, n, b in legs
         )
-    assert [p.pk for p in postings] == list(
-        Posting.objects.filter(transfer=transfer).order_by("pk").values_list("pk", flat=True)
+    # Each object got the id of its own row.
+    stored = Posting.objects.filter(transfer=transfer).order_by("pk")
+    assert [(p.pk, p.account_id, p.amount) for p in postings] == list(
+        stored.values_list("pk", "account_id", "amount")
     )
     return transfer
 
