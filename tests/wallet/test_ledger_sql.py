@@ -210,3 +210,14 @@ def test_the_lock_statements_take_the_querysets_locks_on_postgresql():
             orm()
         clauses = [_lock_clause(q["sql"]) for q in queries.captured_queries]
         assert clauses[0] == clauses[1] != "", clauses
+
+
+def test_the_inserts_write_every_column_of_their_models():
+    # A column added to Transfer or Posting must be written by the fixed inserts too
+    # (docs/ledger.md, "Posting a transfer"), or it would be left to the database's default.
+    for model, fields in [
+        (Transfer, statements.TRANSFER_FIELDS),
+        (Posting, statements.POSTING_FIELDS),
+    ]:
+        columns = {field.name for field in model._meta.concrete_fields if not field.primary_key}
+        assert set(fields) == columns, model.__name__
