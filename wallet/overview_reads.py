@@ -94,7 +94,7 @@ def _page_sql() -> str:
     columns += [
         f"(SELECT r.id {own_report})",
         f"(SELECT r.status {own_report})",
-        f"(SELECT b.description FROM {adjustments} b WHERE b.transfer_id = p.transfer_id)",  # noqa: S608
+        f"(SELECT b.description FROM {adjustments} b WHERE b.transfer_id = p.transfer_id)",  # noqa: S608  # nosec B608
         "COUNT(*) OVER ()",
     ]
     select = ", ".join(columns)
