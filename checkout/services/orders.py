@@ -116,15 +116,32 @@ def order_place(
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _order_replayed(existing, user)
+    try:
+        return _order_place(
+            user=user,
+            session=session,
+            idempotency_key=idempotency_key,
+            card_number=card_number,
+            figures=(expected_total, expected_amount_due, expected_balance, expected_coins),
+            basket=basket,
+        )
+    except CheckoutError:
+        # A concurrent submit of this same key (a double click, a second tab) may have
+        # committed its order while this one read the cart, then the balance: a refusal
+        # judged on that half-changed state ("empty", "enter a card", "changed") is the
+        # replay of that order instead.
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _order_replayed(existing, user)
+
+
+def _order_place(*, user, session, idempotency_key: str, card_number: str, figures, basket):
+    expected_total, expected_amount_due, expected_balance, expected_coins = figures
     if basket is not None:
         session = {SESSION_ADDRESS: basket.address_id}
     quote = checkout_quote_get(user=user, session=session, basket=basket)
     if quote.is_empty:
-        # A concurrent submit of this same key may have committed its order (and emptied the
-        # cart) since the look-up above: the replay lands on that order, not on "empty".
-        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _order_replayed(existing, user)
         raise EmptyCart("Your cart is empty.")
     if quote.unavailable:
         names = ", ".join(line.name for line in quote.unavailable)

@@ -24,6 +24,7 @@ from collections import Counter
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.models import User
 from catalog.demo import catalog_seed
@@ -446,6 +447,42 @@ def test_twenty_shoppers_whose_captures_fail_each_get_their_balance_back_once(
     assert purchases.balance == 0  # every part it took, it gave back
     assert gateway.captured == set()
     assert gateway.voided == {o.payment.reference for o in orders}
+    assert_ledger_clean()
+
+
+def test_a_submit_that_read_the_cart_before_its_twin_committed_lands_on_the_order(
+    price, gateway, monkeypatch
+):
+    """Deterministic: a second submit of one form reads the cart, then its twin commits the
+    order (spending the balance and emptying the cart), then it reads the balance: nothing
+    left, so the card would be required. It must replay the twin's order instead."""
+    from checkout import selectors as checkout_selectors
+
+    user = shopper_with_cart(balance=price)
+    real_balance_get = checkout_selectors.wallet_balance_get
+    twin = {}
+
+    def balance_after_the_twin_commits(**kwargs):
+        if not twin:
+            twin["order"] = None
+
+            def place_the_twin():
+                try:
+                    twin["order"] = place_order_call(user, key="one-form")()
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=place_the_twin)
+            thread.start()
+            thread.join(JOIN_TIMEOUT)
+        return real_balance_get(**kwargs)
+
+    monkeypatch.setattr(checkout_selectors, "wallet_balance_get", balance_after_the_twin_commits)
+    order = place_order_call(user, key="one-form")()
+    assert twin["order"] is not None
+    assert order.pk == twin["order"].pk
+    assert Order.objects.get() == order
+    assert wallet_balance_get(user=user).amount == 0
     assert_ledger_clean()
 
 
