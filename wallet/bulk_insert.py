@@ -20,7 +20,7 @@ SQLITE_WAL_CHECKPOINT_PAGES = 25_000  # 100 MB of 4 KiB pages
 # SQLite's page cache while a command issues (2 MB by default): the unique index on random
 # hashes is read and rewritten all over at every chunk; kept in memory, a million cards take
 # half the time. The issuing process ends with the batch, and this memory with it.
-SQLITE_BULK_CACHE_KIB = 131072
+SQLITE_BULK_CACHE_KIB = 32_768
 
 # Per card; every other column is the same for the whole batch.
 CARD_COLUMNS = ["code_hash", "last4"]
