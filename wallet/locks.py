@@ -15,7 +15,6 @@ from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models
-from django.db.models import Subquery
 
 from catalog.models import Region
 from wallet.models import (
@@ -43,28 +42,6 @@ def account_qs_select_for_update(*, account_ids: Iterable[int]):
         Account.objects.select_for_update(no_key=True)
         .filter(pk__in=set(account_ids), kind__in=CUSTOMER_KINDS)
         .order_by("pk")
-    )
-
-
-def wallet_account_qs_select_for_update(*, user_id: int, currency: str, shop_kind: str):
-    """Lock the shopper's money account in `currency` (at most one), with `shop_account_id`:
-    the id of the shop's account of `shop_kind` in that currency, read in the same query and
-    not locked (`of=self`; shop accounts are never locked, docs/ledger.md "Shop accounts").
-    None when either account does not exist yet."""
-    shop = Account.objects.filter(kind=shop_kind, user=None, currency=currency).values("pk")[:1]
-    return (
-        Account.objects.select_for_update(no_key=True, of=("self",))
-        .filter(kind=Account.Kind.CUSTOMER, user_id=user_id, currency=currency)
-        .annotate(shop_account_id=Subquery(shop))
-    )
-
-
-def giftcard_qs_select_for_update(*, code_hash: str):
-    """Lock the gift card with this code hash (at most one) for the rest of the transaction."""
-    return (
-        GiftCard.objects.select_for_update(of=("self",))
-        .select_related("batch", "region")
-        .filter(code_hash=code_hash)
     )
 
 
@@ -149,7 +126,8 @@ def pointsshortfall_qs_select_for_update(*, user_id: int):
 # A redemption takes three locks (the shopper, the card, the shopper's account); building their
 # querysets cost more CPU than running them, so they are written once per database vendor
 # here, from the models' metadata, and run as plain parameterised SQL. They lock exactly the
-# rows the querysets above lock, the same way (tests/wallet/test_ledger_sql.py compares them).
+# rows their querysets would lock, the same way (tests/wallet/test_ledger_sql.py compares them
+# with those querysets).
 
 
 def _quote(name: str) -> str:
@@ -232,8 +210,8 @@ def user_region_select_for_update(*, user_id: int) -> str | None:
 
 
 def giftcard_select_for_update_by_hash(*, code_hash: str) -> GiftCard | None:
-    """Lock the gift card with this code hash (at most one) as `giftcard_qs_select_for_update`
-    does (only the card's row: `of=self`), with its batch (the fields of BATCH_FIELDS_READ) and
+    """Lock the gift card with this code hash (at most one) as `select_for_update(of=("self",))` of
+    its queryset would (only the card's row), with its batch (the fields of BATCH_FIELDS_READ) and
     its region read in the same query; None when there is none."""
     statements = _redeem_statements(connection.vendor)
     with connection.cursor() as cursor:
@@ -257,8 +235,8 @@ def giftcard_select_for_update_by_hash(*, code_hash: str) -> GiftCard | None:
 
 
 def wallet_account_select_for_update(*, user_id: int, currency: str, shop_kind: str):
-    """Lock the shopper's money account in `currency` as `wallet_account_qs_select_for_update`
-    does and return it (id, kind, user, currency and balance read under the lock) with
+    """Lock the shopper's money account in `currency` (FOR NO KEY UPDATE of it alone) and
+    return it (id, kind, user, currency and balance read under the lock) with
     `shop_account_id`, the shop's account of `shop_kind` in that currency (not locked, None when
     missing); None when the shopper has no such account yet."""
     params = [shop_kind, currency, Account.Kind.CUSTOMER, user_id, currency]

@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,16 +16,35 @@ from tests.wallet.factories import issue_card
 from wallet import statements
 from wallet.codes import code_hash, code_normalize
 from wallet.locks import (
-    giftcard_qs_select_for_update,
     giftcard_select_for_update_by_hash,
     user_region_select_for_update,
-    wallet_account_qs_select_for_update,
     wallet_account_select_for_update,
 )
 from wallet.models import Account, GiftCard, GiftCardBatch, Posting, Transfer
 from wallet.services import system_account_get_or_create, wallet_account_get_or_create
 
 pytestmark = pytest.mark.django_db
+
+
+# The querysets the fixed SQL of wallet/locks.py stands for (what the ORM would lock and read).
+
+
+def giftcard_qs_select_for_update(*, code_hash: str):
+    return (
+        GiftCard.objects.select_for_update(of=("self",))
+        .select_related("batch", "region")
+        .filter(code_hash=code_hash)
+    )
+
+
+def wallet_account_qs_select_for_update(*, user_id: int, currency: str, shop_kind: str):
+    shop = Account.objects.filter(kind=shop_kind, user=None, currency=currency).values("pk")[:1]
+    return (
+        Account.objects.select_for_update(no_key=True, of=("self",))
+        .filter(kind=Account.Kind.CUSTOMER, user_id=user_id, currency=currency)
+        .annotate(shop_account_id=Subquery(shop))
+    )
+
 
 TRANSFER_COLUMNS = ("kind", "description", "created_at", "created_by_id", "reference")
 POSTING_COLUMNS = ("account_id", "currency", "amount", "balance_after")
