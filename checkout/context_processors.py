@@ -7,6 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from checkout.models import Cart, CartGiftCard, CartLine
 from checkout.selectors import SESSION_CART
+from config.prepared import prepared_cursor
 
 
 def _count(request) -> int:
@@ -15,7 +16,7 @@ def _count(request) -> int:
         # One query, only on pages that render the nav (the lazy object below): the lines'
         # quantities and the gift cards (each its own line) together. Written as SQL: on every
         # signed-in page, building the queryset cost more CPU than running it (issue 13).
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_count_sql(), [user.pk])
             row = cursor.fetchone()
         return row[0] if row else 0

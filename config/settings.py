@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The hot fixed statements are prepared once per PostgreSQL connection (config/prepared.py);
+# off behind a pooler that cannot keep a session's prepared statements.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 # Shared cache (Redis): the claim-code guessing limits and allauth's sign-in limits count in it,
 # so every process on every host must share one: with DEBUG off it is required. Unreachable, it

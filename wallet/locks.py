@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 
 from catalog.models import Region
+from config.prepared import prepared_cursor
 from wallet.models import (
     CUSTOMER_KINDS,
     Account,
@@ -203,7 +204,7 @@ def user_region_select_for_update(*, user_id: int) -> str | None:
     """Lock the user's row as `accounts.locks.user_qs_select_for_update` does (FOR NO KEY
     UPDATE, nothing joined: a region change takes the same lock) and return its region's code,
     read under the lock; None when there is no such user."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_redeem_statements(connection.vendor)["user"], [user_id])
         row = cursor.fetchone()
     return None if row is None else row[0]
@@ -214,7 +215,7 @@ def giftcard_select_for_update_by_hash(*, code_hash: str) -> GiftCard | None:
     its queryset would (only the card's row), with its batch (the fields of BATCH_FIELDS_READ) and
     its region read in the same query; None when there is none."""
     statements = _redeem_statements(connection.vendor)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statements["card"], [code_hash])
         row = cursor.fetchone()
     if row is None:
@@ -240,7 +241,7 @@ def wallet_account_select_for_update(*, user_id: int, currency: str, shop_kind: 
     `shop_account_id`, the shop's account of `shop_kind` in that currency (not locked, None when
     missing); None when the shopper has no such account yet."""
     params = [shop_kind, currency, Account.Kind.CUSTOMER, user_id, currency]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_redeem_statements(connection.vendor)["account"], params)
         row = cursor.fetchone()
     if row is None:

@@ -25,6 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.prepared import prepared_cursor
 from wallet.credit import CreditLotView
 from wallet.models import (
     CUSTOMER_KINDS,
@@ -133,7 +134,7 @@ def _date(value) -> datetime.date:
 def _figures(*, user, currency: str) -> tuple[Balance, UnitBalances]:
     params = [user.pk, Account.Kind.CUSTOMER, currency, *_UNIT_KINDS]
     params += [user.pk, currency, timezone.now()]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_figures_sql(), params)
         rows = cursor.fetchall()
     units, cash, lots = {}, 0, []
@@ -202,7 +203,7 @@ def wallet_overview_get(*, user, page, page_size: int) -> WalletOverview:
     rows_of = [user.pk, *CUSTOMER_KINDS, currency]
     params = [user.pk, user.pk, *rows_of, page_size]
     params += [offset, offset, offset, page_size, page_size, *rows_of]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_page_sql(), params)
         rows = cursor.fetchall()
     paginator = Paginator((), page_size)

@@ -18,6 +18,7 @@ from functools import cache
 
 from django.db import connection
 
+from config.prepared import prepared_cursor
 from wallet.models import Account, GiftCard, Posting, Transfer
 
 
@@ -83,7 +84,7 @@ def transfer_insert(*, transfer: Transfer) -> None:
         transfer.created_by_id,
         transfer.reference,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(connection.vendor, "transfer_insert"), params)
         transfer.pk = cursor.fetchone()[0]
     transfer._state.adding = False
@@ -105,7 +106,7 @@ def postings_insert(*, postings: Sequence[Posting]) -> None:
             posting.amount,
             posting.balance_after,
         ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         sql = f"{_sql(connection.vendor, 'posting_insert')}{rows} RETURNING {pk}"
         cursor.execute(sql, params)
         ids = sorted(row[0] for row in cursor.fetchall())
@@ -117,12 +118,12 @@ def postings_insert(*, postings: Sequence[Posting]) -> None:
 
 def balance_update(*, account: Account) -> None:
     """Write the shopper `account`'s cached balance (the caller holds its row lock)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(connection.vendor, "balance_update"), [account.balance, account.pk])
 
 
 def giftcard_redeemed_update(*, card: GiftCard) -> None:
     """Write the locked `card`'s redemption (`status`, `redeemed_by`, `redeemed_at`)."""
     params = [card.status, card.redeemed_by_id, _datetime(card.redeemed_at), card.pk]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(connection.vendor, "giftcard_redeemed"), params)

@@ -196,6 +196,8 @@ def test_the_user_lock_reads_the_region():
 
 
 def _lock_clause(sql: str) -> str:
+    # A prepared statement is logged as Django logs server-side binding: "'SQL' - PARAMS = (…)".
+    sql = sql.split("' - PARAMS = ")[0]
     return sql[sql.index(" FOR ") :] if " FOR " in sql else ""
 
 

@@ -1,0 +1,60 @@
+"""A cursor whose statements PostgreSQL plans once per connection: for the hot fixed SQL.
+
+The few statements written as SQL because a page or a redemption runs them on every request
+(the wallet page's reads, wallet/overview_reads.py; the navigation's cart count; the redemption's
+writes and locks, wallet/statements.py, wallet/locks.py) cost PostgreSQL more to plan than to
+run: the wallet page's activity statement plans in about 0.8 ms and runs in 0.3 (issue 13,
+bench/http_load.py). Through this cursor each is a server-side prepared statement: psycopg
+prepares it on its first run on a connection and afterwards only executes it. The connection
+must outlive a request for that to pay (CONN_MAX_AGE, docs/interface.md §10).
+
+Django's ORM keeps its client-side binding (the default, docs: "Server-side parameters
+binding"); only these statements bind server-side, with `%s` placeholders as usual. It is the
+Django cursor wrapper around it: the statements are counted and logged like any other query
+(the query-count tests see them), and database errors are Django's.
+
+`DATABASE_PREPARED_STATEMENTS=false` turns it off: behind a connection pooler in transaction
+mode that cannot keep a session's prepared statements (PgBouncer before 1.21). SQLite has no
+such cursor: the plain one (its statements are cached by the sqlite3 module already).
+"""
+
+from django.conf import settings
+from django.db import connection
+
+
+def prepared_cursor():
+    """A cursor for `with prepared_cursor() as cursor:` whose `execute` prepares the statement
+    on PostgreSQL (psycopg's per-connection cache of prepared statements); elsewhere, or when
+    turned off, Django's own cursor."""
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's preparing off for the connection (for poolers); on again, but
+        # only for a statement asked to be prepared: never by count. The ORM's client-side
+        # cursors never prepare whatever this says.
+        raw.prepare_threshold = _ONLY_WHEN_ASKED
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_prepared_class()(raw))
+
+
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+_CLASS = []
+
+
+def _prepared_class():
+    # Imported on first use: the PostgreSQL backend module needs psycopg, which a SQLite-only
+    # machine may not have.
+    if not _CLASS:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparedCursor(ServerBindingCursor):
+            def execute(self, query, params=None, *, prepare=True, binary=None):
+                return super().execute(query, params, prepare=prepare, binary=binary)
+
+        _CLASS.append(PreparedCursor)
+    return _CLASS[0]
