@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 
 from catalog.models import Region
-from config.prepared import prepared_cursor
+from config.prepared import pipelined, prepared_cursor
 from wallet.models import (
     CUSTOMER_KINDS,
     Account,
@@ -204,23 +204,72 @@ def user_region_select_for_update(*, user_id: int) -> str | None:
     """Lock the user's row as `accounts.locks.user_qs_select_for_update` does (FOR NO KEY
     UPDATE, nothing joined: a region change takes the same lock) and return its region's code,
     read under the lock; None when there is no such user."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_redeem_statements(connection.vendor)["user"], [user_id])
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    return _region_read(_one(_redeem_statements(connection.vendor)["user"], [user_id]))
 
 
 def giftcard_select_for_update_by_hash(*, code_hash: str) -> GiftCard | None:
     """Lock the gift card with this code hash (at most one) as `select_for_update(of=("self",))` of
     its queryset would (only the card's row), with its batch (the fields of BATCH_FIELDS_READ) and
     its region read in the same query; None when there is none."""
+    return _card_read(_one(_redeem_statements(connection.vendor)["card"], [code_hash]))
+
+
+def wallet_account_select_for_update(*, user_id: int, currency: str, shop_kind: str):
+    """Lock the shopper's money account in `currency` (FOR NO KEY UPDATE of it alone) and
+    return it (id, kind, user, currency and balance read under the lock) with
+    `shop_account_id`, the shop's account of `shop_kind` in that currency (not locked, None when
+    missing); None when the shopper has no such account yet."""
+    params = _account_params(user_id=user_id, currency=currency, shop_kind=shop_kind)
+    row = _one(_redeem_statements(connection.vendor)["account"], params)
+    return _account_read(row, user_id=user_id, currency=currency)
+
+
+def redemption_rows_select_for_update(
+    *, user_id: int, code_hash: str, currency: str, shop_kind: str
+) -> tuple[str | None, GiftCard | None, Account | None]:
+    """The three locks above, in their order (the shopper's row, the card, the shopper's money
+    account in `currency`), sent together: one round trip on PostgreSQL (`pipelined`). Returns
+    what each of the three returns."""
     statements = _redeem_statements(connection.vendor)
+    sent = [
+        (statements["user"], [user_id]),
+        (statements["card"], [code_hash]),
+        (
+            statements["account"],
+            _account_params(user_id=user_id, currency=currency, shop_kind=shop_kind),
+        ),
+    ]
+    with pipelined():
+        cursors = [prepared_cursor() for _ in sent]
+        try:
+            for cursor, (sql, params) in zip(cursors, sent, strict=True):
+                cursor.execute(sql, params)
+            region, card, account = (cursor.fetchone() for cursor in cursors)
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    return (
+        _region_read(region),
+        _card_read(card),
+        _account_read(account, user_id=user_id, currency=currency),
+    )
+
+
+def _one(sql: str, params: list):
     with prepared_cursor() as cursor:
-        cursor.execute(statements["card"], [code_hash])
-        row = cursor.fetchone()
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _region_read(row) -> str | None:
+    return None if row is None else row[0]
+
+
+def _card_read(row) -> GiftCard | None:
     if row is None:
         return None
     alias = connection.alias
+    statements = _redeem_statements(connection.vendor)
     (card_names, card_columns, card_conv), batch_read, region_read = statements["card_read"]
     split, end = len(card_columns), len(card_columns) + len(batch_read[1])
     card = GiftCard.from_db(alias, card_names, _converted(row[:split], card_conv))
@@ -235,15 +284,11 @@ def giftcard_select_for_update_by_hash(*, code_hash: str) -> GiftCard | None:
     return card
 
 
-def wallet_account_select_for_update(*, user_id: int, currency: str, shop_kind: str):
-    """Lock the shopper's money account in `currency` (FOR NO KEY UPDATE of it alone) and
-    return it (id, kind, user, currency and balance read under the lock) with
-    `shop_account_id`, the shop's account of `shop_kind` in that currency (not locked, None when
-    missing); None when the shopper has no such account yet."""
-    params = [shop_kind, currency, Account.Kind.CUSTOMER, user_id, currency]
-    with prepared_cursor() as cursor:
-        cursor.execute(_redeem_statements(connection.vendor)["account"], params)
-        row = cursor.fetchone()
+def _account_params(*, user_id: int, currency: str, shop_kind: str) -> list:
+    return [shop_kind, currency, Account.Kind.CUSTOMER, user_id, currency]
+
+
+def _account_read(row, *, user_id: int, currency: str) -> Account | None:
     if row is None:
         return None
     account_id, balance, shop_account_id = row

@@ -9,7 +9,8 @@ names read from the models, written once per database vendor. tests/wallet/test_
 proves each writes exactly the rows the ORM writes, on SQLite and PostgreSQL.
 
 Only writes live here, no locks (wallet/locks.py) and no rules: the callers have locked and
-checked before they call. Each function runs one statement.
+checked before they call. Each function runs one statement, except
+`transfer_with_postings_insert`: a transfer's three, sent together.
 """
 
 import datetime
@@ -18,7 +19,7 @@ from functools import cache
 
 from django.db import connection
 
-from config.prepared import prepared_cursor
+from config.prepared import pipelined, prepared_cursor
 from wallet.models import Account, GiftCard, Posting, Transfer
 
 
@@ -76,7 +77,14 @@ def _datetime(value: datetime.datetime):
 
 def transfer_insert(*, transfer: Transfer) -> None:
     """INSERT the unsaved `transfer` (its `created_at` set by the caller) and give it its id."""
-    params = [
+    with prepared_cursor() as cursor:
+        cursor.execute(_sql(connection.vendor, "transfer_insert"), _transfer_params(transfer))
+        transfer.pk = cursor.fetchone()[0]
+    _saved(transfer)
+
+
+def _transfer_params(transfer: Transfer) -> list:
+    return [
         transfer.idempotency_key,
         transfer.kind,
         transfer.description,
@@ -84,32 +92,82 @@ def transfer_insert(*, transfer: Transfer) -> None:
         transfer.created_by_id,
         transfer.reference,
     ]
-    with prepared_cursor() as cursor:
-        cursor.execute(_sql(connection.vendor, "transfer_insert"), params)
-        transfer.pk = cursor.fetchone()[0]
+
+
+def _saved(transfer: Transfer) -> None:
     transfer._state.adding = False
     transfer._state.db = connection.alias
 
 
 def postings_insert(*, postings: Sequence[Posting]) -> None:
-    """INSERT the unsaved `postings` in one statement, and give each its id: the ids are
-    handed out ascending in the order of the VALUES (SQLite's rowid, PostgreSQL's sequence), so
-    RETURNING's rows are sorted rather than trusted to come back in that order."""
-    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(postings))
+    """INSERT the unsaved `postings` (their transfer saved) in one statement, and give each its
+    id: the ids are handed out ascending in the order of the VALUES (SQLite's rowid,
+    PostgreSQL's sequence), so RETURNING's rows are sorted rather than trusted to come back in
+    that order."""
+    sql, params = _postings_statement(postings, transfer_id=None)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        _postings_ids(postings, cursor.fetchall())
+
+
+def transfer_with_postings_insert(
+    *, transfer: Transfer, postings: Sequence[Posting], account: Account | None = None
+) -> None:
+    """`transfer_insert`, `postings_insert` and (for the shopper `account`, its row locked by the
+    caller) `balance_update` together: on PostgreSQL sent in one pipeline (config/prepared.py),
+    the postings naming the transfer just inserted by its sequence's current value in this
+    session (`currval`), so nothing waits for the transfer's id: one round trip, or none of its
+    own inside the caller's `pipelined` block. Elsewhere the three statements in turn."""
+    if connection.vendor != "postgresql":
+        transfer_insert(transfer=transfer)
+        for posting in postings:
+            posting.transfer = transfer
+        postings_insert(postings=postings)
+        if account is not None:
+            balance_update(account=account)
+        return
+    sql, params = _postings_statement(postings, transfer_id=_current_transfer_id())
+    with pipelined():
+        inserted, posted = prepared_cursor(), prepared_cursor()
+        try:
+            inserted.execute(_sql(connection.vendor, "transfer_insert"), _transfer_params(transfer))
+            posted.execute(sql, params)
+            if account is not None:
+                balance_update(account=account)
+            transfer.pk = inserted.fetchone()[0]
+            ids = posted.fetchall()
+        finally:
+            inserted.close()
+            posted.close()
+    _saved(transfer)
+    for posting in postings:
+        posting.transfer = transfer
+    _postings_ids(postings, ids)
+
+
+def _current_transfer_id() -> str:
+    # The sequence behind the transfer's id (an identity column): the value this session's last
+    # insert into the table took. Names of our own table and column only.
+    table = connection.ops.quote_name(Transfer._meta.db_table)
+    return f"currval(pg_get_serial_sequence('{table}', 'id'))"
+
+
+def _postings_statement(postings: Sequence[Posting], *, transfer_id: str | None):
+    """The multi-row INSERT of `postings` and its parameters; `transfer_id`: SQL naming the
+    transfer in every row (else each posting's own `transfer_id`, a parameter)."""
+    per_row = ", ".join([transfer_id or "%s"] + ["%s"] * (len(POSTING_FIELDS) - 1))
+    rows = ", ".join([f"({per_row})"] * len(postings))
     pk = connection.ops.quote_name("id")
     params = []
     for posting in postings:
-        params += [
-            posting.transfer_id,
-            posting.account_id,
-            posting.currency,
-            posting.amount,
-            posting.balance_after,
-        ]
-    with prepared_cursor() as cursor:
-        sql = f"{_sql(connection.vendor, 'posting_insert')}{rows} RETURNING {pk}"
-        cursor.execute(sql, params)
-        ids = sorted(row[0] for row in cursor.fetchall())
+        if transfer_id is None:
+            params.append(posting.transfer_id)
+        params += [posting.account_id, posting.currency, posting.amount, posting.balance_after]
+    return f"{_sql(connection.vendor, 'posting_insert')}{rows} RETURNING {pk}", params
+
+
+def _postings_ids(postings: Sequence[Posting], rows) -> None:
+    ids = sorted(row[0] for row in rows)
     for posting, posting_id in zip(postings, ids, strict=True):
         posting.pk = posting_id
         posting._state.adding = False

@@ -32,14 +32,14 @@ def lookups(monkeypatch):
     """How many times a code was looked up in the card table (every thread counted)."""
     counted = {"n": 0}
     guard = threading.Lock()
-    real = giftcards_module.giftcard_select_for_update_by_hash
+    real = giftcards_module.redemption_rows_select_for_update
 
     def counting(**kwargs):
         with guard:
             counted["n"] += 1
         return real(**kwargs)
 
-    monkeypatch.setattr(giftcards_module, "giftcard_select_for_update_by_hash", counting)
+    monkeypatch.setattr(giftcards_module, "redemption_rows_select_for_update", counting)
     return counted
 
 

@@ -6,17 +6,19 @@ import datetime
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.prepared import pipelined
 from tests.accounts.factories import UserFactory
 from tests.wallet.factories import issue_card
 from wallet import statements
 from wallet.codes import code_hash, code_normalize
 from wallet.locks import (
     giftcard_select_for_update_by_hash,
+    redemption_rows_select_for_update,
     user_region_select_for_update,
     wallet_account_select_for_update,
 )
@@ -58,8 +60,9 @@ def _accounts(user):
     )
 
 
-def _write(*, key, created_at, created_by, shop, shopper, raw: bool) -> Transfer:
-    """One transfer of two postings, through the fixed SQL or through the ORM."""
+def _write(*, key, created_at, created_by, shop, shopper, raw) -> Transfer:
+    """One transfer of two postings, through the fixed SQL (raw True: statement by statement;
+    "together": the three statements sent together) or through the ORM (raw False)."""
     fields = {
         "idempotency_key": key,
         "kind": Transfer.Kind.GIFTCARD_REDEEM,
@@ -68,7 +71,18 @@ def _write(*, key, created_at, created_by, shop, shopper, raw: bool) -> Transfer
         "reference": "order:CP-1",
     }
     legs = [(shop, -250, None), (shopper, 250, 250)]
-    if raw:
+    if raw == "together":
+        transfer = Transfer(created_at=created_at, **fields)
+        postings = [
+            Posting(account_id=a.pk, currency="USD", amount=n, balance_after=b) for a, n, b in legs
+        ]
+        shopper.balance = 250
+        statements.transfer_with_postings_insert(
+            transfer=transfer, postings=postings, account=shopper
+        )
+        assert Account.objects.get(pk=shopper.pk).balance == 250
+        assert all(p.transfer_id == transfer.pk for p in postings)
+    elif raw:
         transfer = Transfer(created_at=created_at, **fields)
         statements.transfer_insert(transfer=transfer)
         postings = [
@@ -97,7 +111,7 @@ def test_the_transfer_and_postings_inserts_write_what_the_orm_writes():
     shopper, shop = _accounts(shopper_user)
     at = timezone.now().replace(microsecond=123456)
     rows = []
-    for raw in (True, False):
+    for raw in (True, "together", False):
         transfer = _write(
             key=f"k-{raw}", created_at=at, created_by=staff, shop=shop, shopper=shopper, raw=raw
         )
@@ -108,8 +122,25 @@ def test_the_transfer_and_postings_inserts_write_what_the_orm_writes():
             Posting.objects.filter(transfer=transfer).order_by("pk").values(*POSTING_COLUMNS)
         )
         rows.append((stored, postings))
-    assert rows[0] == rows[1]
+    assert rows[0] == rows[1] == rows[2]
     assert rows[0][0]["created_at"] == at
+
+
+def test_sent_together_inside_a_pipeline_a_refused_write_is_a_django_error_and_stores_nothing():
+    staff, shopper_user = UserFactory(), UserFactory()
+    shopper, shop = _accounts(shopper_user)
+    at = timezone.now()
+    _write(key="taken", created_at=at, created_by=staff, shop=shop, shopper=shopper, raw=True)
+    card = issue_card().card
+    count = Transfer.objects.count(), Posting.objects.count()
+    card.status, card.redeemed_by, card.redeemed_at = GiftCard.Status.REDEEMED, shopper_user, at
+    with pytest.raises(IntegrityError), transaction.atomic(), pipelined():  # noqa: PT012
+        statements.giftcard_redeemed_update(card=card)
+        _write(
+            key="taken", created_at=at, created_by=staff, shop=shop, shopper=shopper, raw="together"
+        )
+    assert (Transfer.objects.count(), Posting.objects.count()) == count
+    assert GiftCard.objects.get(pk=card.pk).status == GiftCard.Status.ACTIVE
 
 
 def test_the_balance_and_card_updates_write_what_the_orm_writes():
@@ -170,6 +201,28 @@ def test_the_card_lock_reads_what_the_queryset_reads(in_batch):
         assert raw.batch.created_by_id == staff.pk
     else:
         assert raw.batch is None
+
+
+def test_the_three_locks_sent_together_read_what_each_reads_alone():
+    user = UserFactory(region_id="DE")
+    wallet_account_get_or_create(user=user, currency="EUR")
+    system_account_get_or_create(kind=OUTSTANDING, currency="EUR")
+    digest = code_hash(code_normalize(issue_card(region="DE").code))
+    args = {"user_id": user.pk, "currency": "EUR", "shop_kind": OUTSTANDING}
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        region, card, account = redemption_rows_select_for_update(code_hash=digest, **args)
+    assert len(queries.captured_queries) == 3  # counted as three statements
+    with transaction.atomic():
+        assert region == user_region_select_for_update(user_id=user.pk) == "DE"
+        _same_model(card, giftcard_select_for_update_by_hash(code_hash=digest))
+        alone = wallet_account_select_for_update(**args)
+    _same_model(account, alone)
+    assert account.shop_account_id == alone.shop_account_id is not None
+    with transaction.atomic():
+        nothing = redemption_rows_select_for_update(
+            code_hash="0" * 64, **{**args, "user_id": user.pk + 1000}
+        )
+    assert nothing == (None, None, None)
 
 
 def test_the_account_lock_reads_what_the_queryset_reads():

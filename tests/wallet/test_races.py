@@ -253,7 +253,7 @@ def lookups(monkeypatch):
 
     counted = Counter()
     guard = threading.Lock()
-    real = giftcards_module.giftcard_select_for_update_by_hash
+    real = giftcards_module.redemption_rows_select_for_update
 
     def counting(**kwargs):
         with guard:
@@ -261,7 +261,7 @@ def lookups(monkeypatch):
         time.sleep(0.05)
         return real(**kwargs)
 
-    monkeypatch.setattr(giftcards_module, "giftcard_select_for_update_by_hash", counting)
+    monkeypatch.setattr(giftcards_module, "redemption_rows_select_for_update", counting)
     return counted
 
 

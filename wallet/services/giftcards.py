@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from catalog.models import Region
 from catalog.regions import region_day_is_over
+from config.prepared import pipelined
 from wallet import guessing, statements
 from wallet.codes import (
     CodeTypo,
@@ -23,8 +24,7 @@ from wallet.exceptions import (
     WalletError,
 )
 from wallet.locks import (
-    giftcard_select_for_update_by_hash,
-    user_region_select_for_update,
+    redemption_rows_select_for_update,
     wallet_account_select_for_update,
 )
 from wallet.models import (
@@ -166,8 +166,14 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         # does not block the rows that point at the user (a new wallet account).
         # The locks are fixed SQL (wallet/locks.py): the same rows, the same locks, as the
         # querysets there, without building them on every redemption.
-        shopper_region_id = user_region_select_for_update(user_id=user.pk)
-        card = giftcard_select_for_update_by_hash(code_hash=code_hash(canonical))
+        # With them, in the same round trip, the card and the shopper's account in the currency
+        # of the region they signed in with (the card's, unless it is refused wrong_region).
+        shopper_region_id, card, account = redemption_rows_select_for_update(
+            user_id=user.pk,
+            code_hash=code_hash(canonical),
+            currency=user.region.currency,
+            shop_kind=Account.Kind.GIFTCARDS_OUTSTANDING,
+        )
         # A bought card awaiting delivery has had no code anyone knows: as good as none.
         if card is None or card.status == GiftCard.Status.PENDING:
             raise CodeRefused("not_found")
@@ -195,7 +201,10 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         if card.region_id != shopper_region_id:
             raise CodeRefused("wrong_region")
 
-        account = _account_lock(user=user, currency=card.currency)
+        if account is None or account.currency != card.currency or account.shop_account_id is None:
+            # A first redemption in this currency (the shopper's or the shop's), or a region
+            # changed since this request signed in: the account in the card's currency.
+            account = _account_lock(user=user, currency=card.currency)
         # The shop account as transfer_create needs it (id, kind, currency), from the lock's
         # query: it is never locked, so there is nothing more to read.
         outstanding = Account(
@@ -203,19 +212,21 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
             kind=Account.Kind.GIFTCARDS_OUTSTANDING,
             currency=card.currency,
         )
-        result = transfer_create(
-            idempotency_key=f"giftcard-redeem:{card.pk}",
-            kind=Transfer.Kind.GIFTCARD_REDEEM,
-            description=f"Gift card …{card.last4} redeemed",
-            legs=[Leg(outstanding.pk, -card.amount), Leg(account.pk, card.amount)],
-            accounts=[account, outstanding],
-            # The card's lock proved it active, so it was never redeemed: its key is new.
-            first_use=True,
-        )
         card.status = GiftCard.Status.REDEEMED
         card.redeemed_by = user
         card.redeemed_at = timezone.now()
-        statements.giftcard_redeemed_update(card=card)
+        # The card's update and the transfer's writes: one round trip (config/prepared.py).
+        with pipelined():
+            statements.giftcard_redeemed_update(card=card)
+            result = transfer_create(
+                idempotency_key=f"giftcard-redeem:{card.pk}",
+                kind=Transfer.Kind.GIFTCARD_REDEEM,
+                description=f"Gift card …{card.last4} redeemed",
+                legs=[Leg(outstanding.pk, -card.amount), Leg(account.pk, card.amount)],
+                accounts=[account, outstanding],
+                # The card's lock proved it active, so it was never redeemed: its key is new.
+                first_use=True,
+            )
     return Redemption(
         card=card,
         transfer=result.transfer,

@@ -173,9 +173,21 @@ def transfer_create(
         # Written as fixed SQL (wallet/statements.py): the ORM's save and bulk writes cost
         # more CPU than the statements themselves.
         transfer = Transfer(created_at=timezone.now(), **fields)
-        if customers:
+        if len(customers) == 1:
             # The shopper's locked row serialises two uses of one key: the second saw the
-            # first's transfer in the replay check above.
+            # first's transfer in the replay check above. The transfer, its postings and the
+            # shopper's balance are written in one round trip (wallet/statements.py).
+            ((pk, account),) = customers.items()
+            before, account.balance = account.balance, balances[pk]
+            try:
+                statements.transfer_with_postings_insert(
+                    transfer=transfer, postings=postings, account=account
+                )
+            except BaseException:
+                account.balance = before  # nothing was written: the caller's copy neither
+                raise
+            return TransferResult(transfer=transfer, postings=postings, replayed=False)
+        if customers:
             statements.transfer_insert(transfer=transfer)
         else:
             # Only shop legs: nothing is locked, so two uses of one key at once meet on its
@@ -193,9 +205,7 @@ def transfer_create(
         statements.postings_insert(postings=postings)
         for pk, balance in balances.items():
             customers[pk].balance = balance
-        if len(customers) == 1:
-            statements.balance_update(account=next(iter(customers.values())))
-        elif customers:
+        if customers:
             Account.objects.bulk_update(list(customers.values()), ["balance"])
     return TransferResult(transfer=transfer, postings=postings, replayed=False)
 
