@@ -20,6 +20,7 @@ such cursor: the plain one (its statements are cached by the sqlite3 module alre
 """
 
 from contextlib import contextmanager
+from functools import cache
 
 from django.conf import settings
 from django.db import connection
@@ -65,18 +66,14 @@ def pipelined():
         yield
 
 
-_CLASS = []
-
-
+@cache
 def _prepared_class():
     # Imported on first use: the PostgreSQL backend module needs psycopg, which a SQLite-only
     # machine may not have.
-    if not _CLASS:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor
 
-        class PreparedCursor(ServerBindingCursor):
-            def execute(self, query, params=None, *, prepare=True, binary=None):
-                return super().execute(query, params, prepare=prepare, binary=binary)
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
 
-        _CLASS.append(PreparedCursor)
-    return _CLASS[0]
+    return PreparedCursor
