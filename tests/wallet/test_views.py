@@ -33,9 +33,10 @@ REDEEM_GET_QUERIES = 2  # user (with its region), nav balance
 # region), the shopper's account (locked) with the shop account's id, transfer, postings,
 # the shopper's balance, card, release: 10 (8 outside a test transaction, docs/interface.md §7)
 REDEEM_POST_QUERIES = 10
-# user, savepoint, shopper, card, rollback to and release the savepoint, the card again (to
-# say who redeemed it and when), nav balance (the region read with the user)
-REDEEM_REFUSED_QUERIES = 8
+# user, savepoint, shopper, card, the shopper's account (the three locks travel together, so
+# the account is read before the card is known to be refused), rollback to and release the
+# savepoint, the card again (to say who redeemed it and when), nav balance
+REDEEM_REFUSED_QUERIES = 9
 # user with region, the figures (balance shared with the nav, every credit lot, points and
 # coins: one UNION), the page with its count (wallet/overview_reads.py)
 WALLET_QUERIES = 3
