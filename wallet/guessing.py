@@ -4,7 +4,7 @@
 within `REDEEM_WINDOW_SECONDS` lock further redemption for `REDEEM_LOCKOUT_SECONDS`.
 
 Reserve, then check: an attempt takes its slot in both counters (an atomic INCR: on Redis one
-script for the lock check and both counters, one pipeline to give them back; through the cache
+script for the lock check and both counters, one to give them back; through the cache
 API's `incr` on another backend) before its code is looked up; the refusal that takes the last
 slot starts the lockout, and an attempt that finds no slot left is refused `locked` without any
 look-up. However many guesses arrive at once, on however many processes sharing one Redis, at
@@ -129,6 +129,16 @@ return numbers
 """
 _reserve_script = None
 
+# Giving slots back, one script too: each counter's DECR, and a counter that DECR re-created
+# after its window closed (below zero, without an expiry) dropped at once.
+_RELEASE_LUA = """
+for _, key in ipairs(KEYS) do
+  if redis.call('DECR', key) < 0 then redis.call('DEL', key) end
+end
+return 0
+"""
+_release_script = None
+
 
 # One client per cache backend: Django's `get_client` builds a new redis.Redis (and its table
 # of response callbacks) on every call, which cost as much CPU as the round trips themselves.
@@ -247,17 +257,12 @@ def _give_back_quietly(slots) -> None:
     except CACHE_ERRORS:
         client = None
     if client is not None:
-        # Both DECRs in one pipeline; a counter re-created by DECR after its window closed
-        # (below zero) is dropped in a second trip, which is rare.
-        keys = [cache.make_key(_count_key(slot.scope)) for slot in slots]
+        global _release_script
         try:
-            pipe = client.pipeline(transaction=False)
-            for key in keys:
-                pipe.decr(key)
-            left = pipe.execute()
-            stale = [key for key, number in zip(keys, left, strict=True) if number < 0]
-            if stale:
-                client.delete(*stale)
+            if _release_script is None:
+                _release_script = client.register_script(_RELEASE_LUA)
+            keys = [cache.make_key(_count_key(slot.scope)) for slot in slots]
+            _release_script(keys=keys, client=client)
         except CACHE_ERRORS:
             # The slots stay taken until their window closes: stricter, never looser.
             logger.warning("guessing limits: cache unreachable, a slot was not given back")

@@ -239,15 +239,17 @@ def redemption_rows_select_for_update(
             _account_params(user_id=user_id, currency=currency, shop_kind=shop_kind),
         ),
     ]
-    with pipelined():
-        cursors = [prepared_cursor() for _ in sent]
-        try:
-            for cursor, (sql, params) in zip(cursors, sent, strict=True):
-                cursor.execute(sql, params)
-            region, card, account = (cursor.fetchone() for cursor in cursors)
-        finally:
-            for cursor in cursors:
-                cursor.close()
+    cursors = []
+    try:
+        with pipelined():
+            for sql, params in sent:
+                cursors.append(prepared_cursor())
+                cursors[-1].execute(sql, params)
+        # Read once the block's one round trip has brought every answer back.
+        region, card, account = (cursor.fetchone() for cursor in cursors)
+    finally:
+        for cursor in cursors:
+            cursor.close()
     return (
         _region_read(region),
         _card_read(card),

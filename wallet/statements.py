@@ -10,7 +10,8 @@ proves each writes exactly the rows the ORM writes, on SQLite and PostgreSQL.
 
 Only writes live here, no locks (wallet/locks.py) and no rules: the callers have locked and
 checked before they call. Each function runs one statement, except
-`transfer_with_postings_insert`: a transfer's three, sent together.
+`transfer_with_postings_insert`: a transfer's three (with any of the caller's own, `also`), one
+statement on PostgreSQL.
 """
 
 import datetime
@@ -19,7 +20,7 @@ from functools import cache
 
 from django.db import connection
 
-from config.prepared import pipelined, prepared_cursor
+from config.prepared import prepared_cursor
 from wallet.models import Account, GiftCard, Posting, Transfer
 
 
@@ -34,6 +35,9 @@ def _column(model, name: str) -> str:
 def _columns(model, names: Sequence[str]) -> str:
     return ", ".join(_column(model, name) for name in names)
 
+
+# A write as its SQL and parameters, to send with others (`transfer_with_postings_insert`).
+Statement = tuple[str, list]
 
 # The columns each insert writes, in order (every concrete field but the primary key).
 TRANSFER_FIELDS = (
@@ -104,21 +108,26 @@ def postings_insert(*, postings: Sequence[Posting]) -> None:
     id: the ids are handed out ascending in the order of the VALUES (SQLite's rowid,
     PostgreSQL's sequence), so RETURNING's rows are sorted rather than trusted to come back in
     that order."""
-    sql, params = _postings_statement(postings, transfer_id=None)
+    sql, params = _postings_statement(postings)
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         _postings_ids(postings, cursor.fetchall())
 
 
 def transfer_with_postings_insert(
-    *, transfer: Transfer, postings: Sequence[Posting], account: Account | None = None
+    *,
+    transfer: Transfer,
+    postings: Sequence[Posting],
+    account: Account | None = None,
+    also: Sequence[Statement] = (),
 ) -> None:
     """`transfer_insert`, `postings_insert` and (for the shopper `account`, its row locked by the
-    caller) `balance_update` together: on PostgreSQL sent in one pipeline (config/prepared.py),
-    the postings naming the transfer just inserted by its sequence's current value in this
-    session (`currval`), so nothing waits for the transfer's id: one round trip, or none of its
-    own inside the caller's `pipelined` block. Elsewhere the three statements in turn."""
+    caller) `balance_update` together, with `also`, the caller's own writes that return nothing
+    (`giftcard_redeemed_statement`). On PostgreSQL one statement, its writes in a WITH clause
+    (`_together_sql`): one round trip, one statement to run. Elsewhere the statements in turn."""
     if connection.vendor != "postgresql":
+        for sql, params in also:
+            statement_run(sql, params)
         transfer_insert(transfer=transfer)
         for posting in postings:
             posting.transfer = transfer
@@ -126,43 +135,63 @@ def transfer_with_postings_insert(
         if account is not None:
             balance_update(account=account)
         return
-    sql, params = _postings_statement(postings, transfer_id=_current_transfer_id())
-    with pipelined():
-        inserted, posted = prepared_cursor(), prepared_cursor()
-        try:
-            inserted.execute(_sql(connection.vendor, "transfer_insert"), _transfer_params(transfer))
-            posted.execute(sql, params)
-            if account is not None:
-                balance_update(account=account)
-            transfer.pk = inserted.fetchone()[0]
-            ids = posted.fetchall()
-        finally:
-            inserted.close()
-            posted.close()
+    params = [value for _, also_params in also for value in also_params]
+    params += _transfer_params(transfer)
+    for posting in postings:
+        params += [posting.account_id, posting.currency, posting.amount, posting.balance_after]
+    if account is not None:
+        params += [account.balance, account.pk]
+    sql = _together_sql(tuple(sql for sql, _ in also), len(postings), account is not None)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        transfer.pk, ids = cursor.fetchone()
     _saved(transfer)
     for posting in postings:
         posting.transfer = transfer
-    _postings_ids(postings, ids)
+    _postings_ids(postings, [(posting_id,) for posting_id in ids])
 
 
-def _current_transfer_id() -> str:
-    # The sequence behind the transfer's id (an identity column): the value this session's last
-    # insert into the table took. Names of our own table and column only.
-    table = connection.ops.quote_name(Transfer._meta.db_table)
-    return f"currval(pg_get_serial_sequence('{table}', 'id'))"
+@cache
+def _together_sql(also: tuple[str, ...], postings: int, balance: bool) -> str:
+    """PostgreSQL: `also`'s writes, the transfer's INSERT, its postings' INSERT (naming the
+    transfer by the id the first returns) and the balance's UPDATE as one statement. Each write
+    of a WITH clause runs once and to completion, on its own table, whether the final SELECT
+    reads it or not; that SELECT returns the transfer's id and its postings'. The postings'
+    values are cast to their columns' types (a VALUES list inside a SELECT has no column to
+    take them from)."""
+    quote = connection.ops.quote_name
+    writes = [f"also_{number} AS ({sql})" for number, sql in enumerate(also)]
+    writes.append(f"new_transfer AS ({_sql('postgresql', 'transfer_insert')})")
+    fields = [Posting._meta.get_field(name) for name in POSTING_FIELDS[1:]]
+    row = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields)
+    names = ", ".join(quote(field.column) for field in fields)
+    writes.append(
+        f"new_postings AS (INSERT INTO {_table(Posting)} ({_columns(Posting, POSTING_FIELDS)}) "  # noqa: S608  # nosec B608
+        f"SELECT new_transfer.{quote('id')}, {names} FROM new_transfer, "
+        f"(VALUES {', '.join([f'({row})'] * postings)}) AS leg ({names}) RETURNING {quote('id')})"
+    )
+    if balance:
+        writes.append(f"new_balance AS ({_sql('postgresql', 'balance_update')})")
+    return (
+        f"WITH {', '.join(writes)} SELECT (SELECT {quote('id')} FROM new_transfer), "  # noqa: S608  # nosec B608
+        f"ARRAY(SELECT {quote('id')} FROM new_postings)"
+    )
 
 
-def _postings_statement(postings: Sequence[Posting], *, transfer_id: str | None):
-    """The multi-row INSERT of `postings` and its parameters; `transfer_id`: SQL naming the
-    transfer in every row (else each posting's own `transfer_id`, a parameter)."""
-    per_row = ", ".join([transfer_id or "%s"] + ["%s"] * (len(POSTING_FIELDS) - 1))
+def _postings_statement(postings: Sequence[Posting]):
+    """The multi-row INSERT of `postings` (their transfer saved) and its parameters."""
+    per_row = ", ".join(["%s"] * len(POSTING_FIELDS))
     rows = ", ".join([f"({per_row})"] * len(postings))
     pk = connection.ops.quote_name("id")
     params = []
     for posting in postings:
-        if transfer_id is None:
-            params.append(posting.transfer_id)
-        params += [posting.account_id, posting.currency, posting.amount, posting.balance_after]
+        params += [
+            posting.transfer_id,
+            posting.account_id,
+            posting.currency,
+            posting.amount,
+            posting.balance_after,
+        ]
     return f"{_sql(connection.vendor, 'posting_insert')}{rows} RETURNING {pk}", params
 
 
@@ -176,12 +205,22 @@ def _postings_ids(postings: Sequence[Posting], rows) -> None:
 
 def balance_update(*, account: Account) -> None:
     """Write the shopper `account`'s cached balance (the caller holds its row lock)."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_sql(connection.vendor, "balance_update"), [account.balance, account.pk])
+    statement_run(_sql(connection.vendor, "balance_update"), [account.balance, account.pk])
+
+
+def giftcard_redeemed_statement(*, card: GiftCard) -> Statement:
+    """The write of the locked `card`'s redemption (`status`, `redeemed_by`, `redeemed_at`), to
+    run (`giftcard_redeemed_update`) or to send with the transfer's writes (`also`)."""
+    params = [card.status, card.redeemed_by_id, _datetime(card.redeemed_at), card.pk]
+    return _sql(connection.vendor, "giftcard_redeemed"), params
 
 
 def giftcard_redeemed_update(*, card: GiftCard) -> None:
-    """Write the locked `card`'s redemption (`status`, `redeemed_by`, `redeemed_at`)."""
-    params = [card.status, card.redeemed_by_id, _datetime(card.redeemed_at), card.pk]
+    """Write the locked `card`'s redemption (`giftcard_redeemed_statement`)."""
+    statement_run(*giftcard_redeemed_statement(card=card))
+
+
+def statement_run(sql: str, params: list) -> None:
+    """Run one of these writes that returns nothing."""
     with prepared_cursor() as cursor:
-        cursor.execute(_sql(connection.vendor, "giftcard_redeemed"), params)
+        cursor.execute(sql, params)

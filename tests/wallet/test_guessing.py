@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-import redis.client
 from django.core.cache import cache, caches
 from django.test import override_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -196,7 +195,7 @@ def _cache_breaks(monkeypatch, *methods):
 
     for method in methods:
         monkeypatch.setattr(caches["default"], method, broken)
-    if guessing._redis() is not None:  # on Redis: its script and pipeline too
+    if guessing._redis() is not None:  # on Redis: its scripts too
         monkeypatch.setattr(guessing, "_redis", broken)
 
 
@@ -238,9 +237,9 @@ def test_cache_lost_after_a_redemption_keeps_the_redemption(user, monkeypatch):
     monkeypatch.setattr(
         caches["default"], "decr", lambda *a, **k: _raise(RedisConnectionError("gone"))
     )
-    # On Redis the slots go back in one pipeline: it fails as the connection is lost.
+    # On Redis the slots go back in one script: it fails as the connection is lost.
     monkeypatch.setattr(
-        redis.client.Pipeline, "execute", lambda *a, **k: _raise(RedisConnectionError("gone"))
+        guessing, "_release_script", lambda **k: _raise(RedisConnectionError("gone"))
     )
 
     redemption = giftcard_redeem(user=user, code=issued.code, ip="192.0.2.1")

@@ -10,7 +10,6 @@ from django.views.decorators.debug import sensitive_variables
 
 from catalog.models import Region
 from catalog.regions import region_day_is_over
-from config.prepared import pipelined
 from wallet import guessing, statements
 from wallet.codes import (
     CodeTypo,
@@ -215,18 +214,17 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
         card.status = GiftCard.Status.REDEEMED
         card.redeemed_by = user
         card.redeemed_at = timezone.now()
-        # The card's update and the transfer's writes: one round trip (config/prepared.py).
-        with pipelined():
-            statements.giftcard_redeemed_update(card=card)
-            result = transfer_create(
-                idempotency_key=f"giftcard-redeem:{card.pk}",
-                kind=Transfer.Kind.GIFTCARD_REDEEM,
-                description=f"Gift card …{card.last4} redeemed",
-                legs=[Leg(outstanding.pk, -card.amount), Leg(account.pk, card.amount)],
-                accounts=[account, outstanding],
-                # The card's lock proved it active, so it was never redeemed: its key is new.
-                first_use=True,
-            )
+        result = transfer_create(
+            idempotency_key=f"giftcard-redeem:{card.pk}",
+            kind=Transfer.Kind.GIFTCARD_REDEEM,
+            description=f"Gift card …{card.last4} redeemed",
+            legs=[Leg(outstanding.pk, -card.amount), Leg(account.pk, card.amount)],
+            accounts=[account, outstanding],
+            # The card's lock proved it active, so it was never redeemed: its key is new.
+            first_use=True,
+            # The card's update and the transfer's writes: one round trip (config/prepared.py).
+            also=[statements.giftcard_redeemed_statement(card=card)],
+        )
     return Redemption(
         card=card,
         transfer=result.transfer,

@@ -102,6 +102,7 @@ def transfer_create(
     reference: str | None = None,
     accounts: Sequence[Account] = (),
     first_use: bool = False,
+    also: Sequence[statements.Statement] = (),
 ) -> TransferResult:
     """Post one transfer: lock its shopper accounts, check, then write the postings and balances.
 
@@ -121,7 +122,9 @@ def transfer_create(
     locked in this transaction (`account_qs_select_for_update`) and read after the lock;
     they are not read again. `first_use`: the caller's own lock proves the key was never used
     (an active gift card is redeemed once), so the replay look-up is skipped; the key's unique
-    constraint still refuses a second use.
+    constraint still refuses a second use. `also`: the caller's own fixed writes
+    (wallet/statements.py, returning nothing: a redeemed card's update), written just before
+    the transfer's, in the same round trip when it has one shopper account.
     """
     if len(legs) < 2 or any(leg.amount == 0 for leg in legs):
         raise UnbalancedTransfer("a transfer needs two or more non-zero legs")
@@ -181,12 +184,14 @@ def transfer_create(
             before, account.balance = account.balance, balances[pk]
             try:
                 statements.transfer_with_postings_insert(
-                    transfer=transfer, postings=postings, account=account
+                    transfer=transfer, postings=postings, account=account, also=also
                 )
             except BaseException:
                 account.balance = before  # nothing was written: the caller's copy neither
                 raise
             return TransferResult(transfer=transfer, postings=postings, replayed=False)
+        for sql, params in also:
+            statements.statement_run(sql, params)
         if customers:
             statements.transfer_insert(transfer=transfer)
         else:
