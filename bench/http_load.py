@@ -4,7 +4,10 @@ Starts gunicorn (2 sync workers, production settings over plain HTTP: tests/http
 a fresh database of the throwaway PostgreSQL + Redis that scripts/test-services.sh gives, signs
 in many shoppers (a real session each, made by Django's `login`), issues fresh codes, fills carts,
 then drives each page with wrk for a fixed time, the requests varied by a Lua script (a shopper's
-session and CSRF cookies per request, a fresh code per redeem, a fresh cart per order):
+session and CSRF cookies per request, a fresh code per redeem, a fresh cart per order). The
+trivial view, the wallet page and redeem take turns, in --rounds short stretches each, so that
+a machine slowing down for a while (other work, a busy neighbour) slows all three alike; those
+who redeem are other shoppers than those whose wallet page is read, so its history stays put:
 
     trivial      GET /healthz/ (config/health.py: the whole middleware stack, no view work)
     wallet       GET /wallet/ (each shopper has a few earlier movements: --history)
@@ -14,11 +17,13 @@ session and CSRF cookies per request, a fresh code per redeem, a fresh cart per 
 
 Every answer is checked: it prints, per page, the successes and the other answers (a redeem
 refused, a 500, a pool of codes or carts used up), then the req/s of the successes and the
-ratios redeem/wallet (goal >= 0.8) and wallet/trivial (goal >= 0.5); also the CPU the gunicorn
+ratios redeem/wallet (goal >= 0.8) and wallet/trivial (goal >= 0.5), for each round and over
+all of them (the successes over the seconds, every round's summed); also the CPU the gunicorn
 workers spent per answer (/proc), and the same ratios from it, which do not move with whatever
 else the machine runs. Only 127.0.0.1 is targeted.
 
-    scripts/test-services.sh .venv/bin/python bench/http_load.py [--duration 10] [--connections 16]
+    scripts/test-services.sh .venv/bin/python bench/http_load.py [--duration 10] [--rounds 5]
+        [--connections 16]
 Needs wrk (scripts/provision.sh installs it). The codes live only in a temporary file (0600)
 read by wrk, removed at the end; nothing prints one.
 """
@@ -27,10 +32,12 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,16 +112,46 @@ WRK_THREADS = 2
 PRODUCT = "django-in-depth"  # a shipped product of the demo catalog's US store
 
 
-def _wrk(base: str, lines: list[str], *, folder: Path, name: str, args, expected, location=""):
-    """Run wrk on `lines` for the bench's duration; print what came back; return the successes
-    per second and the workers' CPU milliseconds per answer. A POST line sent twice (its pool
-    ran out) is counted apart: the figure is then a lower bound."""
+@dataclass
+class Slice:
+    """What wrk saw on one page for one stretch of time, and what the workers spent on it."""
+
+    ok: int = 0
+    other: int = 0
+    reused: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0  # the workers' CPU seconds
+    p50: list = field(default_factory=list)
+    p99: list = field(default_factory=list)
+    statuses: str = ""
+
+    def add(self, other: "Slice") -> None:
+        for name in ("ok", "other", "reused", "errors", "seconds", "cpu", "p50", "p99"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.statuses = (self.statuses + " " + other.statuses).strip()
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / max(1, self.ok + self.other)
+
+
+def _wrk(
+    base: str, lines: list[str], *, folder: Path, name: str, args, expected, location="", seconds=0
+):
+    """Run wrk on `lines` for `seconds` (else `args.slice`); return what came back (a `Slice`).
+    A POST line sent twice (its pool ran out) is counted apart: the figure is then a lower
+    bound."""
     data = folder / f"{name}.tsv"
     with open(os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
         out.write("\n".join(lines) + "\n")
     script = folder / "load.lua"
     script.write_text(LUA, encoding="utf-8")
-    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{args.connections}", f"-d{args.duration}s"]
+    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{args.connections}", f"-d{seconds or args.slice}s"]
     argv += ["--timeout", "10s", "-s", str(script), base, "--"]
     argv += [str(data), str(WRK_THREADS), str(expected), location]
     from tests.http.servers import workers_cpu_seconds
@@ -122,27 +159,46 @@ def _wrk(base: str, lines: list[str], *, folder: Path, name: str, args, expected
     cpu_before = workers_cpu_seconds(args.port)
     run = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603
     cpu = workers_cpu_seconds(args.port) - cpu_before
+    data.unlink()
     match = RESULT.search(run.stdout)
     if match is None:
         sys.exit(f"wrk printed no result:\n{run.stdout}\n{run.stderr}")
     ok, other, reused = (int(match.group(i)) for i in (1, 2, 3))
     seconds, p50, p99 = (float(match.group(i)) for i in (4, 5, 6))
-    errors = int(match.group(7))
-    rate = ok / seconds
-    cpu_ms = cpu * 1000 / max(1, ok + other)
+    return Slice(
+        ok=ok,
+        other=other,
+        reused=reused if location else 0,
+        errors=int(match.group(7)),
+        seconds=seconds,
+        cpu=cpu,
+        p50=[p50],
+        p99=[p99],
+        statuses=match.group(8).strip(),
+    )
+
+
+def _report(name: str, page: Slice) -> None:
     print(
-        f"  {name:<12} {rate:8.1f} req/s {cpu_ms:6.1f} ms CPU  {ok:6d} ok, {other} other answers"
-        f"{' (' + match.group(8).strip() + ')' if other else ''}, {errors} socket errors; "
-        + (f"{reused} beyond the pool (a lower bound); " if reused and location else "")
-        + f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms",
+        f"  {name:<12} {page.rate:8.1f} req/s {page.cpu_ms:6.1f} ms CPU  {page.ok:6d} ok, "
+        f"{page.other} other answers{' (' + page.statuses + ')' if page.other else ''}, "
+        f"{page.errors} socket errors; "
+        + (f"{page.reused} beyond the pool (a lower bound); " if page.reused else "")
+        + f"latency p50 {statistics.median(page.p50):.0f} ms, p99 {max(page.p99):.0f} ms",
         flush=True,
     )
-    return rate, cpu_ms
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per page (default 10)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the trivial view, the wallet page and redeem measured in turn, this many times, "
+        "--duration split between them (default 5)",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
@@ -193,17 +249,24 @@ def main() -> None:
 
         base = f"http://127.0.0.1:{port}"
         args.port = port
+        args.rounds = max(1, min(args.rounds, args.duration))
+        args.slice = args.duration // args.rounds
         code_pool, cart_pool = args.redeem_rate * args.duration, args.order_rate * args.duration
         print(
             f"http_load: gunicorn {args.workers} workers of {args.threads} thread(s) on {base}, "
             f"wrk {WRK_THREADS} threads "
-            f"{args.connections} connections {args.duration} s per page; {args.shoppers} "
-            f"shoppers ({args.history} movements each), {code_pool} codes, {cart_pool} carts",
+            f"{args.connections} connections {args.slice * args.rounds} s per page "
+            f"({args.rounds} rounds); {args.shoppers} shoppers reading their wallet and "
+            f"{args.shoppers} redeeming ({args.history} movements each), {code_pool} codes, "
+            f"{cart_pool} carts",
             flush=True,
         )
         setup_started = time.monotonic()
+        # Those who redeem are not those whose wallet page is read: in turn with the redeems,
+        # the pages read keep the history they started with.
         shoppers = shoppers_sign_in(count=args.shoppers)
-        history_give([shopper.user for shopper in shoppers], rows=args.history)
+        redeemers = shoppers_sign_in(count=args.shoppers)
+        history_give([shopper.user for shopper in shoppers + redeemers], rows=args.history)
         codes = codes_issue(count=code_pool, folder=folder)
         orders = shoppers_sign_in(count=cart_pool)
         carts_fill([shopper.user for shopper in orders], product=PRODUCT)
@@ -214,8 +277,8 @@ def main() -> None:
             return [f"GET\t{path}\t{s.cookie}\t" for s in shoppers]
 
         redeems = [
-            f"POST\t/gift-cards/redeem/\t{shoppers[i % len(shoppers)].cookie}\t"
-            + form_body(shoppers[i % len(shoppers)], code=code)
+            f"POST\t/gift-cards/redeem/\t{redeemers[i % len(redeemers)].cookie}\t"
+            + form_body(redeemers[i % len(redeemers)], code=code)
             for i, code in enumerate(codes)
         ]
         places = [
@@ -223,41 +286,67 @@ def main() -> None:
             + form_body(s, idempotency_key=os.urandom(16).hex(), card_number="")
             for s in orders
         ]
-        _wrk(base, gets("/wallet/"), folder=folder, name="warm-up", args=args, expected=200)
-        trivial = _wrk(
-            base, gets("/healthz/"), folder=folder, name="trivial", args=args, expected=200
+        common = {"folder": folder, "args": args}
+        warm = _wrk(
+            base, gets("/wallet/"), name="warm-up", **common, expected=200, seconds=args.duration
         )
-        wallet = _wrk(base, gets("/wallet/"), folder=folder, name="wallet", args=args, expected=200)
-        redeem = _wrk(
-            base,
-            redeems,
-            folder=folder,
-            name="redeem",
-            args=args,
-            expected=302,
-            location="/wallet/",
-        )
+        _report("warm-up", warm)
+        # In turn, round after round: a machine that slows down for a while (other work, a
+        # busy neighbour) slows all three alike, and their ratios stay what the code makes them.
+        pages = {name: Slice() for name in ("trivial", "wallet", "redeem")}
+        per_round = len(redeems) // args.rounds
+        for number in range(args.rounds):
+            codes_now = redeems[number * per_round : (number + 1) * per_round]
+            slices = {
+                "trivial": _wrk(
+                    base, gets("/healthz/"), name=f"trivial-{number}", **common, expected=200
+                ),
+                "wallet": _wrk(
+                    base, gets("/wallet/"), name=f"wallet-{number}", **common, expected=200
+                ),
+                "redeem": _wrk(
+                    base,
+                    codes_now,
+                    name=f"redeem-{number}",
+                    **common,
+                    expected=302,
+                    location="/wallet/",
+                ),
+            }
+            for name, page in slices.items():
+                pages[name].add(page)
+            print(
+                f"  round {number + 1}: "
+                + ", ".join(f"{name} {page.rate:.1f}" for name, page in slices.items())
+                + " req/s; redeem/wallet "
+                f"{slices['redeem'].rate / slices['wallet'].rate:.2f}, wallet/trivial "
+                f"{slices['wallet'].rate / slices['trivial'].rate:.2f}",
+                flush=True,
+            )
         place = _wrk(
             base,
             places,
-            folder=folder,
             name="place-order",
-            args=args,
+            **common,
             expected=302,
             location="/orders/CP-",
+            seconds=args.duration,
         )
+        for name, page in (*pages.items(), ("place-order", place)):
+            _report(name, page)
+        trivial, wallet, redeem = pages["trivial"], pages["wallet"], pages["redeem"]
         print(
-            f"  ratios       redeem/wallet {redeem[0] / wallet[0]:.2f} (goal >= 0.8), "
-            f"wallet/trivial {wallet[0] / trivial[0]:.2f} (goal >= 0.5), "
-            f"place-order/wallet {place[0] / wallet[0]:.2f}",
+            f"  ratios       redeem/wallet {redeem.rate / wallet.rate:.2f} (goal >= 0.8), "
+            f"wallet/trivial {wallet.rate / trivial.rate:.2f} (goal >= 0.5), "
+            f"place-order/wallet {place.rate / wallet.rate:.2f}",
             flush=True,
         )
-        # On a machine busy with other work the req/s follow its load; the workers' own CPU
-        # per request does not: the same ratios as the two cores would give to these workers.
+        # The workers' own CPU per request moves less with whatever else the machine runs:
+        # the same ratios as the two cores would give to these workers alone.
         print(
-            f"  by CPU       redeem/wallet {wallet[1] / redeem[1]:.2f}, "
-            f"wallet/trivial {trivial[1] / wallet[1]:.2f}, "
-            f"place-order/wallet {wallet[1] / place[1]:.2f} "
+            f"  by CPU       redeem/wallet {wallet.cpu_ms / redeem.cpu_ms:.2f}, "
+            f"wallet/trivial {trivial.cpu_ms / wallet.cpu_ms:.2f}, "
+            f"place-order/wallet {wallet.cpu_ms / place.cpu_ms:.2f} "
             "(the inverse ratios of the workers' CPU ms per request)",
             flush=True,
         )
