@@ -8,13 +8,15 @@ A transactional test: each statement runs as it does in production (the capture 
 after the real commit, each transaction its own; `serialized_rollback`, as in the race tests,
 so the flush after it leaves the content types and permissions as later tests expect).
 Counted: every statement but the transaction control (BEGIN on SQLite; PostgreSQL sends none
-through the cursor), and apart, the savepoints (nested atomic blocks), the same on both
-databases.
+through the cursor), and apart, the savepoints (nested atomic blocks). The same on both
+databases but for the ledger's one-shopper transfers: PostgreSQL writes each one's transfer,
+postings and balance as one statement, SQLite as three (wallet/statements.py).
 """
 
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from catalog.models import Region
@@ -45,6 +47,25 @@ EXPECTED = {
 }
 # A Subscribe & Save delivery (`subscription_deliver`: balance, then the saved card).
 DELIVERY = (43, 0)
+# The transfers of one shopper account each case posts: on PostgreSQL two statements fewer each.
+ONE_SHOPPER_TRANSFERS = {
+    "card_only": 0,
+    "balance_all": 1,
+    "balance_all_digital": 2,
+    "balance_card": 1,
+    "code_and_credit": 1,
+    "gift_card": 0,
+    "coins": 1,
+    "coin_pack": 1,
+    "delivery": 1,
+}
+
+
+def _on_this_database(name: str, figures: tuple[int, int]) -> tuple[int, int]:
+    statements, savepoints = figures
+    if connection.vendor == "postgresql":
+        statements -= 2 * ONE_SHOPPER_TRANSFERS[name]
+    return statements, savepoints
 
 
 def _session(user, extra: dict) -> dict:
@@ -120,8 +141,13 @@ def test_placing_an_order_makes_the_same_exact_queries_however_long_the_history(
             history_grow(user, rounds=2)
 
     expected = {
-        **{(n, how, run): EXPECTED[n][how] for n in CASES for how in EXPECTED[n] for run in (1, 2)},
-        **{("delivery", run): DELIVERY for run in (1, 2)},
+        **{
+            (n, how, run): _on_this_database(n, EXPECTED[n][how])
+            for n in CASES
+            for how in EXPECTED[n]
+            for run in (1, 2)
+        },
+        **{("delivery", run): _on_this_database("delivery", DELIVERY) for run in (1, 2)},
     }
     wrong = [key for key in expected if seen[key] != expected[key]]
     assert not wrong, f"counted: {seen}\n\n" + "\n\n".join(
