@@ -53,21 +53,17 @@ def pipelined():
     mode on PostgreSQL); the end of the block waits once for every answer, which PostgreSQL
     still runs one after another, in order. Read the results after the block: then the block
     is one round trip (a read inside it waits for the answers so far, a trip of its own). The
-    redemption's three locks are one round trip this way, its writes another (issue 13).
+    redemption's three locks are one round trip this way (wallet/locks.py, issue 13).
 
     Only for `prepared_cursor` statements; no ORM query inside. A database error is raised, as
-    Django's, by the read or the block's end that waits for it. A block inside another joins
-    it: its end waits for nothing (psycopg's own nested block would wait). SQLite: no change."""
+    Django's, by the read or the block's end that waits for it. Nested blocks are fine (the
+    inner end waits too). SQLite: no change."""
     if connection.vendor != "postgresql":
         yield
         return
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    raw = connection.connection
-    if raw.pgconn.pipeline_status:  # libpq's PQpipelineStatus: 0 off, else on (or aborted)
-        yield
-        return
-    with connection.wrap_database_errors, raw.pipeline():
+    with connection.wrap_database_errors, connection.connection.pipeline():
         yield
 
 

@@ -138,7 +138,7 @@ def transfer_with_postings_insert(
     params = [value for _, also_params in also for value in also_params]
     params += _transfer_params(transfer)
     for posting in postings:
-        params += [posting.account_id, posting.currency, posting.amount, posting.balance_after]
+        params += _posting_values(posting)
     if account is not None:
         params += [account.balance, account.pk]
     sql = _together_sql(tuple(sql for sql, _ in also), len(postings), account is not None)
@@ -185,14 +185,13 @@ def _postings_statement(postings: Sequence[Posting]):
     pk = connection.ops.quote_name("id")
     params = []
     for posting in postings:
-        params += [
-            posting.transfer_id,
-            posting.account_id,
-            posting.currency,
-            posting.amount,
-            posting.balance_after,
-        ]
+        params += [posting.transfer_id, *_posting_values(posting)]
     return f"{_sql(connection.vendor, 'posting_insert')}{rows} RETURNING {pk}", params
+
+
+def _posting_values(posting: Posting) -> list:
+    """A posting's values after its transfer, in the order of POSTING_FIELDS."""
+    return [posting.account_id, posting.currency, posting.amount, posting.balance_after]
 
 
 def _postings_ids(postings: Sequence[Posting], rows) -> None:

@@ -222,7 +222,7 @@ def _giftcard_redeem(*, user, code: str) -> Redemption:
             accounts=[account, outstanding],
             # The card's lock proved it active, so it was never redeemed: its key is new.
             first_use=True,
-            # The card's update and the transfer's writes: one round trip (config/prepared.py).
+            # The card's update with the transfer's writes: one statement (wallet/statements.py).
             also=[statements.giftcard_redeemed_statement(card=card)],
         )
     return Redemption(
