@@ -1,6 +1,6 @@
 """A hypothesis state machine over promotional credit: grants, money, spends, partial returns,
-lots running out of time and the expiry sweep, in any order, with the ledger checked after
-every step (the pattern of test_ledger_state_machine.py: each example in its own savepoint).
+lots running out of time and the expiry sweep, in any order, with the ledger checked as it
+goes (tests/wallet/ledger_state.py `WalletMachine`: each example in its own savepoint).
 """
 
 import datetime
@@ -11,8 +11,6 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    invariant,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -20,7 +18,7 @@ from hypothesis.stateful import (
 
 from tests.accounts.factories import UserFactory
 from tests.wallet.credit_factories import fund, grant
-from tests.wallet.ledger_state import machine_examples
+from tests.wallet.ledger_state import WalletMachine, machine_examples
 from wallet.credit import credit_plan
 from wallet.exceptions import InsufficientFunds
 from wallet.models import Account, CreditLot, WalletSpend
@@ -35,18 +33,12 @@ shoppers = st.integers(min_value=0, max_value=len(REGIONS) - 1)
 LONG_AGO = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
-class CreditMachine(RuleBasedStateMachine):
+class CreditMachine(WalletMachine):
     def __init__(self):
         super().__init__()
-        self._example = transaction.atomic()
-        self._example.__enter__()
         self.users = [UserFactory(region_id=region) for region in REGIONS]
         self.spends: list[WalletSpend] = []
         self.keys = 0
-
-    def teardown(self):
-        transaction.set_rollback(True)
-        self._example.__exit__(None, None, None)
 
     def _key(self, kind: str) -> str:
         self.keys += 1
@@ -119,13 +111,13 @@ class CreditMachine(RuleBasedStateMachine):
         wallet_expire_credit()
         assert not CreditLot.objects.filter(remaining__gt=0, expires_at__lte=timezone.now())
 
-    @invariant()
-    def the_ledger_reconciles(self):
+    def whole_ledger_check(self):
         report = ledger_reconcile()
         assert report.clean, report
+        self._the_balance_is_money_plus_unexpired_lots()
+        self._returns_follow_the_cumulative_rule()
 
-    @invariant()
-    def the_balance_is_money_plus_unexpired_lots(self):
+    def _the_balance_is_money_plus_unexpired_lots(self):
         now = timezone.now()
         for user in self.users:
             balance = wallet_balance_get(user=user)
@@ -135,8 +127,7 @@ class CreditMachine(RuleBasedStateMachine):
             assert balance.credit == sum(lot.remaining for lot in lots)
             assert balance.amount == balance.money + balance.credit
 
-    @invariant()
-    def returns_follow_the_cumulative_rule(self):
+    def _returns_follow_the_cumulative_rule(self):
         for spend in self.spends:
             spend.refresh_from_db()
             lot_spends = list(spend.lot_spends.all())
