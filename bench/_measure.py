@@ -2,10 +2,11 @@
 bench/[!_]*.py): statements counted by kind and by the project code that sent them, and wall
 and CPU seconds (this process's and its PostgreSQL server's)."""
 
+import functools
 import os
 import re
+import sys
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -58,14 +59,30 @@ def statement_kind(sql: str) -> str:
     return f"{verb} {table}{locked}".strip()
 
 
-def code_location() -> tuple[str, str]:
-    """The innermost frame of the project's own code (not Django, not this benchmark): as
-    `path:line function`, and as `path function`."""
-    for frame in reversed(traceback.extract_stack()):
-        path = Path(frame.filename)
-        if ROOT in path.parents and ".venv" not in path.parts and path.parent.name != "bench":
-            where = path.relative_to(ROOT)
-            return f"{where}:{frame.lineno} {frame.name}", f"{where} {frame.name}"
+@functools.cache
+def _own_file(filename: str, skip: str) -> str | None:
+    """`filename` relative to the project when it is the project's own code outside the
+    `skip` folder (not an installed package), else None."""
+    path = Path(filename)
+    if ROOT not in path.parents or ".venv" in path.parts:
+        return None
+    where = path.relative_to(ROOT)
+    return None if where.parts[0] == skip else str(where)
+
+
+def code_location(skip: str = "bench") -> tuple[str, str]:
+    """The innermost frame of the project's own code (not Django's, not the `skip` folder's:
+    this benchmark's, or the tests'): as `path:line function`, and as `path function`.
+
+    Walks the frames themselves: `traceback.extract_stack()` reads every frame's source line,
+    and a count of a few thousand statements then spent seconds on it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        where = _own_file(frame.f_code.co_filename, skip)
+        if where is not None:
+            name = frame.f_code.co_name
+            return f"{where}:{frame.f_lineno} {name}", f"{where} {name}"
+        frame = frame.f_back
     return "?", "?"
 
 

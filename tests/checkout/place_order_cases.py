@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db import connection
 from django.test import TestCase
@@ -34,7 +33,6 @@ from wallet.unit_selectors import coins_balance_get
 from wallet.units import coins_for_value
 
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-ROOT = Path(__file__).resolve().parent.parent.parent
 CODE = "SAVE10NOW"
 _keys = itertools.count(1)
 
@@ -241,13 +239,10 @@ def counted():
 
 
 def _where() -> str:
-    import traceback
+    """The project's own code (not Django's, not the tests') that sent the statement."""
+    from bench._measure import code_location
 
-    for frame in reversed(traceback.extract_stack()):
-        path = Path(frame.filename)
-        if ROOT in path.parents and ".venv" not in path.parts and "tests" not in path.parts:
-            return f"{path.relative_to(ROOT)} {frame.name}"
-    return "?"
+    return code_location(skip="tests")[1]
 
 
 def _kind(sql: str) -> str:
