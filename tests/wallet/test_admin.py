@@ -361,8 +361,12 @@ SKIP_IN_CRAWL = re.compile(
 
 
 def _crawl(client, seeds: list[str]) -> dict[str, str]:
-    """Every admin page reachable from `seeds` by links (at most one filter at a time)."""
+    """Every admin page reachable from `seeds` by links, with at most one filter at a time and
+    each list's filter by one value only: a filtered list shows some of the rows of the whole
+    list (which is crawled, its pages too) in the same columns, so one value per filter is
+    enough to meet that filter's own code (a custom filter's choices and query)."""
     seen: dict[str, str] = {}
+    filters: set[tuple[str, str]] = set()  # (list, parameter) already queued
     queue = deque(seeds)
     while queue:
         url = queue.popleft()
@@ -379,10 +383,17 @@ def _crawl(client, seeds: list[str]) -> dict[str, str]:
             if not path.startswith("/admin/") or SKIP_IN_CRAWL.search(path):
                 continue
             params = [
-                (k, v) for k, v in parse_qsl(parts.query) if k not in ("_changelist_filters", "o")
+                (k, v)
+                for k, v in parse_qsl(parts.query)
+                # the list again: sorted, with its filters' counts, after a change
+                if k not in ("_changelist_filters", "o", "_facets")
             ]
             if len(params) > 1:
                 continue
+            if params and params[0][0] not in ("p", "q"):
+                if (path, params[0][0]) in filters:
+                    continue
+                filters.add((path, params[0][0]))
             link = path + (f"?{urlencode(params)}" if params else "")
             if link not in seen:
                 queue.append(link)
@@ -407,7 +418,7 @@ def test_no_admin_page_shows_a_full_code(wallet_world):
     changelists = {_changelist(model) for model in admin.site._registry}
     assert changelists <= set(pages)
     assert {_change(card) for card in cards} <= set(pages)
-    assert any("status__exact=disabled" in url for url in pages)  # filters were followed
+    assert any("giftcard/?status__exact=" in url for url in pages)  # filters were followed
     assert len(pages) > 100
     print(f"crawled {len(pages)} admin pages")
     leaks = {url: found for url, html in pages.items() if (found := _codes_in(codes, html))}
