@@ -31,12 +31,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Debian's headless shell: the same Blink that renders the pages, without the full browser's
+# window machinery. With it the browser journeys took a third less CPU (385 -> 259 s for the
+# e2e stage, 204 -> 142 s; 3 Dec 2026). `/usr/bin/chromium-headless-shell` is a shell script
+# that does not `exec`: the binary itself is launched, so closing the browser ends it.
+HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
+
+
 def _chromium_path() -> str:
-    """Debian's `chromium`, installed from the archive when missing and we are root.
+    """Debian's headless shell when installed, else Debian's `chromium`, installed from the
+    archive when missing and we are root.
 
     `playwright install` cannot work here (it downloads a browser); `make test` provisions
-    Chromium first (scripts/provision.sh), so this is for a bare `pytest -m e2e`.
+    both first (scripts/provision.sh), so the install here is for a bare `pytest -m e2e`.
     """
+    if os.access(HEADLESS_SHELL, os.X_OK):
+        return str(HEADLESS_SHELL)
     path = shutil.which("chromium")
     if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
         apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -55,7 +65,7 @@ def _chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's launch arguments, pointed at Debian's Chromium."""
+    """pytest-playwright's launch arguments, pointed at Debian's Chromium (its headless shell)."""
     return {
         **browser_type_launch_args,
         "executable_path": _chromium_path(),
