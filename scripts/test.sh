@@ -161,7 +161,7 @@ stage_cmd() {
         sqlite+postgres) stages_together sqlite postgres ;;
         e2e+http) stages_together e2e http ;;
         # The default: two lanes at once, balanced by their measured times (a clean clone,
-        # 2 Dec 2026: sqlite 403 s, postgres 380 s, e2e 171 s, http 22 s), each lane's next
+        # 3 Dec 2026: sqlite 429 s, postgres 374 s, e2e 163 s, http 31 s), each lane's next
         # stage starting as soon as its last one ends instead of waiting for the other lane.
         tests) stages_together sqlite,http postgres,e2e ;;
         e2e)
