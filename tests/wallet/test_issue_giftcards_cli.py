@@ -330,3 +330,26 @@ def test_cli_producer_killed_mid_run_exits_non_zero_and_leaves_no_redeemable_car
         "SELECT COUNT(*) FROM wallet_transfer WHERE idempotency_key = ?",
         (f"giftcard-batch-issue:{batch_id}",),
     ) == [(0,)]
+
+
+def test_cli_on_a_database_not_migrated_exits_non_zero_with_one_line(cli):
+    """An operator who forgot `migrate` (or points DATABASE_URL at the wrong file) is told so
+    in one line, not with a traceback."""
+    empty = cli.folder / "not-migrated.sqlite3"
+    output = cli.folder / "not-migrated.csv"
+    process = subprocess.run(  # noqa: S603  (our own manage.py, arguments from the test)
+        [sys.executable, MANAGE, "issue_giftcards", *_argv({}), "--output", str(output)],
+        env={**cli.env, "DATABASE_URL": f"sqlite:///{empty}"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert process.returncode == 1
+    assert process.stdout == ""
+    assert len(process.stderr.splitlines()) == 1, process.stderr
+    assert "Traceback" not in process.stderr
+    assert "manage.py migrate" in process.stderr
+    assert not output.exists()

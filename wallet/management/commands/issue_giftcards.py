@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -55,7 +56,14 @@ class Command(BaseCommand):
         parser.add_argument("--batch-name", help="a name staff will recognise in the admin")
 
     def handle(self, *args, **options):
-        region = Region.objects.filter(code=(options["region"] or "").strip().upper()).first()
+        try:  # the command's first query: an unmigrated or unreachable database shows here
+            region = Region.objects.filter(code=(options["region"] or "").strip().upper()).first()
+        except DatabaseError as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CommandError(
+                f"cannot read the shop's regions ({reason}): is DATABASE_URL right, and has "
+                "`manage.py migrate` run?"
+            ) from None
         if region is None:
             codes = ", ".join(Region.objects.values_list("code", flat=True))
             raise CommandError(f"unknown region {options['region']!r}: use one of {codes}.")
