@@ -47,10 +47,14 @@ class Cli:
     database: Path
     env: dict[str, str]
 
-    def popen(self, *args: str) -> subprocess.Popen:
+    def popen(self, *args: str, database: Path | None = None) -> subprocess.Popen:
+        """`manage.py *args` on the module's database, or on another SQLite file."""
+        env = self.env
+        if database is not None:
+            env = {**env, "DATABASE_URL": f"sqlite:///{database}"}
         return subprocess.Popen(  # noqa: S603  (our own manage.py, arguments from the test)
             [sys.executable, MANAGE, *args],
-            env=self.env,
+            env=env,
             cwd=settings.BASE_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -58,8 +62,10 @@ class Cli:
             text=True,
         )
 
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        process = self.popen(*args)
+    def run(
+        self, *args: str, timeout: float = 120, database: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        process = self.popen(*args, database=database)
         out, err = process.communicate(timeout=timeout)
         return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
@@ -335,17 +341,11 @@ def test_cli_producer_killed_mid_run_exits_non_zero_and_leaves_no_redeemable_car
 def test_cli_on_a_database_not_migrated_exits_non_zero_with_one_line(cli):
     """An operator who forgot `migrate` (or points DATABASE_URL at the wrong file) is told so
     in one line, not with a traceback."""
-    empty = cli.folder / "not-migrated.sqlite3"
     output = cli.folder / "not-migrated.csv"
-    process = subprocess.run(  # noqa: S603  (our own manage.py, arguments from the test)
-        [sys.executable, MANAGE, "issue_giftcards", *_argv({}), "--output", str(output)],
-        env={**cli.env, "DATABASE_URL": f"sqlite:///{empty}"},
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    process = cli.run(
+        "issue_giftcards", *_argv({}), "--output", str(output),
+        database=cli.folder / "not-migrated.sqlite3",
+    )  # fmt: skip
 
     assert process.returncode == 1
     assert process.stdout == ""
