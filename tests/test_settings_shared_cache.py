@@ -53,7 +53,7 @@ def test_debug_off_with_redis_url_starts_on_redis():
     result = _settings_import(**PRODUCTION, REDIS_URL="redis://127.0.0.1:6379/0")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "0", "0"]
+    assert result.stdout.split() == ["config.cache.RedisCache", "0", "0"]
 
 
 def test_debug_on_without_redis_url_uses_the_local_memory_cache():

@@ -21,7 +21,6 @@ so redemption is refused (`RedemptionUnavailable`, fail closed) instead of allow
 import ipaddress
 import logging
 import time
-import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -140,22 +139,13 @@ return 0
 _release_script = None
 
 
-# One client per cache backend: Django's `get_client` builds a new redis.Redis (and its table
-# of response callbacks) on every call, which cost as much CPU as the round trips themselves.
-# A client is thread-safe and only wraps the backend's own connection pool.
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _redis():
     """The Redis client behind the shared cache, for the one-trip script and pipeline; None
     for another backend (a test's local memory), which goes through the cache API."""
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
-    client = _clients.get(backend._cache)
-    if client is None:
-        client = _clients[backend._cache] = backend._cache.get_client(write=True)
-    return client
+    return backend._cache.get_client(write=True)  # kept, not built anew (config/cache.py)
 
 
 def _take_all(client, scopes) -> list[_Slot] | None:
