@@ -19,7 +19,9 @@ mode that cannot keep a session's prepared statements (PgBouncer before 1.21). S
 such cursor: the plain one (its statements are cached by the sqlite3 module already).
 """
 
+from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
@@ -65,6 +67,64 @@ def pipelined():
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+
+
+def sent_together(*statements: tuple[str, Sequence]) -> list[list[tuple]]:
+    """Run each (sql, params) through `prepared_cursor`, all in one `pipelined` block (one
+    round trip on PostgreSQL), and return each one's rows, in order."""
+    cursors = []
+    try:
+        with pipelined():
+            for sql, params in statements:
+                cursors.append(prepared_cursor())
+                cursors[-1].execute(sql, params)
+        # Read once the block's one round trip has brought every answer back.
+        return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+@dataclass(frozen=True)
+class ModelRead:
+    """Some of a model's columns in a hand-written statement, and how to turn them back into
+    the instance the ORM would give: the values each through the converters the ORM applies
+    (SQLite's dates and datetimes come as text or naive), then `Model.from_db`."""
+
+    model: type
+    names: tuple[str, ...]  # the fields' attnames, in the model's field order
+    columns: tuple[str, ...]  # "table.column", in the same order, for the SELECT
+    converters: tuple  # per column: (its converters, its Col)
+
+    def instance(self, values):
+        """The instance of `values`, one per column (a row's slice)."""
+        out = []
+        for value, (found, col) in zip(values, self.converters, strict=True):
+            for converter in found:
+                value = converter(value, col, connection)
+            out.append(value)
+        return self.model.from_db(connection.alias, self.names, out)
+
+
+def model_read(model, table: str, attnames: Sequence[str] | None = None) -> ModelRead:
+    """`ModelRead` of `model`'s fields of `attnames` (every concrete field when None), each
+    selected as `table`.column (`table` is the statement's name or alias for its table)."""
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if attnames is None or field.attname in attnames
+    ]
+    converters = []
+    for field in fields:
+        col = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        converters.append((tuple(found), col))
+    return ModelRead(
+        model=model,
+        names=tuple(field.attname for field in fields),
+        columns=tuple(f"{table}.{connection.ops.quote_name(field.column)}" for field in fields),
+        converters=tuple(converters),
+    )
 
 
 @cache

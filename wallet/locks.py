@@ -10,14 +10,14 @@ Staff actions take the acting staff member's own user row first
 rolling 24-hour total is checked and written as one step.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models
 
 from catalog.models import Region
-from config.prepared import pipelined, prepared_cursor
+from config.prepared import model_read, prepared_cursor, sent_together
 from wallet.models import (
     CUSTOMER_KINDS,
     Account,
@@ -145,28 +145,6 @@ def _lock_clause(table: str | None, *, no_key: bool) -> str:
     return f" FOR {strength}" + (f" OF {table}" if table else "")
 
 
-def _selected(model, table: str, attnames: Sequence[str]):
-    """The columns of `attnames` (in the model's field order) and, per column, the converters
-    the ORM would apply to the value the database returns (SQLite's dates come as text)."""
-    fields = [f for f in model._meta.concrete_fields if f.attname in attnames]
-    columns, converters = [], []
-    for field in fields:
-        col = field.get_col(model._meta.db_table)
-        columns.append(f"{table}.{_quote(field.column)}")
-        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        converters.append((found, col))
-    return [f.attname for f in fields], columns, converters
-
-
-def _converted(values, converters) -> list:
-    out = []
-    for value, (found, col) in zip(values, converters, strict=True):
-        for converter in found:
-            value = converter(value, col, connection)
-        out.append(value)
-    return out
-
-
 @cache
 def _redeem_statements(vendor: str) -> dict:
     """The three lock statements of a redemption, and how to read their rows, for `vendor`."""
@@ -176,10 +154,10 @@ def _redeem_statements(vendor: str) -> dict:
     cards, batches = _quote(GiftCard._meta.db_table), _quote(GiftCardBatch._meta.db_table)
     regions, accounts = _quote(Region._meta.db_table), _quote(Account._meta.db_table)
     region_column = _quote(user_model._meta.get_field("region").column)
-    card = _selected(GiftCard, cards, [f.attname for f in GiftCard._meta.concrete_fields])
-    batch = _selected(GiftCardBatch, batches, BATCH_FIELDS_READ)
-    region = _selected(Region, regions, [f.attname for f in Region._meta.concrete_fields])
-    columns = ", ".join(card[1] + batch[1] + region[1])
+    card = model_read(GiftCard, cards)
+    batch = model_read(GiftCardBatch, batches, BATCH_FIELDS_READ)
+    region = model_read(Region, regions)
+    columns = ", ".join(card.columns + batch.columns + region.columns)
     return {
         # The user's row alone, joined to nothing (accounts.locks.user_qs_select_for_update).
         "user": f"SELECT {region_column} FROM {users} WHERE {_quote('id')} = %s"  # noqa: S608  # nosec B608
@@ -239,17 +217,7 @@ def redemption_rows_select_for_update(
             _account_params(user_id=user_id, currency=currency, shop_kind=shop_kind),
         ),
     ]
-    cursors = []
-    try:
-        with pipelined():
-            for sql, params in sent:
-                cursors.append(prepared_cursor())
-                cursors[-1].execute(sql, params)
-        # Read once the block's one round trip has brought every answer back.
-        region, card, account = (cursor.fetchone() for cursor in cursors)
-    finally:
-        for cursor in cursors:
-            cursor.close()
+    region, card, account = (rows[0] if rows else None for rows in sent_together(*sent))
     return (
         _region_read(region),
         _card_read(card),
@@ -270,19 +238,13 @@ def _region_read(row) -> str | None:
 def _card_read(row) -> GiftCard | None:
     if row is None:
         return None
-    alias = connection.alias
-    statements = _redeem_statements(connection.vendor)
-    (card_names, card_columns, card_conv), batch_read, region_read = statements["card_read"]
-    split, end = len(card_columns), len(card_columns) + len(batch_read[1])
-    card = GiftCard.from_db(alias, card_names, _converted(row[:split], card_conv))
-    batch = None
-    if card.batch_id is not None:
-        batch = GiftCardBatch.from_db(
-            alias, batch_read[0], _converted(row[split:end], batch_read[2])
-        )
+    card_read, batch_read, region_read = _redeem_statements(connection.vendor)["card_read"]
+    split = len(card_read.columns)
+    end = split + len(batch_read.columns)
+    card = card_read.instance(row[:split])
+    batch = batch_read.instance(row[split:end]) if card.batch_id is not None else None
     card._state.fields_cache["batch"] = batch
-    region = Region.from_db(alias, region_read[0], _converted(row[end:], region_read[2]))
-    card._state.fields_cache["region"] = region
+    card._state.fields_cache["region"] = region_read.instance(row[end:])
     return card
 
 

@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.prepared import prepared_cursor
+from config.prepared import sent_together
 from wallet.credit import CreditLotView
 from wallet.models import (
     CUSTOMER_KINDS,
@@ -131,12 +131,12 @@ def _date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-def _figures(*, user, currency: str) -> tuple[Balance, UnitBalances]:
+def _figures_params(*, user, currency: str) -> list:
     params = [user.pk, Account.Kind.CUSTOMER, currency, *_UNIT_KINDS]
-    params += [user.pk, currency, timezone.now()]
-    with prepared_cursor() as cursor:
-        cursor.execute(_figures_sql(), params)
-        rows = cursor.fetchall()
+    return [*params, user.pk, currency, timezone.now()]
+
+
+def _figures(rows, *, currency: str) -> tuple[Balance, UnitBalances]:
     units, cash, lots = {}, 0, []
     for kind, figure, lot_id, expires_on, expires_at, categories in rows:
         if lot_id is not None:
@@ -194,7 +194,6 @@ def wallet_overview_get(*, user, page, page_size: int) -> WalletOverview:
     (`?page=`): not a whole number is the first page, past the end or below 1 the last, as
     `Paginator.get_page`. Two statements, whatever the page number and the history."""
     currency = user.region.currency
-    balance, units = _figures(user=user, currency=currency)
     try:
         number = int(page) if page is not None else 1
     except (TypeError, ValueError):
@@ -203,9 +202,11 @@ def wallet_overview_get(*, user, page, page_size: int) -> WalletOverview:
     rows_of = [user.pk, *CUSTOMER_KINDS, currency]
     params = [user.pk, user.pk, *rows_of, page_size]
     params += [offset, offset, offset, page_size, page_size, *rows_of]
-    with prepared_cursor() as cursor:
-        cursor.execute(_page_sql(), params)
-        rows = cursor.fetchall()
+    # Both statements sent together: one round trip on PostgreSQL (config/prepared.py).
+    figures_rows, rows = sent_together(
+        (_figures_sql(), _figures_params(user=user, currency=currency)), (_page_sql(), params)
+    )
+    balance, units = _figures(figures_rows, currency=currency)
     paginator = Paginator((), page_size)
     paginator.count = rows[0][-1] if rows else 0
     if not 1 <= number <= paginator.num_pages:
