@@ -1,6 +1,6 @@
 """`{% money_memo %}` and `{% url_memo %}`: `{% money %}` and `{% url %}` with their answers
 remembered by the process, for the pages every shopper loads most (base.html's navigation,
-the wallet page).
+the wallet page). The formatted amounts are remembered by `catalog.money.format_money` itself.
 
 Both are pure functions of what the key holds, so a remembered answer is the one a fresh call
 gives: the formatted text of an amount in a currency and locale (Babel's data does not change
@@ -28,11 +28,6 @@ from catalog.money import format_money
 register = template.Library()
 
 
-@lru_cache(maxsize=4096)
-def _format(minor: int, currency: str, locale: str | None) -> str:
-    return format_money(minor, currency=currency, locale=locale)
-
-
 @register.simple_tag(takes_context=True)
 def money_memo(context, minor, currency):
     """As `{% money minor currency %}` (catalog/templatetags/money.py): in the signed-in
@@ -42,7 +37,7 @@ def money_memo(context, minor, currency):
     user = getattr(context.get("request"), "user", None)
     region = getattr(user, "region", None) if user is not None else None
     locale = region.locale if region is not None and region.currency == currency else None
-    return _format(int(minor), currency, locale)
+    return format_money(int(minor), currency=currency, locale=locale)  # remembered there
 
 
 @lru_cache(maxsize=4096)
