@@ -160,6 +160,8 @@ RUN_ON_SQLITE_ONLY = (
     "tests/subscriptions/test_pages.py",
     "tests/subscriptions/test_periods.py",
     "tests/subscriptions/test_product_subscribe_form.py",
+    # Real `manage.py` processes on a database of their own (never migrated, or none at all).
+    "tests/test_commands_database.py",
     "tests/test_csp.py",
     "tests/test_leaks.py",
     "tests/test_private_pages.py",

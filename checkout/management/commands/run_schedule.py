@@ -4,15 +4,16 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.tasks import task_backends
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.commands import ShopCommand
 from config.jobs import job_enqueue, jobs_run_pending
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Run the shop's periodic work (settings.PERIODIC_TASKS: due gift card deliveries, "
         "promotional credit expiry, pending card reloads) by enqueuing each task when its "

@@ -1,14 +1,15 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.module_loading import import_string
 
+from config.commands import ShopCommand
 from promotions.demo import demo_promotions_load
 from wallet.demo import demo_seed
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Load the demo data: the demo shopper and admin, the catalog, the demo promotions, and "
         "unredeemed demo gift card codes per region written to var/demo-codes.csv (never "

@@ -5,9 +5,10 @@ import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from config.commands import ShopCommand
 from promotions.models import Promotion
 from promotions.services.codes import (
     MAX_CODES,
@@ -20,7 +21,7 @@ from wallet.exceptions import WalletError
 HEADER = ["code", "promotion", "expires_at"]
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Issue COUNT unique single-use codes of the promotion SLUG and write them to a new CSV "
         "file (mode 0600; the only copy of the codes). Nothing is printed but a one-line summary."

@@ -2,9 +2,10 @@ import datetime
 import re
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from config.commands import ShopCommand
 from subscriptions.services import subscriptions_run
 
 DATE_AHEAD_MAX_DAYS = 400
@@ -28,7 +29,7 @@ def _date(text: str) -> datetime.date:
     return day
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Place every Subscribe & Save delivery due by today in each region (or by --date), "
         "balance first then the saved card, once per subscription and period however often "

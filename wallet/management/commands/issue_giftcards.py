@@ -4,13 +4,13 @@ import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
 from catalog.models import Region
 from catalog.money import MoneyError, parse_amount, to_major_text
+from config.commands import ShopCommand
 from wallet.codefile import code_file_append, code_file_open, code_file_writer, code_row_tail
 from wallet.exceptions import WalletError
 from wallet.services import (
@@ -21,7 +21,7 @@ from wallet.services import (
 )
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Issue COUNT gift cards of AMOUNT in REGION and write their codes to a new CSV file "
         "(mode 0600; the only copy of the codes). Nothing is printed but a one-line summary."
@@ -56,14 +56,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-name", help="a name staff will recognise in the admin")
 
     def handle(self, *args, **options):
-        try:  # the command's first query: an unmigrated or unreachable database shows here
-            region = Region.objects.filter(code=(options["region"] or "").strip().upper()).first()
-        except DatabaseError as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise CommandError(
-                f"cannot read the shop's regions ({reason}): is DATABASE_URL right, and has "
-                "`manage.py migrate` run?"
-            ) from None
+        # An unmigrated or unreachable database: one line (config/commands.py).
+        region = Region.objects.filter(code=(options["region"] or "").strip().upper()).first()
         if region is None:
             codes = ", ".join(Region.objects.values_list("code", flat=True))
             raise CommandError(f"unknown region {options['region']!r}: use one of {codes}.")

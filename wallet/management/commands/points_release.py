@@ -1,13 +1,14 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from config.commands import ShopCommand
 from wallet.services import points_release
 from wallet.units import format_points
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Make available every order's reward points whose pending time is over (docs/points.md): "
         "open points owed are settled from them first. Idempotent: a second run finds nothing. "

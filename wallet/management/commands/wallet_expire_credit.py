@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-
 from catalog.money import to_major_text
+from config.commands import ShopCommand
 from wallet.services import wallet_expire_credit
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Post the remainder of every promotional credit lot whose last day is over (in its "
         "shopper's region) to the breakage account. Idempotent: a second run finds nothing. "

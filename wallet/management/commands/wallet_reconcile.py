@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import ShopCommand
 from wallet.reconcile import ledger_reconcile
 
 
-class Command(BaseCommand):
+class Command(ShopCommand):
     help = (
         "Check every cached balance against its ledger postings and that every transfer sums "
         "to zero per currency, and every promotional-credit account against its lots. Exit 0 "
