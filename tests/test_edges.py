@@ -48,6 +48,11 @@ MALFORMED = {
 }
 # What a visitor who is not staff tries in the admin's URLs (the admin turns them away first).
 NOT_STAFF_IN_ADMIN = ("letters", "nul", "long")
+# What staff try there: the admin's object ids take any text (a `path` converter), read by one
+# lookup of the primary key, so "zero" is the case of "negative" (a whole number no object has)
+# and "float" and "dots" that of "letters" (no number, for a numeric key; text no object has,
+# for a text key): the rest, a third fewer requests than every shape.
+STAFF_IN_ADMIN = tuple(name for name in MALFORMED if name not in ("zero", "float", "dots"))
 # The shapes PostgreSQL answers otherwise than SQLite (it refuses a NUL byte in a string and an
 # integer beyond a bigint; a long value reaches its varchar checks): the walk on PostgreSQL
 # sends these, the SQLite stage all of them (URL converters and forms decide the rest before any
@@ -166,10 +171,11 @@ def _walk(visitor: str, part: str) -> dict[str, list[str]]:
             if route.startswith("admin/") != (part == "admin"):
                 continue
             names = DATABASE_SENSITIVE if on_postgresql else MALFORMED
-            if who != "staff" and route.startswith("admin/"):
+            if route.startswith("admin/"):
                 # The admin sends a visitor who is not staff to sign in before it reads the id:
                 # three shapes prove that (a NUL and a huge value in the `next` it carries).
-                names = [name for name in NOT_STAFF_IN_ADMIN if name in names]
+                shapes = STAFF_IN_ADMIN if who == "staff" else NOT_STAFF_IN_ADMIN
+                names = [name for name in shapes if name in names]
             follow = who != "staff" or not route.startswith("admin/")
             for value in _values(route, names):
                 url = _fill(route, value)
