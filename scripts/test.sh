@@ -11,10 +11,14 @@
 #   postgres    pytest -m "not e2e"     on a throwaway PostgreSQL + Redis (scripts/test-services.sh)
 #   sqlite+postgres  the two stages above at once (they share two cores well)
 #   e2e         pytest -m e2e -n 2      browser journeys in Chromium, on SQLite (two workers)
+#   e2e-pages   the e2e stage's page sweeps only (every shopper page at desktop and phone
+#               widths through axe-core: E2E_PAGES below)
+#   e2e-journeys  the e2e stage without them
 #   http        pytest -m http over HTTP: two gunicorn processes, one PostgreSQL + Redis
 #               (scripts/test-http.sh: the guessing bounds and the races across processes)
 #   e2e+http    the two stages above at once (both mostly wait on their servers)
-#   tests       the default: sqlite then http, beside postgres then e2e (two lanes at once)
+#   tests       the default: sqlite, http and e2e-pages, beside postgres and e2e-journeys (two
+#               lanes at once)
 #   all-ran     every test skipped (or xfailed) in one pytest stage passed in another
 #               (last of the default stages; meaningful after sqlite, postgres and e2e)
 #
@@ -52,7 +56,7 @@ trap 'rm -f "$COINPURSE_TEST_OUTCOMES" "$times_file"; [ -z "$warm_pid" ] || kill
 # The first pytest stage starts four processes at once, and each would fill that cache itself:
 # when other stages come first (lint …), one collection in the background fills it meanwhile,
 # and the first pytest stage waits for it (its time counts in that stage's).
-pytest_stages=" sqlite postgres sqlite+postgres e2e e2e+http tests "
+pytest_stages=" sqlite postgres sqlite+postgres e2e e2e-pages e2e-journeys e2e+http tests "
 for stage in "${stages[@]:1}"; do
     [[ $pytest_stages == *" ${stages[0]} "* ]] && break
     if [[ $pytest_stages == *" $stage "* ]]; then
@@ -73,6 +77,23 @@ stage_timeout=${TEST_STAGE_TIMEOUT:-1500}
 pytest_cmd=(timeout -s INT --kill-after=30 "$stage_timeout" python -m pytest -p pytest_every_test_ran)
 
 random_secret() { python -c 'import secrets; print(secrets.token_urlsafe(48))'; } # 64 chars
+
+# The browser tests' page sweeps (e2e-pages), the rest being journeys (e2e-journeys).
+E2E_PAGES=(tests/e2e/test_a11y_pages.py tests/e2e/test_a11y_phone_and_yen.py)
+
+# pytest-playwright keeps an event loop alive in the main thread; Django's async guard would
+# refuse even the test database set-up without DJANGO_ALLOW_ASYNC_UNSAFE.
+# Two workers, each with its own live server, database and Chromium: a journey mostly waits on
+# its browser, so two overlap (205 s alone, 156 s as two; four saturate the two cores and take
+# longer, 192 s).
+# A failure's screenshots go to var/test-results/<stage> (the two halves may run at once).
+e2e_run() {
+    local stage=$1
+    shift
+    env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
+        "${pytest_cmd[@]}" "$@" -n "${E2E_WORKERS:-2}" \
+        --screenshot only-on-failure --output "var/test-results/$stage"
+}
 
 # Runs two stages at once (each in the background, its log and its own time kept apart) and
 # shows each one's log and time when both are done; either failing fails.
@@ -161,19 +182,13 @@ stage_cmd() {
         sqlite+postgres) stages_together sqlite postgres ;;
         e2e+http) stages_together e2e http ;;
         # The default: two lanes at once, balanced by their measured times (a clean clone,
-        # 3 Dec 2026: sqlite 429 s, postgres 374 s, e2e 163 s, http 31 s), each lane's next
-        # stage starting as soon as its last one ends instead of waiting for the other lane.
-        tests) stages_together sqlite,http postgres,e2e ;;
-        e2e)
-            # pytest-playwright keeps an event loop alive in the main thread; Django's async
-            # guard would refuse even the test database set-up without this.
-            # Two workers, each with its own live server, database and Chromium: a journey
-            # mostly waits on its browser, so two overlap (205 s alone, 156 s as two; four
-            # saturate the two cores and take longer, 192 s).
-            env "${sqlite_env[@]}" DJANGO_ALLOW_ASYNC_UNSAFE=true \
-                "${pytest_cmd[@]}" -m e2e -n "${E2E_WORKERS:-2}" \
-                --screenshot only-on-failure --output var/test-results
-            ;;
+        # 4 Dec 2026: sqlite 438 s then http 25 s, beside postgres 403 s then e2e 144 s, of
+        # which the page sweeps are a quarter), each lane's next stage starting as soon as its
+        # last one ends instead of waiting for the other lane.
+        tests) stages_together sqlite,http,e2e-pages postgres,e2e-journeys ;;
+        e2e) e2e_run e2e -m e2e ;;
+        e2e-pages) e2e_run e2e-pages -m e2e "${E2E_PAGES[@]}" ;;
+        e2e-journeys) e2e_run e2e-journeys -m e2e "${E2E_PAGES[@]/#/--ignore=}" ;;
         # Its own servers and services (tests/http/ is marked http and postgres: the database
         # stages deselect it).
         http) scripts/test-http.sh ;;
