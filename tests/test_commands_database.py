@@ -4,18 +4,16 @@ docs/interface.md §8); any other database error keeps its traceback."""
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.core.management import call_command, find_commands, load_command_class
 from django.db import DatabaseError
 
 from config.commands import ShopCommand
+from tests.manage_process import manage_popen
 
-MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
 SHOP_APPS = ("accounts", "catalog", "checkout", "promotions", "subscriptions", "wallet")
 
 
@@ -47,15 +45,7 @@ def _run_all(
     for name in names or _shop_commands():
         out = tmp_path / f"{name}.csv"
         argv = [argument.format(out=out) for argument in ARGUMENTS.get(name, [])]
-        processes[name] = subprocess.Popen(  # noqa: S603  (our own manage.py)
-            [sys.executable, MANAGE, name, *argv],
-            env=env,
-            cwd=settings.BASE_DIR,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        processes[name] = manage_popen(name, *argv, env=env)
     results = {}
     for name, process in processes.items():
         out, err = process.communicate(timeout=180)

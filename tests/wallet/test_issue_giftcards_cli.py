@@ -25,6 +25,7 @@ import pytest
 from django.conf import settings
 
 from tests.db_template import sqlite_template
+from tests.manage_process import MANAGE, manage_popen
 from tests.wallet.test_issue_giftcards_command import (
     BAD_ARGUMENTS,
     CODE_SHAPE,
@@ -38,8 +39,6 @@ from wallet.codefile import HEADER
 # database and its bad command lines are set up once, not once per worker.
 pytestmark = pytest.mark.xdist_group("issue-giftcards-cli")
 
-MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
-
 
 @dataclass
 class Cli:
@@ -52,15 +51,7 @@ class Cli:
         env = self.env
         if database is not None:
             env = {**env, "DATABASE_URL": f"sqlite:///{database}"}
-        return subprocess.Popen(  # noqa: S603  (our own manage.py, arguments from the test)
-            [sys.executable, MANAGE, *args],
-            env=env,
-            cwd=settings.BASE_DIR,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
+        return manage_popen(*args, env=env)
 
     def run(
         self, *args: str, timeout: float = 120, database: Path | None = None
