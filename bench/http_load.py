@@ -9,7 +9,9 @@ trivial view, the wallet page and redeem take turns, in --rounds short stretches
 a machine slowing down for a while (other work, a busy neighbour) slows all three alike; those
 who redeem are other shoppers than those whose wallet page is read, so its history stays put:
 
-    trivial      GET /healthz/ (config/health.py: the whole middleware stack, no view work)
+    trivial      GET /healthz/ (config/health.py: the whole middleware stack, no view work;
+                 with the shopper's cookie it reads the session and the user, as every
+                 signed-in request does: config/private_pages.py asks who it is)
     wallet       GET /wallet/ (each shopper has a few earlier movements: --history)
     redeem       POST /gift-cards/redeem/, every request a fresh code (success: 302 to /wallet/)
     place-order  POST /checkout/place-order/, every request another shopper's cart, paid by the
