@@ -22,6 +22,10 @@ def database_explained(error: DatabaseError) -> CommandError | None:
     """The one line for `error` when the database cannot be reached or is not migrated; None
     when it is up to date (the error is another one)."""
     connection = connections[DEFAULT_DB_ALIAS]
+    if connection.in_atomic_block:
+        # Called inside a transaction (from code, not by an operator): the error as it was,
+        # and the caller's transaction left alone.
+        return None
     try:
         connection.close()  # whatever state the failure left it in
         executor = MigrationExecutor(connection)

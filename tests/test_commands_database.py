@@ -6,10 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
 from django.apps import apps
-from django.core.management import call_command, find_commands, load_command_class
-from django.db import DatabaseError
+from django.core.management import find_commands, load_command_class
 
 from config.commands import ShopCommand
 from tests.manage_process import manage_popen
@@ -94,14 +92,3 @@ def test_on_a_database_nobody_serves_a_command_says_check_database_url(tmp_path)
         line = _one_line(result)
         assert "cannot reach the database" in line, name
         assert "DATABASE_URL" in line, name
-
-
-class _Broken(ShopCommand):
-    def handle(self, *args, **options):
-        raise DatabaseError("a statement the database refused")
-
-
-@pytest.mark.django_db
-def test_another_database_error_on_a_migrated_database_is_raised_as_it_was():
-    with pytest.raises(DatabaseError, match="a statement the database refused"):
-        call_command(_Broken())
