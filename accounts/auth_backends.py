@@ -50,7 +50,10 @@ def user_with_region_get(user_id):
     except ValidationError:
         return None
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [user_id])
+        try:
+            cursor.execute(sql, [user_id])
+        except OverflowError:  # SQLite: beyond a 64-bit integer, so no one's id (as the ORM)
+            return None
         row = cursor.fetchone()
     if row is None:
         return None

@@ -62,7 +62,10 @@ def to_major_text(minor: int, *, currency: str) -> str:
 
 def format_money(minor: int, *, currency: str, locale: str | None = None) -> str:
     """Minor units for display in a locale: 123450 USD en_US → "$1,234.50"."""
-    return _formatted(minor, currency, locale or DEFAULT_LOCALE.get(currency, "en_US"))
+    locale = locale or DEFAULT_LOCALE.get(currency, "en_US")
+    if type(minor) is not int:  # a Decimal or a float: -0 would share 0's remembered text
+        return _formatted.__wrapped__(minor, currency, locale)
+    return _formatted(minor, currency, locale)
 
 
 # Remembered by the process, least recently used out first: a pure function of its arguments

@@ -3,9 +3,12 @@
 An operator who points `DATABASE_URL` at the wrong place, or forgot `manage.py migrate`, gets one
 line and exit status 1 from every command, not a traceback: when a database error ends a
 command, the command asks the database whether its migrations are applied. Not reachable, or
-migrations missing: that is the line. Otherwise the error was something else (a bug, a database
+migrations missing: that is the line, with the error's own first line in it (`--traceback`
+shows the whole error as its cause). Otherwise the error was something else (a bug, a database
 refusing a statement) and is raised as it was, traceback and all. Nothing is asked of the
 database before a command runs: the question costs a migration graph, paid only on a failure.
+The commands that move value are idempotent (docs/interface.md §8, §13, §14): a run stopped
+this way keeps what it committed, and running it again once the database is back carries on.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -31,8 +34,12 @@ def database_explained(error: DatabaseError) -> CommandError | None:
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except DatabaseError as unreachable:
+        # Both reasons when they differ: a database lost in the middle of a run is not a
+        # DATABASE_URL typo, and what the run was doing when it stopped is the first one.
+        reasons = [_first_line(error), _first_line(unreachable)]
+        said = reasons[0] if reasons[0] == reasons[1] else "; now: ".join(reasons)
         return CommandError(
-            f"cannot reach the database ({_first_line(unreachable)}): is DATABASE_URL right?"
+            f"cannot reach the database ({said}): is it up, and is DATABASE_URL right?"
         )
     if pending:
         return CommandError(
@@ -53,4 +60,5 @@ class ShopCommand(BaseCommand):
             explained = database_explained(error)
             if explained is None:
                 raise
-            raise explained from None
+            # One line on stderr; with --traceback, the error it explains as its cause.
+            raise explained from error

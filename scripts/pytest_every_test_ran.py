@@ -9,6 +9,7 @@ reads that file after the last pytest stage and fails when a test did not pass i
 deselected by `-m`, not skipped, and are not listed. Loaded with `-p pytest_every_test_ran`.
 """
 
+import fcntl
 import os
 
 import pytest
@@ -28,11 +29,18 @@ def pytest_sessionfinish(session, exitstatus):
     if not path or hasattr(session.config, "workerinput"):  # xdist: the controller records
         return
     stats = _stats(session.config)
+    lines = [
+        f"{outcome} {report.nodeid}\n"
+        for outcome in _RECORDED
+        for report in stats.get(outcome, [])
+        if getattr(report, "nodeid", None)
+    ]
+    # Two stages may finish at once (scripts/test.sh runs two lanes): the file is locked while
+    # this run's lines go in, so no line of one is split by the other's.
     with open(path, "a", encoding="utf-8") as outcomes:
-        for outcome in _RECORDED:
-            for report in stats.get(outcome, []):
-                if getattr(report, "nodeid", None):
-                    outcomes.write(f"{outcome} {report.nodeid}\n")
+        fcntl.flock(outcomes, fcntl.LOCK_EX)
+        outcomes.write("".join(lines))
+        outcomes.flush()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

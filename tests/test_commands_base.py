@@ -5,7 +5,7 @@ SQLite's in-memory test database ignores a close.) The real processes on a datab
 or not there: tests/test_commands_database.py."""
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 
 from accounts.models import User
@@ -33,3 +33,29 @@ def test_a_command_called_inside_a_transaction_raises_its_error_and_leaves_it_op
 
     # The caller's transaction is still usable: nothing closed its connection.
     assert User.objects.filter(pk=shopper.pk).exists()
+
+
+class _LosesTheDatabase(ShopCommand):
+    """A run whose database goes away half-way: the statement fails, and so does the check."""
+
+    def handle(self, *args, **options):
+        raise DatabaseError("server closed the connection unexpectedly")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_database_lost_half_way_says_both_what_stopped_the_run_and_why(monkeypatch):
+    import config.commands
+
+    def unreachable(connection):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(config.commands, "MigrationExecutor", unreachable)
+
+    with pytest.raises(CommandError) as raised:
+        call_command(_LosesTheDatabase())
+
+    message = str(raised.value)
+    assert "server closed the connection unexpectedly" in message
+    assert "now: connection refused" in message
+    assert "is it up" in message
+    assert isinstance(raised.value.__cause__, DatabaseError)  # --traceback shows it

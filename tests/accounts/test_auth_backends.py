@@ -41,7 +41,7 @@ def test_the_user_comes_back_whole_with_their_region_in_one_query(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("user_id", [10**12, "not-a-number", "", None])
+@pytest.mark.parametrize("user_id", [10**12, 2**63, 10**30, "not-a-number", "", None])
 def test_no_such_user_or_no_id_at_all_is_nobody(backend, user_id):
     UserFactory()
 

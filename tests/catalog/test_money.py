@@ -169,3 +169,16 @@ def test_format_money_never_shows_decimals_for_yen():
     shown = format_money(1234567, currency="JPY", locale="ja_JP")
     assert shown == "￥1,234,567"
     assert "." not in shown
+
+
+def test_a_remembered_amount_is_never_another_amounts_text():
+    """format_money remembers what it formatted (catalog/money.py): a value equal to another
+    but shown otherwise (a negative zero) must not leave its text for the other."""
+    from decimal import Decimal
+
+    negative_zero = format_money(Decimal("-0"), currency="USD", locale="en_US")
+    zero = format_money(0, currency="USD", locale="en_US")
+
+    assert zero == "$0.00"
+    assert format_money(0, currency="USD", locale="en_US") == zero
+    assert negative_zero in ("-$0.00", "$0.00")  # Babel's own answer, whatever it is
