@@ -6,12 +6,16 @@ pytest-django's), the cache and the secrets; state is built here through the rea
 then driven over HTTP, each burst of requests spread over both processes.
 """
 
+import contextlib
 import http.client
+import os
 import re
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 
 from tests.http.servers import shop_servers
 from tests.http.shoppers import Shopper, form_body
@@ -39,8 +43,29 @@ def servers(django_db_blocker) -> list[int]:
 @pytest.fixture
 def live_db(servers, django_db_blocker):
     """This process may use the servers' database during the test (no test database)."""
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), _the_servers_database():
         yield
+
+
+@contextlib.contextmanager
+def _the_servers_database():
+    """This process's connection on the servers' database (DATABASE_URL's) while inside. In a
+    session of its own (scripts/test-http.sh) it is already; in one with other tests,
+    pytest-django has pointed the connection at its test database, which the servers do not
+    read, and which the other tests must not find these tests' rows in."""
+    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+    settings_dict = connection.settings_dict
+    before = settings_dict["NAME"]
+    if before == name:
+        yield
+        return
+    connection.close()
+    settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        settings_dict["NAME"] = before
 
 
 @dataclass(frozen=True)
