@@ -28,3 +28,9 @@ if REDIS_URL and _worker.startswith("gw"):
     REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{int(_worker[2:]) + 1}"
     CACHES["default"]["LOCATION"] = REDIS_URL
     os.environ["REDIS_URL"] = REDIS_URL
+
+# Every test client builds the middleware anew, and WhiteNoise would then list and stat every
+# static file (the finders': the admin's and ours) each time: 14 ms of CPU per client, some
+# 5-7 % of the suite's. Autorefresh (as under DEBUG) looks a file up only when one is asked
+# for: 0.3 ms. The servers of tests/http and `make run` are unchanged.
+WHITENOISE_AUTOREFRESH = True
