@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Usage: scripts/test.sh [STAGE...]     (no STAGE: all of them, in this order)
 #
-#   provision   install chromium, redis-server, postgresql where missing (scripts/provision.sh)
+#   provision   install chromium, redis-server, postgresql where missing (scripts/provision.sh);
+#               with other stages after it, in the background: the checks and the SQLite tests
+#               need none of it and run meanwhile, and each stage that does (postgres, http,
+#               e2e…) waits for it first (on a fresh machine the installs take minutes)
 #   lint        ruff check .
 #   format      ruff format --check .
 #   migrations  manage.py makemigrations --check --dry-run
@@ -51,7 +54,33 @@ COINPURSE_TEST_OUTCOMES=$(mktemp "${TMPDIR:-/tmp}/coinpurse-outcomes.XXXXXX")
 export COINPURSE_TEST_OUTCOMES
 times_file=$(mktemp "${TMPDIR:-/tmp}/coinpurse-times.XXXXXX")
 warm_pid=
-trap 'rm -f "$COINPURSE_TEST_OUTCOMES" "$times_file"; [ -z "$warm_pid" ] || kill "$warm_pid" 2> /dev/null || true' EXIT
+# The provision stage in the background: its output, and its exit code once it has ended.
+provision_log=$(mktemp "${TMPDIR:-/tmp}/coinpurse-provision.XXXXXX")
+provision_rc="$provision_log.rc"
+provision_pid=
+# An install is never cut short (dpkg would be left half-done): a run that ends early waits.
+trap 'rm -f "$COINPURSE_TEST_OUTCOMES" "$times_file"; [ -z "$warm_pid" ] || kill "$warm_pid" 2> /dev/null || true
+[ -z "$provision_pid" ] || wait "$provision_pid" 2> /dev/null || true
+rm -rf "$provision_log" "$provision_rc" "$provision_log.shown"' EXIT
+
+# Before a stage that needs what the provision stage installs: when that runs in the background,
+# wait for it to end (from either lane of `tests`: it polls the exit code's file), show its
+# output (once), and fail as it failed.
+provision_wait() {
+    [ -n "$provision_pid" ] || return 0
+    local waited=0
+    while [ ! -s "$provision_rc" ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    local rc seconds
+    read -r rc seconds < "$provision_rc"
+    echo "(provision, in the background: exit $rc after $seconds s; waited for it $waited s)"
+    # Its output once, in the log of the first stage to wait (mkdir: one of the lanes wins).
+    ! mkdir "$provision_log.shown" 2> /dev/null || cat "$provision_log"
+    [ "$rc" -eq 0 ] || echo "!!! provision FAILED (exit code $rc): this stage cannot run." >&2
+    return "$rc"
+}
 
 # The first pytest stage starts four processes at once, and each would fill that cache itself:
 # when other stages come first (lint …), one collection in the background fills it meanwhile,
@@ -174,7 +203,10 @@ stage_cmd() {
                 -n "${SQLITE_WORKERS:-2}" --dist loadgroup
             ;;
         # Two workers: most PostgreSQL tests wait on locks, barriers or the server, not the CPU.
-        postgres) scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e and not http" -n "${PG_WORKERS:-2}" ;;
+        postgres)
+            provision_wait || return $?
+            scripts/test-services.sh "${pytest_cmd[@]}" -m "not e2e and not http" -n "${PG_WORKERS:-2}"
+            ;;
         # Two stages at once, each writing its own log, shown whole when both are done;
         # either failing fails. The SQLite run is CPU-bound while the PostgreSQL run mostly
         # waits on its server; the browser journeys mostly wait on Chromium while the http
@@ -186,12 +218,12 @@ stage_cmd() {
         # which the page sweeps are a quarter), each lane's next stage starting as soon as its
         # last one ends instead of waiting for the other lane.
         tests) stages_together sqlite,http,e2e-pages postgres,e2e-journeys ;;
-        e2e) e2e_run e2e -m e2e ;;
-        e2e-pages) e2e_run e2e-pages -m e2e "${E2E_PAGES[@]}" ;;
-        e2e-journeys) e2e_run e2e-journeys -m e2e "${E2E_PAGES[@]/#/--ignore=}" ;;
+        e2e) provision_wait && e2e_run e2e -m e2e ;;
+        e2e-pages) provision_wait && e2e_run e2e-pages -m e2e "${E2E_PAGES[@]}" ;;
+        e2e-journeys) provision_wait && e2e_run e2e-journeys -m e2e "${E2E_PAGES[@]/#/--ignore=}" ;;
         # Its own servers and services (tests/http/ is marked http and postgres: the database
         # stages deselect it).
-        http) scripts/test-http.sh ;;
+        http) provision_wait && scripts/test-http.sh ;;
         all-ran)
             python - "$COINPURSE_TEST_OUTCOMES" << 'PY'
 import sys
@@ -224,8 +256,14 @@ lane_times=() # each lane's stages and their times, from the stages run two at o
 summary() {
     echo
     echo "==================== make test: summary ===================="
-    local i
+    local i rc seconds
     for i in "${!names[@]}"; do
+        # The provision stage in the background: its outcome and time once it has ended.
+        if [ "${results[$i]}" = started ] && [ -s "$provision_rc" ]; then
+            read -r rc seconds < "$provision_rc"
+            results[i]=$([ "$rc" -eq 0 ] && echo ok || echo FAILED)
+            times[i]=$seconds
+        fi
         printf '  %-11s %-8s %7.1f s   (CPU %4.0f s)\n' "${names[$i]}" "${results[$i]}" "${times[$i]}" \
             "${cpus[$i]}"
     done
@@ -242,6 +280,23 @@ for stage in "${stages[@]}"; do
     start=$(date +%s.%N)
     children_cpu
     cpu=$REPLY
+    if [ "$stage" = provision ] && [ "$stage" != "${stages[-1]}" ]; then
+        # In the background (see the usage above); its time and output show where it is waited for.
+        (
+            set +e
+            began=$(date +%s.%N)
+            scripts/provision.sh > "$provision_log" 2>&1
+            echo "$? $(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')" \
+                > "$provision_rc"
+        ) &
+        provision_pid=$!
+        echo "(in the background, beside the stages that need none of it)"
+        names+=("$stage")
+        times+=(0)
+        cpus+=(0)
+        results+=(started)
+        continue
+    fi
     if [ -n "$warm_pid" ] && [[ $pytest_stages == *" $stage "* ]]; then
         wait "$warm_pid" || true # a collection error shows in the stage itself
         warm_pid=
