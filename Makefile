@@ -37,19 +37,21 @@ run: venv
 	trap 'kill -TERM $$worker $$schedule 2>/dev/null; wait $$worker $$schedule 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
 
-test: venv
+# scripts/test.sh makes sure of .venv itself (scripts/venv.sh), while the provision stage's
+# installs already run beside it.
+test:
 	@scripts/test.sh
 
-lint: venv
+lint:
 	@scripts/test.sh lint format migrations deploy bandit
 
-test-fast: venv
+test-fast:
 	@scripts/test.sh sqlite
 
-test-pg: venv
+test-pg:
 	@scripts/test.sh provision postgres
 
-test-e2e: venv
+test-e2e:
 	@scripts/test.sh provision e2e
 
 # Benchmarks print figures; they pass or fail only by crashing. Each gets its own throwaway

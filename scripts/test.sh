@@ -30,29 +30,18 @@
 # test must run and pass (docs/interface.md §1). A pytest stage still running after TEST_STAGE_TIMEOUT
 # seconds (default 1500) is stopped and fails, so a deadlocked race test cannot hang CI. The
 # default leaves room for a host at half speed (3 Dec 2026: the SQLite stage took 917 s, green).
-# Run it through `make test`, which first makes sure .venv is installed.
+# First it makes sure .venv holds the project's dependencies (scripts/venv.sh, cheap when
+# nothing changed), with the provision stage already running beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-
-[ -x .venv/bin/python ] || { echo "test: .venv is missing; run 'make test'" >&2; exit 1; }
-export PATH="$root/.venv/bin:$PATH"
-export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_every_test_ran
-# Bytecode is cached (in __pycache__ folders, which git ignores), also when the caller's
-# environment says not to: otherwise every pytest process compiles the project again and
-# rewrites the asserts of every test module (collecting takes 13 s of CPU instead of 5, and a
-# run starts seven of them).
-unset PYTHONDONTWRITEBYTECODE
-mkdir -p var
 
 all_stages=(provision lint format migrations deploy bandit tests all-ran)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
-# Each pytest stage appends its outcomes here (scripts/pytest_every_test_ran.py) for all-ran.
-COINPURSE_TEST_OUTCOMES=$(mktemp "${TMPDIR:-/tmp}/coinpurse-outcomes.XXXXXX")
-export COINPURSE_TEST_OUTCOMES
-times_file=$(mktemp "${TMPDIR:-/tmp}/coinpurse-times.XXXXXX")
+COINPURSE_TEST_OUTCOMES=
+times_file=
 warm_pid=
 # The provision stage in the background: its output, and its exit code once it has ended.
 provision_log=$(mktemp "${TMPDIR:-/tmp}/coinpurse-provision.XXXXXX")
@@ -62,6 +51,32 @@ provision_pid=
 trap 'rm -f "$COINPURSE_TEST_OUTCOMES" "$times_file"; [ -z "$warm_pid" ] || kill "$warm_pid" 2> /dev/null || true
 [ -z "$provision_pid" ] || wait "$provision_pid" 2> /dev/null || true
 rm -rf "$provision_log" "$provision_rc" "$provision_log.shown"' EXIT
+if [ "${stages[0]}" = provision ] && [ ${#stages[@]} -gt 1 ]; then
+    # In the background (see the usage above): its time and output show where it is waited for.
+    (
+        set +e
+        began=$(date +%s.%N)
+        scripts/provision.sh > "$provision_log" 2>&1
+        echo "$? $(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')" \
+            > "$provision_rc"
+    ) &
+    provision_pid=$!
+fi
+
+scripts/venv.sh
+export PATH="$root/.venv/bin:$PATH"
+export PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" # for -p pytest_every_test_ran
+# Bytecode is cached (in __pycache__ folders, which git ignores), also when the caller's
+# environment says not to: otherwise every pytest process compiles the project again and
+# rewrites the asserts of every test module (collecting takes 13 s of CPU instead of 5, and a
+# run starts seven of them).
+unset PYTHONDONTWRITEBYTECODE
+mkdir -p var
+
+# Each pytest stage appends its outcomes here (scripts/pytest_every_test_ran.py) for all-ran.
+COINPURSE_TEST_OUTCOMES=$(mktemp "${TMPDIR:-/tmp}/coinpurse-outcomes.XXXXXX")
+export COINPURSE_TEST_OUTCOMES
+times_file=$(mktemp "${TMPDIR:-/tmp}/coinpurse-times.XXXXXX")
 
 # Before a stage that needs what the provision stage installs: when that runs in the background,
 # wait for it to end (from either lane of `tests`: it polls the exit code's file), show its
@@ -280,17 +295,8 @@ for stage in "${stages[@]}"; do
     start=$(date +%s.%N)
     children_cpu
     cpu=$REPLY
-    if [ "$stage" = provision ] && [ "$stage" != "${stages[-1]}" ]; then
-        # In the background (see the usage above); its time and output show where it is waited for.
-        (
-            set +e
-            began=$(date +%s.%N)
-            scripts/provision.sh > "$provision_log" 2>&1
-            echo "$? $(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')" \
-                > "$provision_rc"
-        ) &
-        provision_pid=$!
-        echo "(in the background, beside the stages that need none of it)"
+    if [ "$stage" = provision ] && [ -n "$provision_pid" ] && [ ${#names[@]} -eq 0 ]; then
+        echo "(in the background since the start, beside the stages that need none of it)"
         names+=("$stage")
         times+=(0)
         cpus+=(0)
