@@ -47,6 +47,8 @@ warm_pid=
 provision_log=$(mktemp "${TMPDIR:-/tmp}/coinpurse-provision.XXXXXX")
 provision_rc="$provision_log.rc"
 provision_pid=
+# What the provision stage runs (tests/test_make_test.py puts a stand-in here).
+provision_script=${COINPURSE_PROVISION:-scripts/provision.sh}
 # An install is never cut short (dpkg would be left half-done): a run that ends early waits.
 trap 'rm -f "$COINPURSE_TEST_OUTCOMES" "$times_file"; [ -z "$warm_pid" ] || kill "$warm_pid" 2> /dev/null || true
 [ -z "$provision_pid" ] || wait "$provision_pid" 2> /dev/null || true
@@ -56,7 +58,7 @@ if [ "${stages[0]}" = provision ] && [ ${#stages[@]} -gt 1 ]; then
     (
         set +e
         began=$(date +%s.%N)
-        scripts/provision.sh > "$provision_log" 2>&1
+        "$provision_script" > "$provision_log" 2>&1
         echo "$? $(awk -v s="$began" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')" \
             > "$provision_rc"
     ) &
@@ -195,7 +197,7 @@ timed_stage() {
 
 stage_cmd() {
     case "$1" in
-        provision) scripts/provision.sh ;;
+        provision) "$provision_script" ;;
         lint) ruff check . ;;
         format) ruff format --check . ;;
         migrations)
@@ -272,6 +274,8 @@ summary() {
     echo
     echo "==================== make test: summary ===================="
     local i rc seconds
+    # The run's end: the provision stage in the background ends first (never cut short).
+    [ -z "$provision_pid" ] || wait "$provision_pid" 2> /dev/null || true
     for i in "${!names[@]}"; do
         # The provision stage in the background: its outcome and time once it has ended.
         if [ "${results[$i]}" = started ] && [ -s "$provision_rc" ]; then
