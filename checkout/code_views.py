@@ -19,7 +19,7 @@ from checkout.services.promo_codes import (
     checkout_promo_code_remove,
 )
 from checkout.views import CheckoutView, form_error
-from wallet.codes import CodeTypo, code_normalize
+from wallet.codes import CodeTypo, code_may_be_shown, code_normalize
 from wallet.exceptions import CodeRefused
 from wallet.services import giftcard_redeem
 
@@ -39,7 +39,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 request,
                 error_reason="typo" if typed else "required",
                 error_message=form.errors["code"][0],
-                code_typed=typed[:64],
+                code_typed=_given_back(typed[:64], "typo" if typed else "required"),
             )
         code = form.cleaned_data["code"]
         # Only a valid claim code is a gift card; any other text of the promotional shape is
@@ -57,7 +57,7 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 error_reason=refusal.reason,
                 error_message=refusal.message,
                 status={"locked": 429, "unavailable": 503}.get(refusal.reason, 200),
-                code_typed=code if refusal.reason in ("typo", "not_found") else "",
+                code_typed=_given_back(code, refusal.reason),
             )
             if refusal.reason == "unavailable":
                 response["Retry-After"] = "60"
@@ -80,9 +80,10 @@ class CheckoutCodeView(LoginRequiredMixin, View):
                 error_message=refusal.message,
                 error_params=refusal.params,
                 status=refusal.status,
-                # Given back to be corrected when no promotion has it; a code that exists
-                # is not shown again in the box (it is in the message when it matters).
-                code_typed=code if refusal.reason in ("typo", "not_found") else "",
+                # Given back to be corrected when no promotion has it (`_given_back`); a code
+                # that exists is not shown again in the box (it is in the message when it
+                # matters).
+                code_typed=_given_back(code, refusal.reason),
             )
             if refusal.reason == "unavailable":
                 response["Retry-After"] = "60"
@@ -125,6 +126,15 @@ class CheckoutCodeRemoveView(LoginRequiredMixin, View):
         else:
             messages.success(request, f"{code} was removed from your order.")
         return redirect("checkout:checkout")
+
+
+def _given_back(text: str, reason: str) -> str:
+    """What the box shows again after a refusal, to be corrected: a mistyped or unknown text,
+    unless it holds a real claim code (a symbol too many, an odd character between its groups:
+    `code_may_be_shown`); a well-formed claim code no card has may be."""
+    if reason not in ("typo", "not_found"):
+        return ""
+    return text if code_may_be_shown(text) or _is_claim_code(text) else ""
 
 
 def _is_claim_code(text: str) -> bool:

@@ -9,6 +9,7 @@ as a typo without touching the database. Codes are stored only as an HMAC-SHA256
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -20,6 +21,15 @@ CODE_LENGTH = PAYLOAD_LENGTH + 1
 _VALUE = {symbol: index for index, symbol in enumerate(ALPHABET)}
 # What people type instead of the symbols Crockford base32 leaves out.
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# Spaces and dashes are ignored (docs/interface.md §7): every kind of each, as a code pasted
+# from an HTML e-mail or a word processor carries them (a no-break space, an en dash), and the
+# invisible ones named so (zero-width space, soft hyphen). A tab, a line break or any other
+# character is no symbol: a typo.
+_INVISIBLE_SEPARATORS = frozenset("\u200b\u00ad\ufeff")
+
+
+def _is_separator(character: str) -> bool:
+    return character in _INVISIBLE_SEPARATORS or unicodedata.category(character) in ("Zs", "Pd")
 
 
 class CodeTypo(ValueError):
@@ -108,20 +118,49 @@ def code_generate() -> str:
     return codes_generate(1)[0]
 
 
+def _symbols(text: str) -> str:
+    """What was typed without its spaces and dashes, upper-cased, lookalikes read as the
+    symbols they stand for; `CodeTypo` for a character beyond ASCII."""
+    text = "".join(character for character in text or "" if not _is_separator(character))
+    # Check for foreign symbols before upper-casing: "ß" would become "SS", a dotless i an "I".
+    if not text.isascii():
+        raise CodeTypo("not a claim code")
+    return text.upper().translate(_LOOKALIKES)
+
+
+def _well_formed(cleaned: str) -> bool:
+    return (
+        len(cleaned) == CODE_LENGTH
+        and all(symbol in _VALUE for symbol in cleaned)
+        and check_symbol(cleaned[:PAYLOAD_LENGTH]) == cleaned[PAYLOAD_LENGTH]
+    )
+
+
 def code_normalize(text: str) -> str:
     """The canonical 15-symbol form of what a person typed, or `CodeTypo`.
 
-    Case-insensitive; spaces and dashes ignored; O is read as 0, I and L as 1.
+    Case-insensitive; spaces and dashes (of any kind) ignored; O is read as 0, I and L as 1.
     """
-    # Check for foreign symbols before upper-casing: "ß" would become "SS", a dotless i an "I".
-    if not (text or "").isascii():
-        raise CodeTypo("not a claim code")
-    cleaned = (text or "").upper().replace(" ", "").replace("-", "").translate(_LOOKALIKES)
+    cleaned = _symbols(text)
     if len(cleaned) != CODE_LENGTH or any(symbol not in _VALUE for symbol in cleaned):
         raise CodeTypo("not a claim code")
-    if check_symbol(cleaned[:PAYLOAD_LENGTH]) != cleaned[PAYLOAD_LENGTH]:
+    if not _well_formed(cleaned):
         raise CodeTypo("check symbol does not match")
     return cleaned
+
+
+def code_may_be_shown(text: str) -> bool:
+    """Whether a refused text may be given back in the box to be corrected: not when any 15 of
+    its symbols in a row make a well-formed code (a real code with a symbol too many, or joined
+    by a character no code has), since a real card's code never appears on a page again
+    (docs/interface.md §7). Read generously here: full-width symbols as the ordinary ones
+    (NFKC), anything that is no symbol dropped, so no spelling of a code slips through."""
+    folded = unicodedata.normalize("NFKC", text or "").upper().translate(_LOOKALIKES)
+    cleaned = "".join(symbol for symbol in folded if symbol in _VALUE)
+    return not any(
+        _well_formed(cleaned[start : start + CODE_LENGTH])
+        for start in range(len(cleaned) - CODE_LENGTH + 1)
+    )
 
 
 def code_display(code: str) -> str:

@@ -11,6 +11,7 @@ from django.views import View
 from accounts.network import client_ip
 from catalog.money import format_money
 from wallet import guessing
+from wallet.codes import code_may_be_shown
 from wallet.exceptions import AlreadyReported, CodeRefused, WalletError
 from wallet.forms import ActivityReportCreateForm, GiftCardRedeemForm, SupportRequestCreateForm
 from wallet.help import help_facts
@@ -127,12 +128,15 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
         return "This card was already redeemed."
 
     def _refused(self, request, form, reason, message, status=200):
-        echoed = reason in self.ECHO_REASONS
+        typed = form.data.get("code", "")
+        # A typo holding a real code (a symbol too many, an odd character between its groups)
+        # is not given back either.
+        echoed = reason in self.ECHO_REASONS and (reason != "typo" or code_may_be_shown(typed))
         context = {
             "form": form,
             "error_reason": reason,
             "error_message": message,
-            "echo_code": form.data.get("code", "")[:64] if echoed else "",
+            "echo_code": typed[:64] if echoed else "",
             # The box is emptied for a real card's code: say why, and what to do instead.
             "code_not_shown": not echoed and reason not in ("unavailable",),
             **self._hint(),

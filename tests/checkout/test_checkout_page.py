@@ -281,6 +281,23 @@ def test_a_claim_code_is_redeemed_into_the_balance_and_applied(user, lamp):
     assert issued.code not in response.content.decode()
 
 
+def test_a_claim_code_pasted_with_no_break_spaces_is_redeemed_and_never_shown(user, lamp):
+    """As on the redeem page: every kind of space or dash is ignored (wallet/codes.py); and a
+    typo that holds a real code (a symbol too many) is not given back in the box."""
+    cart_fill(user, (lamp, 1))
+    issued, other = issue_card(amount=1500), issue_card(amount=700)
+    client = _client_for(user)
+
+    pasted = client.post(CODE, {"code": code_display(issued.code).replace("-", "\u00a0")})
+    extra = client.post(CODE, {"code": code_display(other.code) + "7"})
+
+    assert pasted.status_code == 302
+    assert balance(user) == 1500
+    assert hook(extra, "form-error").attrs["data-reason"] == "typo"
+    assert other.code not in extra.content.decode()
+    assert code_display(other.code) not in extra.content.decode()
+
+
 def test_a_redeemed_code_is_applied_even_with_the_balance_switched_off_it_stays_off(user, lamp):
     cart_fill(user, (lamp, 1))
     client = _client_for(user)

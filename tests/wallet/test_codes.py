@@ -15,6 +15,7 @@ from wallet.codes import (
     code_hash,
     code_last4,
     code_mask,
+    code_may_be_shown,
     code_normalize,
     codes_generate,
 )
@@ -235,6 +236,41 @@ def test_foreign_letters_that_upper_case_into_the_alphabet_are_typos(payload, as
     assert _is_accepted(code)
     assert not _is_accepted(code.replace(ascii_part, foreign))
     assert not _is_accepted(code.lower().replace(ascii_part.lower(), foreign))
+
+
+@pytest.mark.parametrize(
+    "separator", ["\u00a0", "\u202f", "\u3000", "\u2010", "\u2013", "\uff0d", "\u200b", "\ufeff"]
+)
+def test_any_kind_of_space_or_dash_is_ignored(separator):
+    assert code_normalize(code_display(CODE).replace("-", separator)) == CODE
+
+
+@pytest.mark.parametrize("character", ["\t", "\n", "\u2212", "\u30fc", "_"])
+def test_no_other_character_between_the_groups_is_ignored(character):
+    """A tab, a line break, a minus sign, the long vowel mark: none is a space or a dash."""
+    with pytest.raises(CodeTypo):
+        code_normalize(code_display(CODE).replace("-", character))
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("ABCD", True),
+        ("ABCDEFGHJKMNPQ", True),  # 14 symbols: no code
+        ("ABCDEFGHJKMNPQ1", True),  # a wrong check symbol
+        ("straße", True),
+        ("", True),
+        ("ABCDEFGHJKMNPQY", False),  # a code
+        ("ABCDEFGHJKMNPQYZ", False),  # a code and a symbol too many
+        ("ZABCDEFGHJKMNPQY", False),
+        ("ABCD.EFGHJK.MNPQY", False),
+        ("abcd efghjk mnpqy!", False),
+        ("\uff21\uff22CDEFGHJKMNPQY", False),  # full-width A and B
+        ("ABCD\tEFGHJK\nMNPQY", False),
+    ],
+)
+def test_a_refused_text_holding_a_code_is_never_shown_back(typed, shown):
+    assert code_may_be_shown(typed) is shown
 
 
 def test_code_typo_is_a_value_error():

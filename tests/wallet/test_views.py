@@ -181,6 +181,45 @@ def test_a_code_that_is_no_card_is_shown_back_to_be_corrected(
     assert f'value="{code}"' in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "separator",
+    ["\u00a0", "\u2009", "\u3000", "\u2013", "\u2014", "\u2011", "\uff0d", "\u200b", "\u00ad"],
+)
+def test_a_code_pasted_with_any_kind_of_space_or_dash_redeems(shopper_client, user, separator):
+    """A code pasted from an HTML e-mail or a word processor (a no-break space, an en dash):
+    spaces and dashes are ignored, every kind of each (docs/interface.md §7). It was a typo,
+    and the page gave the whole real code back in the box."""
+    issued = issue_card(amount=25_00)
+    typed = code_display(issued.code).replace("-", separator)
+
+    response = shopper_client.post(REDEEM, {"code": typed})
+
+    assert response.status_code == 302
+    assert wallet_balance_get(user=user).amount == 25_00
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda code: code_display(code) + "X",  # a symbol too many
+        lambda code: code_display(code).replace("-", "."),  # no separator a code has
+        lambda code: code_display(code).replace("-", "\t"),
+        lambda code: "".join(chr(ord(c) + 0xFEE0) for c in code),  # full-width: no symbols
+        lambda code: code + code,
+    ],
+)
+def test_a_typo_holding_a_real_code_is_not_shown_back(shopper_client, user, typed):
+    code = issue_card().code
+    response = shopper_client.post(REDEEM, {"code": typed(code)})
+    html = response.content.decode()
+    assert hook(response, "form-error").attrs["data-reason"] == "typo"
+    assert code not in html
+    assert code_display(code) not in html
+    assert typed(code) not in html
+    assert hook(response, "code-not-shown") is not None
+    assert wallet_balance_get(user=user).amount == 0
+
+
 @pytest.mark.parametrize("typed", ["ABCD", "ABCDEFGHJKMNPQU", "ABCDEFGHJKMNP*Y", "x" * 65])
 def test_malformed_codes_are_typos(shopper_client, typed):
     response = shopper_client.post(REDEEM, {"code": typed})
