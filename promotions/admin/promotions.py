@@ -365,7 +365,7 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             )
             return f"Promotion {promotion.slug!r} approved: shoppers can use it now."
 
-        return post_action("admin:promotions_promotion_change", request, promotion_id, approve)
+        return post_action(self, request, promotion_id, approve)
 
     def _reason(self, request, what):
         form = ReasonForm(request.POST)
@@ -382,7 +382,7 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             )
             return "Promotion rejected: shoppers cannot use it."
 
-        return post_action("admin:promotions_promotion_change", request, promotion_id, reject)
+        return post_action(self, request, promotion_id, reject)
 
     def disable_view(self, request, promotion_id):
         def disable():
@@ -393,4 +393,4 @@ class PromotionAdmin(PromotionPagesMixin, admin.ModelAdmin):
             )
             return "Promotion disabled: its codes are refused from now on."
 
-        return post_action("admin:promotions_promotion_change", request, promotion_id, disable)
+        return post_action(self, request, promotion_id, disable)

@@ -362,10 +362,13 @@ def test_reject_and_disable_need_a_reason_and_a_post():
     assert (waiting.status, active.status) == (Status.REJECTED, Status.DISABLED)
 
 
-def test_a_post_for_a_missing_promotion_goes_back_to_the_list():
-    response = _client(approver()).post(reverse("admin:promotions_approve", args=[999999]))
-    assert response.status_code == 302
-    assert response["Location"] == reverse(LIST)
+@pytest.mark.parametrize("action", ["approve", "reject", "disable"])
+def test_a_missing_promotion_is_a_404_first(action):
+    """docs/interface.md §9: whatever the method, before the POST-only check."""
+    client = _client(approver())
+    url = reverse(f"admin:promotions_{action}", args=[999999])
+    assert client.post(url).status_code == 404
+    assert client.get(url).status_code == 404
 
 
 # --- preview, matrix, report --------------------------------------------------------------

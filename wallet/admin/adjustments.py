@@ -139,7 +139,7 @@ class BalanceAdjustmentAdmin(ReadOnlyAdmin):
             )
             return f"Adjustment approved and applied. The balance is now {balance}."
 
-        return post_action("admin:wallet_balanceadjustment_change", request, adjustment_id, approve)
+        return post_action(self, request, adjustment_id, approve)
 
     def reject_view(self, request, adjustment_id):
         def reject():
@@ -153,4 +153,4 @@ class BalanceAdjustmentAdmin(ReadOnlyAdmin):
             )
             return "Adjustment rejected: nothing was moved."
 
-        return post_action("admin:wallet_balanceadjustment_change", request, adjustment_id, reject)
+        return post_action(self, request, adjustment_id, reject)

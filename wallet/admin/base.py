@@ -121,10 +121,15 @@ def confirmation_stage(request, form) -> str:
     return "post" if "confirm" in request.POST else "confirm"
 
 
-def post_action(admin_site_view, request, obj_id, action):
-    """Run a staff service from a POST and come back to the object with its outcome."""
+def post_action(model_admin, request, obj_id, action):
+    """Run a staff service from a POST and come back to the object (of `model_admin`'s model)
+    with its outcome. An id no object has is a 404 first, whatever the method (docs/interface.md
+    §9); then anything but a POST is refused (403)."""
+    object_or_404(model_admin.model._default_manager.all(), obj_id)
     if request.method != "POST":
         raise PermissionDenied
+    meta = model_admin.model._meta
+    admin_site_view = f"admin:{meta.app_label}_{meta.model_name}_change"
     try:
         outcome = action()
     except NotFound as error:

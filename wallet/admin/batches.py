@@ -190,7 +190,7 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
             batch = giftcard_batch_approve(batch_id=batch_id, approved_by=request.user)
             return f"Batch {batch.name!r} approved. Its creator can now download the codes."
 
-        return post_action("admin:wallet_giftcardbatch_change", request, batch_id, approve)
+        return post_action(self, request, batch_id, approve)
 
     def reject_view(self, request, batch_id):
         def reject():
@@ -202,10 +202,11 @@ class GiftCardBatchAdmin(ReadOnlyAdmin):
             )
             return "Batch rejected."
 
-        return post_action("admin:wallet_giftcardbatch_change", request, batch_id, reject)
+        return post_action(self, request, batch_id, reject)
 
     def download_view(self, request, batch_id):
         """Issue the batch and stream its codes as CSV: once, to its creator."""
+        object_or_404(GiftCardBatch.objects.all(), batch_id)
         if request.method != "POST":
             raise PermissionDenied
         try:

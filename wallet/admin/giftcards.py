@@ -207,4 +207,4 @@ class GiftCardAdmin(CodeSearchMixin, ReadOnlyAdmin):
             )
             return f"Gift card {card.masked_code} is now {card.get_status_display().lower()}."
 
-        return post_action("admin:wallet_giftcard_change", request, card_id, change)
+        return post_action(self, request, card_id, change)
