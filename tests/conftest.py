@@ -164,7 +164,9 @@ RUN_ON_SQLITE_ONLY = (
     "tests/test_commands_database.py",
     "tests/test_csp.py",
     "tests/test_leaks.py",
-    # scripts/test.sh itself, with a stand-in for the installs: no database.
+    # scripts/test.sh itself, with a stand-in for the installs, and a gunicorn of its own on a
+    # SQLite file: no test database.
+    "tests/test_gunicorn_config.py",
     "tests/test_make_test.py",
     "tests/test_private_pages.py",
     "tests/wallet/test_admin.py",

@@ -161,7 +161,8 @@ def gunicorns(
     try:
         for index in range(count):
             port = free_port()
-            argv = [str(GUNICORN), "config.wsgi", "--bind", f"127.0.0.1:{port}"]
+            argv = [str(GUNICORN), "-c", "python:config.gunicorn", "config.wsgi"]
+            argv += ["--bind", f"127.0.0.1:{port}"]
             argv += ["--workers", str(workers), "--timeout", "60", "--graceful-timeout", "5"]
             # The app is imported once and forked into the workers: a faster start, the same
             # workers (nothing connects to the database or the cache on import).
