@@ -239,6 +239,26 @@ def test_a_nul_byte_anywhere_in_the_url_is_the_shops_404(url, admin_client):
     assert "Content-Security-Policy" in response.headers
 
 
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("charset", ["latin-1", "utf-16", "shift_jis"])
+def test_a_form_body_that_is_not_utf8_is_a_400_never_a_500(settings, user, debug, charset):
+    """config/nul_bytes.py: Django refuses such a form, and with DEBUG on (`make run`) its
+    error page then failed on reading the form again: a 500. Nothing is written either way."""
+    settings.DEBUG = debug
+    issued = issue_card()
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    content_type = f"application/x-www-form-urlencoded; charset={charset}"
+    for url, body in (
+        ("/accounts/login/", b"login=a%40b.example&password=x"),
+        ("/gift-cards/redeem/", f"code={issued.code}".encode()),
+    ):
+        response = client.post(url, data=body, content_type=content_type)
+        assert response.status_code == 400, url
+    issued.card.refresh_from_db()
+    assert issued.card.redeemed_at is None
+
+
 # Query strings carry ids and terms too: a page number, the admin's search, sort and page.
 QUERY_PAGES = ["/wallet/", "/orders/", "/"]
 SHOP_PARAMETERS = ["page", "next"]
