@@ -29,8 +29,11 @@ class NulBytesMiddleware:
         # The path arrives decoded; the query string raw (parsed later, `%00` -> NUL).
         if "\x00" in request.path_info or "%00" in query or "\x00" in query:
             raise Http404("No such page.")
+        # Django's own test (the charset's name, lower-cased, must be "utf-8": its alias "utf8"
+        # is refused too), on the one method whose form it reads.
         if (
-            request.content_type == "application/x-www-form-urlencoded"
+            request.method == "POST"
+            and request.content_type == "application/x-www-form-urlencoded"
             and request.encoding is not None
             and request.encoding.lower() != "utf-8"
         ):

@@ -86,17 +86,22 @@ times_file=$(mktemp "${TMPDIR:-/tmp}/coinpurse-times.XXXXXX")
 provision_wait() {
     [ -n "$provision_pid" ] || return 0
     local waited=0
-    while [ ! -s "$provision_rc" ]; do
+    # Until it writes its exit code, or ends without one (killed): never a wait without end.
+    while [ ! -s "$provision_rc" ] && kill -0 "$provision_pid" 2> /dev/null; do
         sleep 1
         waited=$((waited + 1))
     done
-    local rc seconds
-    read -r rc seconds < "$provision_rc"
+    local rc=1 seconds=?
+    [ ! -s "$provision_rc" ] || read -r rc seconds < "$provision_rc"
     echo "(provision, in the background: exit $rc after $seconds s; waited for it $waited s)"
     # Its output once, in the log of the first stage to wait (mkdir: one of the lanes wins).
     ! mkdir "$provision_log.shown" 2> /dev/null || cat "$provision_log"
-    [ "$rc" -eq 0 ] || echo "!!! provision FAILED (exit code $rc): this stage cannot run." >&2
-    return "$rc"
+    [ "$rc" -eq 0 ] || {
+        echo "!!! provision FAILED (exit code $rc): this stage cannot run." >&2
+        # 1, whatever its code: the stage's own codes (5: no test collected, 124: timed out)
+        # would tell a wrong story.
+        return 1
+    }
 }
 
 # The first pytest stage starts four processes at once, and each would fill that cache itself:
@@ -299,7 +304,11 @@ for stage in "${stages[@]}"; do
     start=$(date +%s.%N)
     children_cpu
     cpu=$REPLY
-    if [ "$stage" = provision ] && [ -n "$provision_pid" ] && [ ${#names[@]} -eq 0 ]; then
+    if [ "$stage" = provision ] && [ -n "$provision_pid" ]; then
+        if [ ${#names[@]} -gt 0 ]; then
+            echo "(named twice: it runs once, in the background)"
+            continue
+        fi
         echo "(in the background since the start, beside the stages that need none of it)"
         names+=("$stage")
         times+=(0)
@@ -341,4 +350,12 @@ for stage in "${stages[@]}"; do
 done
 summary
 echo
+# The provision stage in the background may have failed with no later stage needing it.
+for result in "${results[@]}"; do
+    if [ "$result" != ok ]; then
+        echo "!!! stage 'provision' FAILED: see its log above (scripts/provision.sh)." >&2
+        ! mkdir "$provision_log.shown" 2> /dev/null || cat "$provision_log" >&2
+        exit 1
+    fi
+done
 echo "make test: every stage passed."

@@ -259,6 +259,17 @@ def test_a_form_body_that_is_not_utf8_is_a_400_never_a_500(settings, user, debug
     assert issued.card.redeemed_at is None
 
 
+def test_a_page_read_with_a_form_header_that_is_not_utf8_is_still_shown(user):
+    """Only a POST's form is read: a GET that carries the header (some proxies keep it) is
+    answered as usual."""
+    client = Client()
+    client.force_login(user)
+    response = client.get(
+        "/wallet/", CONTENT_TYPE="application/x-www-form-urlencoded; charset=latin-1"
+    )
+    assert response.status_code == 200
+
+
 # Query strings carry ids and terms too: a page number, the admin's search, sort and page.
 QUERY_PAGES = ["/wallet/", "/orders/", "/"]
 SHOP_PARAMETERS = ["page", "next"]

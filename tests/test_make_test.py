@@ -63,3 +63,29 @@ def test_a_stage_that_needs_the_install_waits_and_fails_as_it_failed(tmp_path):
     assert "http        FAILED" in summary
     # The http stage never started its servers.
     assert "services:" not in run.stdout + run.stderr
+
+
+def test_a_failed_install_that_no_stage_needed_still_fails_the_run(tmp_path):
+    script, done = _stand_in(tmp_path, seconds=1, code=5)
+    run, _ = _run(script, "provision", "format")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert done.exists()
+    assert "every stage passed" not in run.stdout
+    summary = run.stdout.split("make test: summary", 1)[1]
+    assert "provision   FAILED" in summary
+    assert "stage 'provision' FAILED" in run.stderr
+    assert "stand-in: installing" in run.stderr  # its output, since nobody showed it
+
+
+def test_an_install_killed_before_its_exit_code_fails_the_stage_that_waits(tmp_path):
+    # The stand-in kills its own subshell (the one that would write the exit code): the waiting
+    # stage must not wait for ever, and fails with 1 (not the stage's own codes).
+    script = tmp_path / "provision.sh"
+    script.write_text("#!/bin/sh\nsleep 1\nkill -9 $PPID\n", encoding="utf-8")
+    script.chmod(0o755)
+    run, seconds = _run(script, "provision", "provision", "http")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert seconds < 60
+    assert "(named twice: it runs once, in the background)" in run.stdout
+    assert "provision FAILED (exit code 1): this stage cannot run." in run.stderr
+    assert "stage 'http' FAILED (exit code 1)" in run.stderr

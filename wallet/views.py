@@ -128,15 +128,16 @@ class GiftCardRedeemView(LoginRequiredMixin, View):
         return "This card was already redeemed."
 
     def _refused(self, request, form, reason, message, status=200):
-        typed = form.data.get("code", "")
+        shown = form.data.get("code", "")[:64]
         # A typo holding a real code (a symbol too many, an odd character between its groups)
-        # is not given back either.
-        echoed = reason in self.ECHO_REASONS and (reason != "typo" or code_may_be_shown(typed))
+        # is not given back either: judged on exactly what would be shown (cheap, whatever the
+        # length sent; and no accent cut off after the code would let it through).
+        echoed = reason in self.ECHO_REASONS and (reason != "typo" or code_may_be_shown(shown))
         context = {
             "form": form,
             "error_reason": reason,
             "error_message": message,
-            "echo_code": typed[:64] if echoed else "",
+            "echo_code": shown if echoed else "",
             # The box is emptied for a real card's code: say why, and what to do instead.
             "code_not_shown": not echoed and reason not in ("unavailable",),
             **self._hint(),

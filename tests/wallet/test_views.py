@@ -3,6 +3,7 @@
 
 import datetime
 import re
+import unicodedata
 
 import pytest
 from django.test import Client, override_settings
@@ -14,6 +15,7 @@ from tests.wallet.factories import issue_card
 from tests.wallet.ledger_state import ledger_state
 from tests.wallet.pages import hook, hooks
 from tests.wallet.queries import assert_num_queries, count_queries
+from wallet import views as wallet_views
 from wallet.codes import check_symbol, code_display
 from wallet.models import ActivityReport, GiftCard, GiftCardBatch, Posting
 from wallet.selectors import wallet_balance_get
@@ -218,6 +220,35 @@ def test_a_typo_holding_a_real_code_is_not_shown_back(shopper_client, user, type
     assert typed(code) not in html
     assert hook(response, "code-not-shown") is not None
     assert wallet_balance_get(user=user).amount == 0
+
+
+def test_a_code_whose_accent_falls_past_what_is_shown_is_not_shown_back(shopper_client):
+    """What is shown is cut at 64 characters, and it is that text which is judged: an accent
+    after the code (past the cut) joins its last symbol into a letter no code has only in the
+    whole text, and would have let the code through."""
+    code = issue_card().code
+    while unicodedata.normalize("NFC", code[-1] + "\u0301") == code[-1] + "\u0301":
+        code = issue_card().code  # one whose last symbol takes an acute accent (most do)
+    typed = "." * 49 + code + "\u0301" + "....."
+    response = shopper_client.post(REDEEM, {"code": typed})
+    html = response.content.decode()
+    assert hook(response, "form-error").attrs["data-reason"] == "typo"
+    assert code not in html
+    assert hook(response, "code-not-shown") is not None
+
+
+def test_a_huge_code_is_judged_on_what_would_be_shown_only(shopper_client, monkeypatch):
+    """A megabyte and a half in the box: only the 64 characters that would be shown are
+    searched for a real code (the whole text cost seconds of CPU)."""
+    judged = []
+    real = wallet_views.code_may_be_shown
+    monkeypatch.setattr(
+        wallet_views, "code_may_be_shown", lambda text: judged.append(len(text)) or real(text)
+    )
+    response = shopper_client.post(REDEEM, {"code": "ABCD" * 400_000})
+    assert response.status_code == 200
+    assert hook(response, "form-error").attrs["data-reason"] == "typo"
+    assert judged == [64]
 
 
 @pytest.mark.parametrize("typed", ["ABCD", "ABCDEFGHJKMNPQU", "ABCDEFGHJKMNP*Y", "x" * 65])
