@@ -22,7 +22,8 @@ refused, a 500, a pool of codes or carts used up), then the req/s of the success
 ratios redeem/wallet (goal >= 0.8) and wallet/trivial (goal >= 0.5), for each round and over
 all of them (the successes over the seconds, every round's summed); also the CPU the gunicorn
 workers spent per answer (/proc), and the same ratios from it, which do not move with whatever
-else the machine runs. Only 127.0.0.1 is targeted.
+else the machine runs; and PostgreSQL's CPU per answer meanwhile ("ms DB": what a page costs the
+database, on the same two cores). Only 127.0.0.1 is targeted.
 
     scripts/test-services.sh .venv/bin/python bench/http_load.py [--duration 10] [--rounds 5]
         [--connections 16]
@@ -124,12 +125,13 @@ class Slice:
     errors: int = 0
     seconds: float = 0.0
     cpu: float = 0.0  # the workers' CPU seconds
+    db_cpu: float = 0.0  # PostgreSQL's CPU seconds meanwhile
     p50: list = field(default_factory=list)
     p99: list = field(default_factory=list)
     statuses: str = ""
 
     def add(self, other: "Slice") -> None:
-        for name in ("ok", "other", "reused", "errors", "seconds", "cpu", "p50", "p99"):
+        for name in ("ok", "other", "reused", "errors", "seconds", "cpu", "db_cpu", "p50", "p99"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.statuses = (self.statuses + " " + other.statuses).strip()
 
@@ -140,6 +142,10 @@ class Slice:
     @property
     def cpu_ms(self) -> float:
         return self.cpu * 1000 / max(1, self.ok + self.other)
+
+    @property
+    def db_cpu_ms(self) -> float:
+        return self.db_cpu * 1000 / max(1, self.ok + self.other)
 
 
 def _wrk(
@@ -156,11 +162,12 @@ def _wrk(
     argv = ["wrk", f"-t{WRK_THREADS}", f"-c{args.connections}", f"-d{seconds or args.slice}s"]
     argv += ["--timeout", "10s", "-s", str(script), base, "--"]
     argv += [str(data), str(WRK_THREADS), str(expected), location]
-    from tests.http.servers import workers_cpu_seconds
+    from tests.http.servers import database_cpu_seconds, workers_cpu_seconds
 
-    cpu_before = workers_cpu_seconds(args.port)
+    cpu_before, db_before = workers_cpu_seconds(args.port), database_cpu_seconds()
     run = subprocess.run(argv, capture_output=True, text=True, check=True)  # noqa: S603
     cpu = workers_cpu_seconds(args.port) - cpu_before
+    db_cpu = database_cpu_seconds() - db_before
     data.unlink()
     match = RESULT.search(run.stdout)
     if match is None:
@@ -174,6 +181,7 @@ def _wrk(
         errors=int(match.group(7)),
         seconds=seconds,
         cpu=cpu,
+        db_cpu=db_cpu,
         p50=[p50],
         p99=[p99],
         statuses=match.group(8).strip(),
@@ -182,7 +190,8 @@ def _wrk(
 
 def _report(name: str, page: Slice) -> None:
     print(
-        f"  {name:<12} {page.rate:8.1f} req/s {page.cpu_ms:6.1f} ms CPU  {page.ok:6d} ok, "
+        f"  {name:<12} {page.rate:8.1f} req/s {page.cpu_ms:6.1f} ms CPU "
+        f"{page.db_cpu_ms:5.1f} ms DB  {page.ok:6d} ok, "
         f"{page.other} other answers{' (' + page.statuses + ')' if page.other else ''}, "
         f"{page.errors} socket errors; "
         + (f"{page.reused} beyond the pool (a lower bound); " if page.reused else "")

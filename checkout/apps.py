@@ -19,3 +19,11 @@ class CheckoutConfig(AppConfig):
         # A shopper's region changes only with an empty cart and no open order in the old
         # currency (accounts/services.py).
         region_change_guard_register(region_change.checkout_region_change_guard, locks="cart")
+
+        from checkout.context_processors import cart_count_statement, cart_count_value
+        from config.frame_reads import FrameRead, frame_read_register
+
+        # The navigation's cart count, for a page that sends its reads together to send too.
+        frame_read_register(
+            FrameRead(name="nav_cart_count", statement=cart_count_statement, value=cart_count_value)
+        )

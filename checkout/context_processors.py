@@ -13,16 +13,28 @@ from config.prepared import prepared_cursor
 def _count(request) -> int:
     user = request.user
     if user.is_authenticated:
-        # One query, only on pages that render the nav (the lazy object below): the lines'
-        # quantities and the gift cards (each its own line) together. Written as SQL: on every
-        # signed-in page, building the queryset cost more CPU than running it (issue 13).
+        # One query, only on pages that render the nav (the lazy object below) and did not
+        # send it with their own reads (`cart_count_statement`, config/frame_reads.py): the
+        # lines' quantities and the gift cards (each its own line) together. Written as SQL:
+        # on every signed-in page, building the queryset cost more CPU than running it.
         with prepared_cursor() as cursor:
-            cursor.execute(_count_sql(), [user.pk])
-            row = cursor.fetchone()
-        return row[0] if row else 0
+            cursor.execute(*cart_count_statement(request))
+            return cart_count_value(cursor.fetchall())
     # A visitor's cart is in the session, which the page has already loaded to find the user:
     # no query. A line withdrawn from sale since is still counted until the cart page drops it.
     return sum(int(q) for q in request.session.get(SESSION_CART, {}).values())
+
+
+def cart_count_statement(request) -> tuple[str, list] | None:
+    """The signed-in shopper's count as (sql, params); None for a visitor (no query)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    return _count_sql(), [user.pk]
+
+
+def cart_count_value(rows: list[tuple]) -> int:
+    return rows[0][0] if rows else 0
 
 
 @cache

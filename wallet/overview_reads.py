@@ -17,6 +17,7 @@ tests/wallet/test_overview_reads.py proves these equal the querysets' answers, r
 
 import datetime
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -116,6 +117,7 @@ class WalletOverview:
     units: UnitBalances
     page: Page
     rows: list[ActivityRow]
+    also: list[list[tuple]]  # the rows of each of the `also` statements, in order
 
 
 def _aware(value) -> datetime.datetime | None:
@@ -189,10 +191,13 @@ def _posting(row) -> Posting:
 _MAX_PAGE = 2**40
 
 
-def wallet_overview_get(*, user, page, page_size: int) -> WalletOverview:
+def wallet_overview_get(
+    *, user, page, page_size: int, also: Sequence[tuple[str, Sequence]] = ()
+) -> WalletOverview:
     """The wallet page of `user` (their region read with them), at page number `page` as typed
     (`?page=`): not a whole number is the first page, past the end or below 1 the last, as
-    `Paginator.get_page`. Two statements, whatever the page number and the history."""
+    `Paginator.get_page`. Two statements, whatever the page number and the history; and
+    `also`'s (sql, params), the page frame's (config/frame_reads.py), sent with them."""
     currency = user.region.currency
     try:
         number = int(page) if page is not None else 1
@@ -203,8 +208,10 @@ def wallet_overview_get(*, user, page, page_size: int) -> WalletOverview:
     params = [user.pk, user.pk, *rows_of, page_size]
     params += [offset, offset, offset, page_size, page_size, *rows_of]
     # Both statements sent together: one round trip on PostgreSQL (config/prepared.py).
-    figures_rows, rows = sent_together(
-        (_figures_sql(), _figures_params(user=user, currency=currency)), (_page_sql(), params)
+    figures_rows, rows, *also_rows = sent_together(
+        (_figures_sql(), _figures_params(user=user, currency=currency)),
+        (_page_sql(), params),
+        *also,
     )
     balance, units = _figures(figures_rows, currency=currency)
     paginator = Paginator((), page_size)
@@ -217,4 +224,5 @@ def wallet_overview_get(*, user, page, page_size: int) -> WalletOverview:
         units=units,
         page=Page(postings, number, paginator),
         rows=activity_rows(postings),
+        also=also_rows,
     )

@@ -10,6 +10,7 @@ from django.views import View
 
 from accounts.network import client_ip
 from catalog.money import format_money
+from config.frame_reads import frame_reads
 from wallet import guessing
 from wallet.codes import code_may_be_shown
 from wallet.exceptions import AlreadyReported, CodeRefused, WalletError
@@ -153,11 +154,14 @@ class WalletOverviewView(LoginRequiredMixin, View):
 
     def get(self, request):
         # The balance, points and coins (docs/interface.md §13) and the page of activity with
-        # its count: two statements (wallet/overview_reads.py).
+        # its count: two statements (wallet/overview_reads.py), and the navigation bar's cart
+        # count sent with them (config/frame_reads.py): one round trip.
+        frame = frame_reads(request)
         overview = wallet_overview_get(
             user=request.user,
             page=request.GET.get("page"),
             page_size=settings.WALLET_ACTIVITY_PAGE_SIZE,
+            also=frame.statements,
         )
         balance = overview.balance
         # The navigation bar shows the same balance: hand it over instead of asking again.
@@ -170,6 +174,7 @@ class WalletOverviewView(LoginRequiredMixin, View):
             # Credit from converted points has this last day: the page says "No expiry".
             "no_expiry_on": CREDIT_NO_EXPIRY_ON,
             "units": overview.units,
+            **frame.context(overview.also),
         }
         # Everything the page's content shows, as values: its `{% memo %}` key (the text for
         # this key is the text a render gives, so a balance or a movement is never stale).

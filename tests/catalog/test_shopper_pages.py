@@ -163,3 +163,33 @@ def test_the_count_costs_a_shopper_one_query_and_a_visitor_none(
     with django_assert_num_queries(LIST_QUERIES_VISITOR):
         response = visitor.get("/")
     assert hook(response, "nav-cart").attrs["data-count"] == "3"
+
+
+def test_the_wallet_page_sends_the_count_with_its_own_reads(client, with_cart_count, monkeypatch):
+    # The wallet page reads its figures and activity in one round trip (config/frame_reads.py):
+    # the count goes with them, and the processor's own query never runs there.
+    user = UserFactory()
+    cart_add(user=user, session={}, slug=ProductFactory(slug="lamp").slug, quantity=3)
+    client.force_login(user)
+    monkeypatch.setattr(
+        "checkout.context_processors._count", lambda request: pytest.fail("a query of its own")
+    )
+    nav = hook(client.get("/wallet/"), "nav-cart")
+    assert (nav.attrs["data-count"], nav.text) == ("3", "Cart (3)")
+    monkeypatch.undo()
+    assert hook(client.get("/"), "nav-cart").attrs["data-count"] == "3"  # others: the processor
+
+
+def test_a_frame_read_is_sent_only_for_a_shopper(rf):
+    from django.contrib.auth.models import AnonymousUser
+
+    from config.frame_reads import frame_reads
+
+    request = rf.get("/wallet/")
+    request.user = AnonymousUser()
+    assert frame_reads(request).statements == ()
+    request.user = UserFactory()
+    frame = frame_reads(request)
+    assert [read.name for read in frame.reads] == ["nav_cart_count"]
+    assert frame.context([[(7,)]]) == {"nav_cart_count": 7}
+    assert frame.context([[]]) == {"nav_cart_count": 0}  # no cart yet

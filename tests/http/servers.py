@@ -12,6 +12,7 @@ both run under scripts/test-services.sh, which gives DATABASE_URL and REDIS_URL.
 import contextlib
 import hashlib
 import http.client
+import itertools
 import os
 import secrets
 import signal
@@ -121,6 +122,41 @@ def workers_cpu_seconds(port: int) -> float:
             if int(fields[1]) == ARBITERS[port]:  # the parent's pid
                 total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
     return total
+
+
+def database_cpu_seconds() -> float:
+    """The CPU time the PostgreSQL server of DATABASE_URL on this machine has used so far: its
+    postmaster, its live backends and those that have ended (Linux /proc); 0 when it is not
+    found here (another host, SQLite)."""
+    port = str(urlsplit(os.environ.get("DATABASE_URL", "")).port or "")
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            name, fields = stat.read_text().rsplit(")", 1)
+            if name.endswith("(postgres"):
+                stats[int(stat.parent.name)] = fields.split()
+    postmasters = [
+        pid
+        for pid, fields in stats.items()
+        if int(fields[1]) not in stats and _listens_on(pid, port)
+    ]
+    total = 0
+    for pid, fields in stats.items():
+        if pid in postmasters:  # itself, and its children that have ended
+            total += sum(int(value) for value in fields[11:15])
+        elif int(fields[1]) in postmasters:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _listens_on(pid: int, port: str) -> bool:
+    with contextlib.suppress(OSError):
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return bool(port) and any(
+            arg == b"-p" and value == port.encode() for arg, value in itertools.pairwise(argv)
+        )
+    return False
 
 
 def _die_with_parent() -> None:

@@ -92,6 +92,54 @@ def test_the_staff_link_is_only_in_a_staff_members_nav():
     assert "/admin/" not in _page(_client(shopper))
 
 
+def test_the_navigation_bar_shows_each_shoppers_own_figures_at_once():
+    # base.html's bar is remembered too (several memos around the CSRF token): the e-mail,
+    # the store, the balance and the cart count are each in a key, so any change shows.
+    from catalog.models import Region
+    from checkout.services.cart import cart_add
+    from tests.checkout.factories import ProductFactory
+
+    first, second = UserFactory(email="first@example.com"), UserFactory(email="second@example.com")
+    fund(first, 2_00)
+    fund(second, 2_00)
+    lamp = ProductFactory(slug="lamp")
+    for user in (first, second):
+        assert user.email in _page(_client(user))
+        assert _page(_client(user)) == _fresh(_client(user))
+    client = _client(first)
+    for url in ("/", WALLET):  # remembered, then changed
+        assert hook(client.get(url), "nav-balance").text == "Balance: $2.00"
+        assert hook(client.get(url), "nav-cart").text == "Cart"
+    fund(first, 1_00)
+    cart_add(user=first, session={}, slug=lamp.slug, quantity=2)
+    for url in ("/", WALLET):
+        nav = hook(client.get(url), "nav-balance")
+        assert nav.text == "Balance: $3.00", url
+        assert hook(client.get(url), "nav-cart").text == "Cart (2)", url
+    type(first).objects.filter(pk=first.pk).update(email="renamed@example.com")
+    assert "renamed@example.com" in _page(client)
+    type(first).objects.filter(pk=first.pk).update(region_id="GB")
+    assert f"Store: {Region.objects.get(pk='GB').name} (GBP)" in _page(client)
+    assert hook(client.get("/"), "nav-balance").text == "Balance: £0.00"
+    assert "first@example.com" not in _page(_client(second))
+    signed_out = Client().get("/").content.decode()
+    assert "Sign in" in signed_out
+    assert "Sign out" not in signed_out
+
+
+def test_a_memo_refuses_a_block_and_takes_several_keys():
+    from django.template import Context, Template, TemplateSyntaxError
+
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load memo %}{% memo 'k' %}{% block b %}{% endblock %}{% endmemo %}")
+    shown = Template("{% load memo %}{% memo 'k' a b %}{{ a }}-{{ b }}{% endmemo %}")
+    assert [shown.render(Context({"a": a, "b": b})) for a, b in [(1, 2), (1, 3), (1, 2)]] == [
+        "1-2",
+        "1-3",
+        "1-2",
+    ]
+
+
 def test_the_fragments_kept_are_bounded_by_their_characters(monkeypatch):
     # A busy process renders many shoppers' pages: what it keeps stays under the bound in
     # characters whatever the number of pages, least recently used out first.

@@ -18,6 +18,7 @@ from functools import lru_cache
 from django import template
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as url_tag
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape
@@ -101,8 +102,13 @@ _lock = threading.Lock()  # gthread workers share the process's fragments
 
 
 class MemoNode(template.Node):
-    def __init__(self, nodelist, key):
-        self.nodelist, self.key, self.node_id = nodelist, key, next(_node_ids)
+    # Not searched for the {% block %}s of a template that others extend, which Django does on
+    # every render of a child (ExtendsNode): `memo` refuses a block inside, so none is missed,
+    # and a parent's memos are not walked node by node on every page (issue 13).
+    child_nodelists = ()
+
+    def __init__(self, nodelist, keys):
+        self.nodelist, self.keys, self.node_id = nodelist, keys, next(_node_ids)
 
     def render(self, context):
         # The key holds every value the fragment reads, so the text kept for it is the text a
@@ -113,7 +119,7 @@ class MemoNode(template.Node):
             get_urlconf(),
             get_language(),
             timezone.get_current_timezone_name(),
-            self.key.resolve(context),
+            *(key.resolve(context) for key in self.keys),
         )
         try:
             with _lock:
@@ -152,13 +158,15 @@ def fragments_clear() -> None:
 
 @register.tag
 def memo(parser, token):
-    """`{% memo key %}…{% endmemo %}`: the fragment's text for `key` (a tuple the view builds
-    of every value the fragment shows, never a model instance, which compares by its id alone),
-    rendered once and then reused. Only for a fragment that reads nothing but `key` (no
-    `request`, no CSRF token, no messages)."""
+    """`{% memo key … %}…{% endmemo %}`: the fragment's text for its keys (values, or a tuple
+    the view builds, of everything the fragment shows; never a model instance, which compares by
+    its id alone), rendered once and then reused. Only for a fragment that reads nothing but its
+    keys (no `request`, no CSRF token, no messages), and holds no `{% block %}`."""
     bits = token.split_contents()
-    if len(bits) != 2:
-        raise template.TemplateSyntaxError("{% memo key %} takes one key")
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError("{% memo key %} takes at least one key")
     nodelist = parser.parse(("endmemo",))
     parser.delete_first_token()
-    return MemoNode(nodelist, parser.compile_filter(bits[1]))
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError("{% memo %} cannot hold a {% block %}")
+    return MemoNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
