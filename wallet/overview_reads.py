@@ -19,7 +19,7 @@ import datetime
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -111,13 +111,20 @@ def _page_sql() -> str:
 
 @dataclass(frozen=True)
 class WalletOverview:
-    """What /wallet/ shows: the balance, the points and coins, one page of activity."""
+    """What /wallet/ shows: the balance, the points and coins, one page of activity (`rows`,
+    built from `read` on first use)."""
 
     balance: Balance
     units: UnitBalances
     page: Page
-    rows: list[ActivityRow]
+    # The page's rows as read: every value its activity shows, and so a key for it (a page
+    # remembered whole, wallet/templatetags/memo.py, builds no row).
+    read: tuple[tuple, ...]
     also: list[list[tuple]]  # the rows of each of the `also` statements, in order
+
+    @cached_property
+    def rows(self) -> list[ActivityRow]:
+        return activity_rows(self.page.object_list)
 
 
 def _aware(value) -> datetime.datetime | None:
@@ -218,11 +225,28 @@ def wallet_overview_get(
     paginator.count = rows[0][-1] if rows else 0
     if not 1 <= number <= paginator.num_pages:
         number = paginator.num_pages  # what the statement read: the last page
-    postings = [_posting(row) for row in rows]
+    read = tuple(rows)
     return WalletOverview(
         balance=balance,
         units=units,
-        page=Page(postings, number, paginator),
-        rows=activity_rows(postings),
+        page=Page(_Postings(read), number, paginator),
+        read=read,
         also=also_rows,
     )
+
+
+class _Postings(Sequence):
+    """The page's postings (`_posting`), each built when first read."""
+
+    def __init__(self, read: tuple[tuple, ...]):
+        self._read = read
+
+    @cached_property
+    def _postings(self) -> list[Posting]:
+        return [_posting(row) for row in self._read]
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+    def __getitem__(self, index):
+        return self._postings[index]

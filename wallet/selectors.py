@@ -232,27 +232,6 @@ class ActivityRow:
         """The amount without its sign (the page writes one minus sign, U+2212, itself)."""
         return abs(self.posting.amount)
 
-    @property
-    def shown(self) -> tuple:
-        """Every value the wallet page's row shows (its `{% memo %}` key, with the page's):
-        values, never the posting itself, which compares equal to any copy with its id."""
-        posting, transfer = self.posting, self.posting.transfer
-        return (
-            posting.pk,
-            posting.amount,
-            posting.balance_after,
-            posting.currency,
-            posting.account.kind,
-            transfer.kind,
-            transfer.created_at,
-            self.description,
-            self.order_number,
-            self.order_url,
-            self.report_id,
-            self.report_status,
-            getattr(posting, "report_status", None),
-        )
-
 
 def activity_rows(postings: Iterable[Posting]) -> list[ActivityRow]:
     """Rows for the postings of `wallet_activity_list` (a page of them), with no query; for

@@ -169,7 +169,7 @@ class WalletOverviewView(LoginRequiredMixin, View):
             "balance": balance,
             "nav_balance": balance,
             "page": overview.page,
-            "rows": overview.rows,
+            "overview": overview,  # its rows, built only if the page is rendered afresh
             "credit_lots": credit_lot_rows(balance.lots),
             # Credit from converted points has this last day: the page says "No expiry".
             "no_expiry_on": CREDIT_NO_EXPIRY_ON,
@@ -186,7 +186,8 @@ class WalletOverviewView(LoginRequiredMixin, View):
             overview.units,
             tuple(context["credit_lots"]),
             CREDIT_NO_EXPIRY_ON,
-            tuple(row.shown for row in overview.rows),
+            # The rows as read: each determines what its row shows (wallet/overview_reads.py).
+            overview.read,
             overview.page.number,
             overview.page.paginator.num_pages,
         )

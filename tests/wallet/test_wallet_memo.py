@@ -12,6 +12,7 @@ from tests.wallet.credit_factories import fund, grant
 from tests.wallet.factories import issue_card
 from tests.wallet.pages import hook, hooks
 from tests.wallet.staff import staff_user
+from wallet import overview_reads
 from wallet.models import ActivityReport, CreditLot, Posting
 from wallet.services import activity_report_create
 from wallet.templatetags import memo
@@ -54,6 +55,23 @@ def test_a_redemption_shows_at_once_and_the_page_is_a_fresh_render():
     assert hook(after, "nav-balance").text == "Balance: $30.00"
     assert hooks(after, "activity-row")[0].attrs["data-amount-minor"] == "2500"
     assert _page(client) == _fresh(client)
+
+
+def test_a_page_remembered_whole_builds_no_row(monkeypatch):
+    # The rows as read are the page's key: a second visit with nothing changed is the kept text,
+    # and no activity row (or posting) is built for it.
+    user = UserFactory()
+    fund(user, 5_00)
+    client = _client(user)
+    first = _fresh(client)
+    built = []
+    real = overview_reads.activity_rows
+    monkeypatch.setattr(overview_reads, "activity_rows", lambda p: built.append(1) or real(p))
+    assert _page(client) == first
+    assert built == []
+    client.post(REDEEM, {"code": issue_card(amount=1_00).code})
+    assert 'data-amount-minor="100"' in _page(client)
+    assert built == [1]
 
 
 def test_a_report_answered_by_staff_and_an_expired_lot_show_at_once():
