@@ -49,11 +49,10 @@ def user_with_region_get(user_id):
         user_id = User._meta.pk.to_python(user_id)
     except ValidationError:
         return None
+    if user_id is None or not -(2**63) <= user_id < 2**63:
+        return None  # beyond a 64-bit integer: no one's id (as the ORM answers)
     with prepared_cursor() as cursor:
-        try:
-            cursor.execute(sql, [user_id])
-        except OverflowError:  # SQLite: beyond a 64-bit integer, so no one's id (as the ORM)
-            return None
+        cursor.execute(sql, [user_id])
         row = cursor.fetchone()
     if row is None:
         return None

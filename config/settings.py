@@ -79,6 +79,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "accounts.context_processors.user_itself",  # after `auth`: its `user`, unwrapped
                 "django.contrib.messages.context_processors.messages",
                 "wallet.context_processors.wallet_balance",
                 # The nav bar's cart count: one query for a shopper (issue 8, shopper pages).

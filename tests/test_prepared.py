@@ -3,7 +3,7 @@ planned on the first run, only executed afterwards; counted like any query; the 
 queries never prepared; off with DATABASE_PREPARED_STATEMENTS."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from config.prepared import prepared_cursor
@@ -36,6 +36,25 @@ def test_a_statement_is_prepared_once_and_its_answers_stay_right():
 
 
 @pytest.mark.postgres
+def test_a_rollback_keeps_the_prepared_statements():
+    # psycopg answers a ROLLBACK with DEALLOCATE ALL when it has prepared statements of its
+    # own: it has none (from_sql: only PREPAREs), so a refusal's rollback leaves ours in place.
+    assert _run(PROBE.replace("probe", "probe_kept"), [1]) == 2
+    with pytest.raises(ZeroDivisionError), transaction.atomic():  # noqa: PT012
+        assert _run(PROBE.replace("probe", "probe_kept"), [2]) == 3
+        raise ZeroDivisionError
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        _run(PROBE.replace("probe", "probe_kept"), [3])
+        transaction.savepoint_rollback(sid)
+    assert _run(PROBE.replace("probe", "probe_kept"), [41]) == 42
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql")
+        assert cursor.fetchone()[0] == 0
+    assert len([s for s in _prepared_statements() if "coinpurse_probe_kept" in s]) == 1
+
+
+@pytest.mark.postgres
 def test_the_orm_never_prepares_and_the_wallet_page_reads_are_counted():
     user = type(UserFactory()).objects.select_related("region").get()
     before = set(_prepared_statements())
@@ -43,7 +62,9 @@ def test_the_orm_never_prepares_and_the_wallet_page_reads_are_counted():
     assert set(_prepared_statements()) == before
     with CaptureQueriesContext(connection) as queries:
         wallet_overview_get(user=user, page=None, page_size=25)
-    assert len(queries.captured_queries) == 2  # the figures, the page: as any query
+    # The figures and the page: one query string of two EXECUTEs, counted as any query.
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].count("EXECUTE coinpurse_") == 2
     prepared = _prepared_statements()
     assert any("UNION ALL" in s and "wallet_creditlot" in s for s in prepared)  # the figures
     assert any("COUNT(*) OVER ()" in s for s in prepared)  # the page with its count

@@ -206,7 +206,8 @@ def redemption_rows_select_for_update(
     *, user_id: int, code_hash: str, currency: str, shop_kind: str
 ) -> tuple[str | None, GiftCard | None, Account | None]:
     """The three locks above, in their order (the shopper's row, the card, the shopper's money
-    account in `currency`), sent together: one round trip on PostgreSQL (`pipelined`). Returns
+    account in `currency`), sent together: one round trip on PostgreSQL, in this order
+    (`sent_together`). Returns
     what each of the three returns."""
     statements = _redeem_statements(connection.vendor)
     sent = [

@@ -101,10 +101,12 @@ def _page_sql() -> str:
     ]
     select = ", ".join(columns)
     # The page asked for (%s: its offset) when it has rows, else the last page's offset (none
-    # at all: 0), counted over the same rows: one statement either way.
+    # at all: 0), counted over the same rows: one statement either way. The values are cast:
+    # prepared (config/prepared.py), a value compared with 0 would be taken for a 32-bit one.
     offset = (
-        "SELECT CASE WHEN %s >= 0 AND %s < COUNT(*) THEN %s "
-        f"WHEN COUNT(*) = 0 THEN 0 ELSE ((COUNT(*) - 1) / %s) * %s END {_rows_from()}"
+        "SELECT CASE WHEN CAST(%s AS BIGINT) >= 0 AND CAST(%s AS BIGINT) < COUNT(*) "
+        "THEN CAST(%s AS BIGINT) WHEN COUNT(*) = 0 THEN 0 "
+        f"ELSE ((COUNT(*) - 1) / CAST(%s AS BIGINT)) * CAST(%s AS BIGINT) END {_rows_from()}"
     )
     return f"SELECT {select} {_rows_from()} ORDER BY p.id DESC LIMIT %s OFFSET ({offset})"  # nosec B608
 
