@@ -44,7 +44,7 @@ def test_a_rollback_keeps_the_prepared_statements():
         assert _run(PROBE.replace("probe", "probe_kept"), [2]) == 3
         raise ZeroDivisionError
     with transaction.atomic():
-        sid = transaction.savepoint()
+        sid = transaction.savepoint_create()
         _run(PROBE.replace("probe", "probe_kept"), [3])
         transaction.savepoint_rollback(sid)
     assert _run(PROBE.replace("probe", "probe_kept"), [41]) == 42
